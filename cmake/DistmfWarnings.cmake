@@ -1,0 +1,18 @@
+# Compiler flags for distmf's own targets. Third-party headers come in through imported
+# targets (system include directories), so their warnings do not count.
+add_library(distmf_warnings INTERFACE)
+target_compile_options(distmf_warnings INTERFACE
+    -Wall -Wextra -Wpedantic -Wshadow -Wconversion -Wsign-conversion -Wold-style-cast
+    -Wnon-virtual-dtor -Woverloaded-virtual -Wdouble-promotion -Wnull-dereference
+    -Wimplicit-fallthrough
+    $<$<BOOL:${DISTMF_WERROR}>:-Werror>)
+
+add_library(distmf_flags INTERFACE)
+if(DISTMF_SANITIZE)
+    target_compile_options(distmf_flags INTERFACE
+        -fsanitize=address,undefined -fno-omit-frame-pointer -fno-sanitize-recover=undefined)
+    target_link_options(distmf_flags INTERFACE -fsanitize=address,undefined)
+endif()
+if(DISTMF_NATIVE)
+    target_compile_options(distmf_flags INTERFACE -march=native)
+endif()

@@ -1,0 +1,322 @@
+#pragma once
+/// @file comm.hpp
+/// A thin, checked layer over MPI: the session (init/finalize), a communicator handle, and the
+/// typed collectives distmf uses. Every call is checked; a failure throws MpiError naming the
+/// MPI function. Counts are converted to MPI's `int` with a checked cast; large arrays of
+/// records travel as contiguous derived types so counts stay in records, not bytes.
+
+#include <mpi.h>
+
+#include <cstddef>
+#include <cstdint>
+#include <limits>
+#include <optional>
+#include <span>
+#include <string>
+#include <type_traits>
+#include <vector>
+
+#include "distmf/error.hpp"
+
+namespace distmf {
+
+/// Local. Throws MpiError(code, operation) unless code == MPI_SUCCESS.
+void check_mpi(int code, const char* operation);
+
+/// Local. Converts a count to MPI's int, throwing if it does not fit (KaMPIng's throwing_cast).
+template <class Integer>
+int to_mpi_count(Integer value, const char* what) {
+    if (value < 0 || static_cast<std::uint64_t>(value) >
+                         static_cast<std::uint64_t>(std::numeric_limits<int>::max())) {
+        throw Error(std::string(what) + ": count " + std::to_string(value) +
+                    " does not fit in an MPI int");
+    }
+    return static_cast<int>(value);
+}
+
+/// Owns MPI for the life of the program: MPI_Init_thread (funneled: only the main thread
+/// calls MPI; OpenMP threads compute) and MPI_Finalize. Sets MPI_ERRORS_RETURN on
+/// MPI_COMM_WORLD so errors become exceptions. Finalizes only when no exception is in flight
+/// (after an uncaught error, main calls MPI_Abort instead). Construct it first in main.
+class MpiSession {
+public:
+    /// Collective over MPI_COMM_WORLD.
+    MpiSession(int& argc, char**& argv);
+    ~MpiSession();
+    MpiSession(const MpiSession&) = delete;  // one session per process
+    MpiSession& operator=(const MpiSession&) = delete;
+    MpiSession(MpiSession&&) = delete;
+    MpiSession& operator=(MpiSession&&) = delete;
+};
+
+/// Maps a C++ type to its MPI datatype. Arithmetic types map to the predefined types; any
+/// other trivially copyable record travels as a committed contiguous run of bytes.
+template <class T>
+class MpiType {
+    static_assert(std::is_trivially_copyable_v<T>, "MPI can only move trivially copyable types");
+
+public:
+    MpiType();
+    ~MpiType();
+    MpiType(const MpiType&) = delete;  // owns a committed derived datatype
+    MpiType& operator=(const MpiType&) = delete;
+    MpiType(MpiType&&) = delete;
+    MpiType& operator=(MpiType&&) = delete;
+    /// The datatype to pass to MPI.
+    MPI_Datatype get() const noexcept { return type_; }
+
+private:
+    MPI_Datatype type_ = MPI_DATATYPE_NULL;
+    bool owned_ = false;
+};
+
+/// A non-owning handle to an MPI communicator (MPI_COMM_WORLD by default) with distmf's typed,
+/// checked collectives. Every member function that communicates is collective: every rank of
+/// the communicator must call it, in the same order, with consistent arguments.
+class Communicator {
+public:
+    /// Wraps MPI_COMM_WORLD.
+    Communicator();
+    /// Wraps an existing communicator without taking ownership.
+    explicit Communicator(MPI_Comm comm);
+
+    /// This process's rank.
+    int rank() const noexcept { return rank_; }
+    /// Number of ranks.
+    int size() const noexcept { return size_; }
+    /// The wrapped communicator.
+    MPI_Comm get() const noexcept { return comm_; }
+
+    /// Collective. MPI_Barrier.
+    void barrier() const;
+
+    /// Collective. Sum of value over all ranks, on every rank.
+    template <class T>
+    T all_reduce_sum(T value) const;
+    /// Collective. Maximum of value over all ranks, on every rank.
+    template <class T>
+    T all_reduce_max(T value) const;
+    /// Collective. Minimum of value over all ranks, on every rank.
+    template <class T>
+    T all_reduce_min(T value) const;
+    /// Collective. Element-wise sum of values over all ranks, in place; sizes must agree.
+    template <class T>
+    void all_reduce_sum_in_place(std::span<T> values) const;
+    /// Collective. Sum of value over ranks 0..rank-1 (0 on rank 0): MPI_Exscan.
+    template <class T>
+    T exclusive_scan_sum(T value) const;
+
+    /// Collective. One value from every rank, in rank order.
+    template <class T>
+    std::vector<T> all_gather(T value) const;
+    /// Collective. Every rank's values concatenated in rank order (counts may differ).
+    template <class T>
+    std::vector<T> all_gather_v(std::span<const T> mine) const;
+    /// Collective. `all` holds every rank's rows (each `row_width` values long) back to back in
+    /// rank order, `rows_per_rank[r]` rows for rank r; on entry this rank's own rows are in
+    /// place, on exit every rank's are (MPI_Allgatherv with MPI_IN_PLACE, counted in rows).
+    template <class T>
+    void all_gather_rows_in_place(std::span<T> all, std::span<const std::int64_t> rows_per_rank,
+                                  std::int64_t row_width) const;
+    /// Collective. Sends `send_counts[r]` consecutive values of `send` (packed in rank order)
+    /// to rank r and returns what every rank sent here, concatenated in source-rank order.
+    template <class T>
+    std::vector<T> all_to_all_v(std::span<const T> send,
+                                std::span<const std::int64_t> send_counts) const;
+
+    /// Collective. Replaces value with rank root's.
+    template <class T>
+    void broadcast(T& value, int root = 0) const;
+    /// Collective. Replaces text with rank root's.
+    void broadcast(std::string& text, int root = 0) const;
+
+    /// Collective. Throws ConfigError "<what> differs between ranks" unless every rank passed
+    /// the same value (KaMPIng's is_same_on_all_ranks).
+    void check_same_on_all_ranks(std::uint64_t value, const std::string& what) const;
+
+    /// Collective. Agrees on the first error among ranks: every rank passes its own error (or
+    /// none) with an ordering key (for example, a global line number); every rank gets back the
+    /// message with the smallest key (ties: lowest rank), or nothing if no rank failed.
+    std::optional<std::string> first_error(const std::optional<std::string>& local_error,
+                                           std::uint64_t order_key) const;
+
+private:
+    MPI_Comm comm_;
+    int rank_ = 0;
+    int size_ = 1;
+};
+
+// ---- template definitions ------------------------------------------------------------------
+
+template <class T>
+MpiType<T>::MpiType() {
+    if constexpr (std::is_same_v<T, char>) {
+        type_ = MPI_CHAR;
+    } else if constexpr (std::is_same_v<T, unsigned char> || std::is_same_v<T, std::byte>) {
+        type_ = MPI_UNSIGNED_CHAR;
+    } else if constexpr (std::is_same_v<T, int>) {
+        type_ = MPI_INT;
+    } else if constexpr (std::is_same_v<T, unsigned>) {
+        type_ = MPI_UNSIGNED;
+    } else if constexpr (std::is_same_v<T, long>) {
+        type_ = MPI_LONG;
+    } else if constexpr (std::is_same_v<T, unsigned long>) {
+        type_ = MPI_UNSIGNED_LONG;
+    } else if constexpr (std::is_same_v<T, long long>) {
+        type_ = MPI_LONG_LONG;
+    } else if constexpr (std::is_same_v<T, unsigned long long>) {
+        type_ = MPI_UNSIGNED_LONG_LONG;
+    } else if constexpr (std::is_same_v<T, float>) {
+        type_ = MPI_FLOAT;
+    } else if constexpr (std::is_same_v<T, double>) {
+        type_ = MPI_DOUBLE;
+    } else {
+        static_assert(!std::is_arithmetic_v<T>, "add this arithmetic type to MpiType");
+        check_mpi(MPI_Type_contiguous(static_cast<int>(sizeof(T)), MPI_BYTE, &type_),
+                  "MPI_Type_contiguous");
+        check_mpi(MPI_Type_commit(&type_), "MPI_Type_commit");
+        owned_ = true;
+    }
+}
+
+template <class T>
+MpiType<T>::~MpiType() {
+    if (owned_) MPI_Type_free(&type_);
+}
+
+template <class T>
+T Communicator::all_reduce_sum(T value) const {
+    T result{};
+    check_mpi(MPI_Allreduce(&value, &result, 1, MpiType<T>().get(), MPI_SUM, comm_),
+              "MPI_Allreduce");
+    return result;
+}
+
+template <class T>
+T Communicator::all_reduce_max(T value) const {
+    T result{};
+    check_mpi(MPI_Allreduce(&value, &result, 1, MpiType<T>().get(), MPI_MAX, comm_),
+              "MPI_Allreduce");
+    return result;
+}
+
+template <class T>
+T Communicator::all_reduce_min(T value) const {
+    T result{};
+    check_mpi(MPI_Allreduce(&value, &result, 1, MpiType<T>().get(), MPI_MIN, comm_),
+              "MPI_Allreduce");
+    return result;
+}
+
+template <class T>
+void Communicator::all_reduce_sum_in_place(std::span<T> values) const {
+    check_mpi(MPI_Allreduce(MPI_IN_PLACE, values.data(),
+                            to_mpi_count(values.size(), "all_reduce_sum_in_place"),
+                            MpiType<T>().get(), MPI_SUM, comm_),
+              "MPI_Allreduce");
+}
+
+template <class T>
+T Communicator::exclusive_scan_sum(T value) const {
+    T result{};
+    check_mpi(MPI_Exscan(&value, &result, 1, MpiType<T>().get(), MPI_SUM, comm_), "MPI_Exscan");
+    return rank_ == 0 ? T{} : result;  // MPI leaves rank 0's result undefined
+}
+
+template <class T>
+std::vector<T> Communicator::all_gather(T value) const {
+    std::vector<T> result(static_cast<std::size_t>(size_));
+    const MpiType<T> type;
+    check_mpi(MPI_Allgather(&value, 1, type.get(), result.data(), 1, type.get(), comm_),
+              "MPI_Allgather");
+    return result;
+}
+
+template <class T>
+std::vector<T> Communicator::all_gather_v(std::span<const T> mine) const {
+    const std::vector<std::int64_t> counts = all_gather<std::int64_t>(
+        static_cast<std::int64_t>(mine.size()));
+    std::vector<int> recv_counts(counts.size());
+    std::vector<int> displacements(counts.size());
+    std::int64_t total = 0;
+    for (std::size_t r = 0; r < counts.size(); ++r) {
+        recv_counts[r] = to_mpi_count(counts[r], "all_gather_v");
+        displacements[r] = to_mpi_count(total, "all_gather_v");
+        total += counts[r];
+    }
+    std::vector<T> result(static_cast<std::size_t>(total));
+    const MpiType<T> type;
+    check_mpi(MPI_Allgatherv(mine.data(), to_mpi_count(mine.size(), "all_gather_v"), type.get(),
+                             result.data(), recv_counts.data(), displacements.data(), type.get(),
+                             comm_),
+              "MPI_Allgatherv");
+    return result;
+}
+
+template <class T>
+void Communicator::all_gather_rows_in_place(std::span<T> all,
+                                            std::span<const std::int64_t> rows_per_rank,
+                                            std::int64_t row_width) const {
+    std::vector<int> recv_counts(rows_per_rank.size());
+    std::vector<int> displacements(rows_per_rank.size());
+    std::int64_t total_rows = 0;
+    for (std::size_t r = 0; r < rows_per_rank.size(); ++r) {
+        recv_counts[r] = to_mpi_count(rows_per_rank[r], "all_gather_rows_in_place");
+        displacements[r] = to_mpi_count(total_rows, "all_gather_rows_in_place");
+        total_rows += rows_per_rank[r];
+    }
+    if (static_cast<std::int64_t>(all.size()) != total_rows * row_width) {
+        throw Error("all_gather_rows_in_place: buffer does not hold every rank's rows");
+    }
+    if (total_rows == 0 || row_width == 0) return;
+    MPI_Datatype row_type = MPI_DATATYPE_NULL;
+    check_mpi(MPI_Type_contiguous(to_mpi_count(row_width, "all_gather_rows_in_place"),
+                                  MpiType<T>().get(), &row_type),
+              "MPI_Type_contiguous");
+    check_mpi(MPI_Type_commit(&row_type), "MPI_Type_commit");
+    const int code = MPI_Allgatherv(MPI_IN_PLACE, 0, MPI_DATATYPE_NULL, all.data(),
+                                    recv_counts.data(), displacements.data(), row_type, comm_);
+    MPI_Type_free(&row_type);
+    check_mpi(code, "MPI_Allgatherv");
+}
+
+template <class T>
+std::vector<T> Communicator::all_to_all_v(std::span<const T> send,
+                                          std::span<const std::int64_t> send_counts) const {
+    const auto n_ranks = static_cast<std::size_t>(size_);
+    if (send_counts.size() != n_ranks) throw Error("all_to_all_v: one count per rank needed");
+    std::vector<std::int64_t> recv_counts64(n_ranks);
+    const MpiType<std::int64_t> count_type;
+    check_mpi(MPI_Alltoall(send_counts.data(), 1, count_type.get(), recv_counts64.data(), 1,
+                           count_type.get(), comm_),
+              "MPI_Alltoall");
+    std::vector<int> send_int(n_ranks), send_displ(n_ranks), recv_int(n_ranks),
+        recv_displ(n_ranks);
+    std::int64_t send_total = 0;
+    std::int64_t recv_total = 0;
+    for (std::size_t r = 0; r < n_ranks; ++r) {
+        send_int[r] = to_mpi_count(send_counts[r], "all_to_all_v");
+        send_displ[r] = to_mpi_count(send_total, "all_to_all_v");
+        recv_int[r] = to_mpi_count(recv_counts64[r], "all_to_all_v");
+        recv_displ[r] = to_mpi_count(recv_total, "all_to_all_v");
+        send_total += send_counts[r];
+        recv_total += recv_counts64[r];
+    }
+    if (send_total != static_cast<std::int64_t>(send.size())) {
+        throw Error("all_to_all_v: send counts do not add up to the buffer size");
+    }
+    std::vector<T> received(static_cast<std::size_t>(recv_total));
+    const MpiType<T> type;
+    check_mpi(MPI_Alltoallv(send.data(), send_int.data(), send_displ.data(), type.get(),
+                            received.data(), recv_int.data(), recv_displ.data(), type.get(),
+                            comm_),
+              "MPI_Alltoallv");
+    return received;
+}
+
+template <class T>
+void Communicator::broadcast(T& value, int root) const {
+    check_mpi(MPI_Bcast(&value, 1, MpiType<T>().get(), root, comm_), "MPI_Bcast");
+}
+
+}  // namespace distmf

@@ -1,0 +1,96 @@
+#pragma once
+/// @file config.hpp
+/// The whole configuration of a distmf run: one plain struct with a nested struct per INI
+/// section; member initializers are the defaults. Every option is declared exactly once, in
+/// config.cpp, and that one declaration serves the command line (`--data.train FILE`), INI
+/// files (`[data]` / `train = FILE`), `--help` and `--print-config`.
+
+#include <cstdint>
+#include <iosfwd>
+#include <string>
+#include <vector>
+
+namespace distmf {
+
+/// The subcommands of the distmf binary.
+enum class Command { data, generate };
+
+/// Text layout of a ratings file. `automatic` detects it from the first lines.
+enum class DataFormat { automatic, tsv, csv, movielens_dat };
+/// Whether a ratings file starts with a header line.
+enum class HeaderMode { automatic, present, absent };
+/// What to do when the same (user, item) pair is rated more than once.
+enum class DuplicatePolicy { error, last, mean };
+
+/// [data]: where ratings come from and how they are split into train and test.
+struct DataConfig {
+    std::string train;                ///< ratings file to train on (required)
+    std::string test;                 ///< optional separate test file
+    double test_fraction = 0.0;       ///< fraction of train held out by hash, in [0, 1)
+    DataFormat format = DataFormat::automatic;
+    std::string delimiter;            ///< overrides the format's separator; empty: from format
+    HeaderMode header = HeaderMode::automatic;
+    std::uint64_t seed = 42;          ///< seeds the hash split and the partition permutation
+    DuplicatePolicy duplicates = DuplicatePolicy::error;
+};
+
+/// Options of `distmf generate` (top level, no section: `--users 1000`).
+struct GenerateConfig {
+    std::int64_t users = 1000;        ///< number of users
+    std::int64_t items = 1000;        ///< number of items
+    std::int64_t ratings = 100000;    ///< number of distinct (user, item) ratings
+    int rank = 8;                     ///< rank of the true low-rank model
+    double noise = 0.5;               ///< standard deviation of the Gaussian rating noise
+    std::uint64_t seed = 1;           ///< everything generated follows from this seed
+    std::string out;                  ///< output TSV file (required)
+    double min_rating = 1.0;          ///< ratings are clipped to [min_rating, max_rating]
+    double max_rating = 5.0;
+};
+
+/// Everything a run needs. Identical on every rank (checked by hash at start-up).
+struct Config {
+    DataConfig data;
+    GenerateConfig generate;
+};
+
+/// The result of parsing a command line.
+struct ParsedCommandLine {
+    Command command = Command::data;
+    Config config;
+    bool help = false;          ///< --help: print help_text(command) and exit 0
+    bool print_config = false;  ///< --print-config: print effective_ini() and exit 0
+    std::string config_file;    ///< the --config file read, if any
+};
+
+/// Local. Parses `distmf <command> [options]` (argv[0] is the program, argv[1] the command)
+/// and the INI file named by --config. The command line wins over the file. Throws
+/// ConfigError naming the offending option, key or file. Does not call validate().
+ParsedCommandLine parse_command_line(int argc, const char* const* argv);
+
+/// Local. Throws ConfigError, naming the option, if any value is out of range or the values
+/// contradict each other (for the options `command` uses).
+void validate(const Config& config, Command command);
+
+/// Local. The `--help` text of a command (or of the program, for the overview).
+std::string help_text(Command command);
+/// Local. The top-level usage text listing the commands.
+std::string overview_text();
+
+/// Local. The effective configuration of `command` as INI text that parse_command_line reads
+/// back to the same Config (`--print-config`).
+std::string effective_ini(const Config& config, Command command);
+
+/// Local. A 64-bit fingerprint of the effective configuration (FNV-1a of effective_ini).
+std::uint64_t config_fingerprint(const Config& config, Command command);
+
+/// Local. The name of a command as typed on the command line.
+const char* command_name(Command command);
+
+std::ostream& operator<<(std::ostream& out, DataFormat value);
+std::istream& operator>>(std::istream& in, DataFormat& value);
+std::ostream& operator<<(std::ostream& out, HeaderMode value);
+std::istream& operator>>(std::istream& in, HeaderMode& value);
+std::ostream& operator<<(std::ostream& out, DuplicatePolicy value);
+std::istream& operator>>(std::istream& in, DuplicatePolicy& value);
+
+}  // namespace distmf

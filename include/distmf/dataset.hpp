@@ -1,0 +1,67 @@
+#pragma once
+/// @file dataset.hpp
+/// Ingest: turning ratings files into what training needs on every rank. Each rank reads its
+/// own byte range of the files, IDs are numbered globally (independent of the rank count),
+/// the train/test split is a hash of (seed, user, item), users and items are cut into blocks
+/// balanced by rating count, and ratings travel to their owners with all-to-alls. Every rank
+/// ends with its users' rows and its items' columns of the training ratings, and its users'
+/// test ratings.
+
+#include <cstdint>
+#include <string>
+#include <vector>
+
+#include "distmf/comm.hpp"
+#include "distmf/config.hpp"
+#include "distmf/partition.hpp"
+#include "distmf/rating_matrix.hpp"
+
+namespace distmf {
+
+/// Global facts about a loaded data set; identical on every rank.
+struct DatasetSummary {
+    std::int64_t n_users = 0;           ///< distinct users in train and test
+    std::int64_t n_items = 0;           ///< distinct items in train and test
+    std::int64_t n_train = 0;           ///< training ratings (after merging duplicates)
+    std::int64_t n_test = 0;            ///< test ratings (after merging duplicates)
+    std::int64_t duplicates_merged = 0; ///< ratings dropped by --data.duplicates last|mean
+    std::int64_t cold_users = 0;        ///< users with no training rating
+    std::int64_t cold_items = 0;        ///< items with no training rating
+    double min_rating = 0.0;            ///< over training ratings
+    double max_rating = 0.0;
+    double mean_rating = 0.0;           ///< exact (order-independent) mean of training ratings
+    std::vector<std::int64_t> train_by_user_block;  ///< training ratings per rank (user side)
+    std::vector<std::int64_t> train_by_item_block;  ///< training ratings per rank (item side)
+    std::string train_layout;           ///< e.g. "tab-separated, 4 fields"
+    std::string test_layout;            ///< for a --data.test file
+};
+
+/// Seconds spent in each ingest phase on this rank (for benchmarks and logs).
+struct IngestTimings {
+    double read_seconds = 0.0;       ///< read and parse this rank's byte ranges
+    double map_seconds = 0.0;        ///< global ID numbering and partitioning
+    double shuffle_seconds = 0.0;    ///< all-to-alls and building the CSR blocks
+};
+
+/// One rank's share of a data set, ready for ALS.
+struct Dataset {
+    std::vector<std::int64_t> user_ids;  ///< external user ID of every global user index
+    std::vector<std::int64_t> item_ids;  ///< external item ID of every global item index
+    BlockPartition user_blocks;          ///< rank r owns users [first(r), end(r))
+    BlockPartition item_blocks;          ///< rank r owns items [first(r), end(r))
+    RatingMatrix user_ratings;           ///< training ratings of this rank's users (by item)
+    RatingMatrix item_ratings;           ///< training ratings of this rank's items (by user)
+    RatingMatrix test_ratings;           ///< test ratings of this rank's users (by item)
+    std::vector<std::int64_t> user_train_counts;  ///< training ratings of every global user
+    std::vector<std::int64_t> item_train_counts;  ///< training ratings of every global item
+    DatasetSummary summary;
+    IngestTimings timings;
+};
+
+/// Collective: every rank of comm must call, in the same order. Loads options.train (and
+/// options.test) as described above. Errors (missing or malformed file, duplicates with
+/// --data.duplicates error) are agreed: every rank throws the same InputError, naming the file
+/// and line, so no rank is left waiting.
+Dataset load_dataset(const Communicator& comm, const DataConfig& options);
+
+}  // namespace distmf

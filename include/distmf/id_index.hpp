@@ -1,0 +1,41 @@
+#pragma once
+/// @file id_index.hpp
+/// IdIndex: numbers external IDs (any non-negative 64-bit integers) 0, 1, 2, ... in the order
+/// they are first seen, with an open-addressing hash table (linear probing) so that parsing
+/// millions of lines costs one probe per ID rather than a tree walk or a node allocation.
+
+#include <cstdint>
+#include <span>
+#include <vector>
+
+namespace distmf {
+
+/// A dense numbering of external IDs. Local; not thread-safe for writes.
+class IdIndex {
+public:
+    /// Marks "not present" in lookups.
+    static constexpr std::int32_t absent = -1;
+
+    IdIndex();
+
+    /// Local. The index of `external_id`, adding it (as size()) if it is new.
+    /// Precondition: external_id >= 0.
+    std::int32_t insert(std::int64_t external_id);
+    /// Local. The index of `external_id`, or `absent`.
+    std::int32_t find(std::int64_t external_id) const;
+    /// Number of distinct IDs.
+    std::int32_t size() const noexcept { return static_cast<std::int32_t>(ids_.size()); }
+    /// The external IDs, in index order.
+    std::span<const std::int64_t> ids() const noexcept { return ids_; }
+
+private:
+    void grow();
+    std::size_t slot_of(std::int64_t external_id) const noexcept;
+
+    std::vector<std::int64_t> slot_keys_;   // -1: empty slot
+    std::vector<std::int32_t> slot_values_;
+    std::vector<std::int64_t> ids_;
+    std::size_t mask_ = 0;
+};
+
+}  // namespace distmf

@@ -1,0 +1,30 @@
+#pragma once
+/// @file log.hpp
+/// Rank-aware logging: progress goes to stdout from rank 0 only; warnings go to stderr, from
+/// rank 0 by default or from every rank when a message is rank-specific.
+
+#include <string_view>
+
+namespace distmf {
+
+/// Prints messages on behalf of one MPI rank. Cheap to copy; holds no communicator.
+class Logger {
+public:
+    /// @param rank this process's rank, @param quiet suppress info() lines.
+    explicit Logger(int rank, bool quiet = false) : rank_(rank), quiet_(quiet) {}
+
+    /// Local. Prints one line to stdout on rank 0 (and flushes, so progress shows under mpirun).
+    void info(std::string_view line) const;
+    /// Local. Prints "distmf: warning: <line>" to stderr on rank 0.
+    void warn(std::string_view line) const;
+    /// Local. Prints "[rank r] distmf: warning: <line>" to stderr on whichever rank calls it.
+    void warn_any_rank(std::string_view line) const;
+    /// This logger's rank.
+    int rank() const noexcept { return rank_; }
+
+private:
+    int rank_;
+    bool quiet_;
+};
+
+}  // namespace distmf

@@ -1,0 +1,49 @@
+#pragma once
+/// @file ratings_format.hpp
+/// The text layout of ratings files (separator, header, number of fields), its detection from
+/// the first lines of a file, and the parsing of one line. Lines are
+/// `user <sep> item <sep> rating [<sep> timestamp]` with LF or CRLF endings; users and items
+/// are non-negative 64-bit integers, ratings finite numbers; timestamps are not used.
+
+#include <cstdint>
+#include <string>
+#include <string_view>
+
+#include "distmf/config.hpp"
+
+namespace distmf {
+
+/// How the lines of one ratings file are laid out.
+struct TextLayout {
+    DataFormat format = DataFormat::tsv;  ///< never `automatic` once resolved
+    std::string delimiter = "\t";         ///< field separator
+    bool header = false;                  ///< the first line is a header
+    std::string header_line;              ///< the header's text (without line ending)
+    int fields = 3;                       ///< 3 (user item rating) or 4 (+ timestamp)
+};
+
+/// One rating as written in the file: external IDs and the value.
+struct TextRating {
+    std::int64_t user = 0;
+    std::int64_t item = 0;
+    double rating = 0.0;
+};
+
+/// Local. The separator named by --data.delimiter ("tab", "comma", "space", "semicolon",
+/// "pipe", or a literal string), or "" when it is empty.
+std::string delimiter_from_option(const std::string& option);
+
+/// Local. Resolves the layout of a file from its first bytes (`head`, at least its first two
+/// lines when the file has them) and the [data] options. Throws InputError "<path>:<line>: ..."
+/// when the first data line does not fit any layout, or "<path>: ..." when the file is empty.
+TextLayout detect_layout(std::string_view head, const DataConfig& options, const std::string& path);
+
+/// Local. A short description of a layout for messages, e.g. "tab-separated, 4 fields".
+std::string describe_layout(const TextLayout& layout);
+
+/// Local. Parses one line (without its line ending; a trailing '\r' is ignored). Returns false
+/// for a blank line, true with `out` filled for a rating. Throws InputError with the reason
+/// (no file or line prefix: the caller adds them) for a malformed line.
+bool parse_rating_line(std::string_view line, const TextLayout& layout, TextRating& out);
+
+}  // namespace distmf

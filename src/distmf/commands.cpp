@@ -1,0 +1,96 @@
+#include "distmf/commands.hpp"
+
+#include <omp.h>
+
+#include <algorithm>
+#include <cstdio>
+#include <optional>
+#include <string>
+
+#include "distmf/dataset.hpp"
+#include "distmf/error.hpp"
+#include "distmf/generate.hpp"
+#include "distmf/log.hpp"
+
+namespace distmf {
+namespace {
+
+std::string format(const char* pattern, auto... values) {
+    const int length = std::snprintf(nullptr, 0, pattern, values...);
+    std::string text(static_cast<std::size_t>(length) + 1, '\0');
+    std::snprintf(text.data(), text.size(), pattern, values...);
+    text.pop_back();
+    return text;
+}
+
+}  // namespace
+
+int run_data_command(const Communicator& comm, const Config& config) {
+    const Logger log(comm.rank());
+    const Dataset dataset = load_dataset(comm, config.data);
+    const DatasetSummary& s = dataset.summary;
+    const double ingest_seconds = comm.all_reduce_max(
+        dataset.timings.read_seconds + dataset.timings.map_seconds + dataset.timings.shuffle_seconds);
+    const auto users_per_rank = comm.all_gather(dataset.user_blocks.size(comm.rank()));
+    const auto items_per_rank = comm.all_gather(dataset.item_blocks.size(comm.rank()));
+
+    log.info(format("distmf data: %d rank%s", comm.size(), comm.size() == 1 ? "" : "s"));
+    log.info("train file    " + config.data.train + " (" + s.train_layout + ")");
+    if (!config.data.test.empty()) {
+        log.info("test file     " + config.data.test + " (" + s.test_layout + ")");
+    }
+    log.info(format("users         %lld", static_cast<long long>(s.n_users)));
+    log.info(format("items         %lld", static_cast<long long>(s.n_items)));
+    log.info(format("ratings       %lld (train %lld, test %lld)",
+                    static_cast<long long>(s.n_train + s.n_test),
+                    static_cast<long long>(s.n_train), static_cast<long long>(s.n_test)));
+    log.info(format("train rating  min %g, max %g, mean %.6f", s.min_rating, s.max_rating,
+                    s.mean_rating));
+    log.info(format("density       %.4f%% of users x items have a training rating",
+                    100.0 * static_cast<double>(s.n_train) /
+                        (static_cast<double>(s.n_users) * static_cast<double>(s.n_items))));
+    log.info(format("cold          %lld users and %lld items have no training rating",
+                    static_cast<long long>(s.cold_users), static_cast<long long>(s.cold_items)));
+    if (s.duplicates_merged > 0) {
+        log.info(format("duplicates    %lld ratings merged (--data.duplicates %s)",
+                        static_cast<long long>(s.duplicates_merged),
+                        config.data.duplicates == DuplicatePolicy::mean ? "mean" : "last"));
+    }
+    log.info("partition     rank      users      items  train(users)  train(items)");
+    for (int r = 0; r < comm.size(); ++r) {
+        const auto index = static_cast<std::size_t>(r);
+        log.info(format("              %4d %10lld %10lld %13lld %13lld", r,
+                        static_cast<long long>(users_per_rank[index]),
+                        static_cast<long long>(items_per_rank[index]),
+                        static_cast<long long>(s.train_by_user_block[index]),
+                        static_cast<long long>(s.train_by_item_block[index])));
+    }
+    log.info(format("imbalance     %.4f (users), %.4f (items): max/mean training ratings per rank",
+                    imbalance(s.train_by_user_block), imbalance(s.train_by_item_block)));
+    log.info(format("ingest        %.3f s (slowest rank)", ingest_seconds));
+    return 0;
+}
+
+int run_generate_command(const Communicator& comm, const Config& config) {
+    const Logger log(comm.rank());
+    std::optional<std::string> error;
+    GenerateSummary summary;
+    if (comm.rank() == 0) {
+        try {
+            summary = generate_ratings(config.generate, omp_get_max_threads());
+        } catch (const InputError& e) {
+            error = e.what();
+        }
+    }
+    if (const auto first = comm.first_error(error, 0)) throw InputError(*first);
+    const GenerateConfig& g = config.generate;
+    log.info(format("wrote %lld ratings (%lld users with ratings, %lld items, rank %d, noise %g) "
+                    "to %s: %.1f MB in %.2f s",
+                    static_cast<long long>(summary.ratings),
+                    static_cast<long long>(summary.users_with_ratings),
+                    static_cast<long long>(g.items), g.rank, g.noise, g.out.c_str(),
+                    static_cast<double>(summary.bytes) / 1e6, summary.seconds));
+    return 0;
+}
+
+}  // namespace distmf

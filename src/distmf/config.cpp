@@ -1,0 +1,433 @@
+#include "distmf/config.hpp"
+
+#include <array>
+#include <boost/program_options.hpp>
+#include <fstream>
+#include <functional>
+#include <istream>
+#include <map>
+#include <memory>
+#include <ostream>
+#include <sstream>
+#include <string_view>
+#include <utility>
+
+#include "distmf/error.hpp"
+
+namespace po = boost::program_options;
+
+namespace distmf {
+namespace {
+
+// ---- enum names: one table per enum serves parsing, printing and help ---------------------
+
+template <class Enum>
+struct EnumNames;
+
+template <>
+struct EnumNames<DataFormat> {
+    static constexpr std::array<std::pair<DataFormat, std::string_view>, 4> table{{
+        {DataFormat::automatic, "auto"},
+        {DataFormat::tsv, "tsv"},
+        {DataFormat::csv, "csv"},
+        {DataFormat::movielens_dat, "movielens-dat"},
+    }};
+};
+
+template <>
+struct EnumNames<HeaderMode> {
+    static constexpr std::array<std::pair<HeaderMode, std::string_view>, 3> table{{
+        {HeaderMode::automatic, "auto"},
+        {HeaderMode::present, "true"},
+        {HeaderMode::absent, "false"},
+    }};
+};
+
+template <>
+struct EnumNames<DuplicatePolicy> {
+    static constexpr std::array<std::pair<DuplicatePolicy, std::string_view>, 3> table{{
+        {DuplicatePolicy::error, "error"},
+        {DuplicatePolicy::last, "last"},
+        {DuplicatePolicy::mean, "mean"},
+    }};
+};
+
+template <class Enum>
+std::ostream& write_enum(std::ostream& out, Enum value) {
+    for (const auto& [candidate, name] : EnumNames<Enum>::table) {
+        if (candidate == value) return out << name;
+    }
+    return out << "?";
+}
+
+template <class Enum>
+std::istream& read_enum(std::istream& in, Enum& value) {
+    std::string word;
+    in >> word;
+    for (const auto& [candidate, name] : EnumNames<Enum>::table) {
+        if (word == name) {
+            value = candidate;
+            return in;
+        }
+    }
+    in.setstate(std::ios::failbit);
+    return in;
+}
+
+template <class Enum>
+std::string enum_choices() {
+    std::string text;
+    for (const auto& entry : EnumNames<Enum>::table) {
+        if (!text.empty()) text += '|';
+        text += entry.second;
+    }
+    return text;
+}
+
+// ---- value formatting ---------------------------------------------------------------------
+
+template <class T>
+std::string format_value(const T& value) {
+    std::ostringstream out;
+    out.precision(17);
+    out << value;
+    return out.str();
+}
+
+[[maybe_unused]] std::string format_value(const bool& value) { return value ? "true" : "false"; }
+
+template <class T>
+constexpr bool is_enum_option = std::is_enum_v<T>;
+
+// ---- the option registry: every option of every command, declared once --------------------
+
+/// A group of options: a command-line prefix ("data" -> --data.train, "" -> --users) and
+/// the caption shown by --help.
+struct OptionGroup {
+    std::string prefix;
+    std::string caption;
+    std::shared_ptr<po::options_description> description;
+};
+
+/// One declared option: how to print its current value as INI text.
+struct DeclaredOption {
+    std::size_t group;
+    std::string key;
+    std::string help;
+    std::function<std::string()> value_text;
+};
+
+class OptionRegistry {
+public:
+    /// Starts a new group; options added next belong to it.
+    void group(const std::string& prefix, const std::string& caption) {
+        groups_.push_back({prefix, caption, std::make_shared<po::options_description>(caption)});
+    }
+
+    /// Declares one option bound to `field`, whose current value is its default.
+    template <class T>
+    void add(const std::string& key, T& field, const std::string& help) {
+        const std::size_t index = groups_.size() - 1;
+        const std::string name = full_name(index, key);
+        std::string help_text = help;
+        if constexpr (is_enum_option<T>) {
+            help_text += " (" + enum_choices<T>() + ")";
+            choices_[name] = enum_choices<T>();
+        }
+        groups_[index].description->add_options()(
+            name.c_str(), po::value<T>(&field)->default_value(field, format_value(field)),
+            help_text.c_str());
+        options_.push_back({index, key, help_text, [&field] { return format_value(field); }});
+    }
+
+    const std::vector<OptionGroup>& groups() const { return groups_; }
+    const std::vector<DeclaredOption>& options() const { return options_; }
+    std::string full_name(std::size_t group_index, const std::string& key) const {
+        const std::string& prefix = groups_[group_index].prefix;
+        return prefix.empty() ? key : prefix + "." + key;
+    }
+    /// The accepted values of an enum option, or "" for other options.
+    std::string choices(const std::string& name) const {
+        const auto found = choices_.find(name);
+        return found == choices_.end() ? std::string() : found->second;
+    }
+
+private:
+    std::vector<OptionGroup> groups_;
+    std::vector<DeclaredOption> options_;
+    std::map<std::string, std::string> choices_;
+};
+
+enum GroupIndex : std::size_t { data_group, generate_group };
+
+/// The one place where options are declared. Group order must match GroupIndex.
+void declare_options(Config& c, OptionRegistry& r) {
+    r.group("data", "Ratings data [data]");
+    r.add("train", c.data.train, "ratings file to train on (required)");
+    r.add("test", c.data.test, "separate ratings file to test on (instead of --data.test-fraction)");
+    r.add("test-fraction", c.data.test_fraction,
+          "fraction of the train file held out for testing, chosen by a hash of "
+          "(seed, user, item); in [0, 1)");
+    r.add("format", c.data.format, "text layout of the ratings files");
+    r.add("delimiter", c.data.delimiter,
+          "field separator overriding the format's: a literal string, or tab|comma|space|"
+          "semicolon|pipe; empty: from the format");
+    r.add("header", c.data.header, "whether the files start with a header line");
+    r.add("seed", c.data.seed, "seed of the train/test hash split and of the partition order");
+    r.add("duplicates", c.data.duplicates,
+          "a (user, item) pair rated more than once: fail, keep the last rating in file order, "
+          "or average them");
+
+    r.group("", "Synthetic ratings (generate)");
+    r.add("users", c.generate.users, "number of users, >= 1");
+    r.add("items", c.generate.items, "number of items, >= 1");
+    r.add("ratings", c.generate.ratings,
+          "number of distinct (user, item) ratings, <= users * items / 2");
+    r.add("rank", c.generate.rank, "rank of the true low-rank model, >= 1");
+    r.add("noise", c.generate.noise, "standard deviation of the Gaussian rating noise, >= 0");
+    r.add("seed", c.generate.seed, "seed; the output is a function of the options alone");
+    r.add("out", c.generate.out, "output TSV file: user<TAB>item<TAB>rating (required)");
+    r.add("min-rating", c.generate.min_rating, "lowest rating; ratings are clipped to the scale");
+    r.add("max-rating", c.generate.max_rating, "highest rating, > min-rating");
+}
+
+std::vector<std::size_t> groups_of(Command command) {
+    switch (command) {
+        case Command::data:
+            return {data_group};
+        case Command::generate:
+            return {generate_group};
+    }
+    return {};
+}
+
+const char* command_summary(Command command) {
+    switch (command) {
+        case Command::data:
+            return "Reads a ratings data set across all ranks and prints its statistics and "
+                   "partition.";
+        case Command::generate:
+            return "Writes a synthetic ratings file with known low-rank structure.";
+    }
+    return "";
+}
+
+constexpr std::array<Command, 2> all_commands{Command::data, Command::generate};
+
+void add_common_options(po::options_description& common, std::string& config_file, bool& help,
+                        bool& print_config) {
+    common.add_options()("help,h", po::bool_switch(&help), "print this help and exit")(
+        "config", po::value<std::string>(&config_file),
+        "INI file with options ([section] key = value); the command line wins")(
+        "print-config", po::bool_switch(&print_config),
+        "print the effective configuration as INI text and exit");
+}
+
+po::options_description description_for(const OptionRegistry& registry,
+                                         const std::vector<std::size_t>& group_indices) {
+    po::options_description all;
+    for (const std::size_t index : group_indices) all.add(*registry.groups()[index].description);
+    return all;
+}
+
+std::vector<std::size_t> every_group(const OptionRegistry& registry) {
+    std::vector<std::size_t> indices;
+    for (std::size_t i = 0; i < registry.groups().size(); ++i) indices.push_back(i);
+    return indices;
+}
+
+ConfigError describe(const po::error& error, const OptionRegistry& registry,
+                     const std::string& where) {
+    std::string message = where.empty() ? std::string(error.what()) : where + ": " + error.what();
+    if (const auto* invalid = dynamic_cast<const po::invalid_option_value*>(&error)) {
+        std::string name = invalid->get_option_name();
+        if (name.rfind("--", 0) == 0) name = name.substr(2);
+        const std::string choices = registry.choices(name);
+        if (!choices.empty()) message += "; expected one of " + choices;
+    }
+    return ConfigError(message);
+}
+
+void read_config_file(const std::string& path, const OptionRegistry& registry,
+                      po::variables_map& values) {
+    std::ifstream file(path);
+    if (!file) throw ConfigError("cannot open config file '" + path + "'");
+    const po::options_description all = description_for(registry, every_group(registry));
+    try {
+        po::store(po::parse_config_file(file, all, /*allow_unregistered=*/false), values);
+    } catch (const po::error& error) {
+        throw describe(error, registry, "config file '" + path + "'");
+    }
+}
+
+std::uint64_t fnv1a(std::string_view text) {
+    std::uint64_t hash = 14695981039346656037ULL;
+    for (const char c : text) {
+        hash ^= static_cast<unsigned char>(c);
+        hash *= 1099511628211ULL;
+    }
+    return hash;
+}
+
+std::string option_name(std::string_view prefix, std::string_view key) {
+    return "--" + (prefix.empty() ? std::string(key) : std::string(prefix) + "." + std::string(key));
+}
+
+}  // namespace
+
+std::ostream& operator<<(std::ostream& out, DataFormat value) { return write_enum(out, value); }
+std::istream& operator>>(std::istream& in, DataFormat& value) { return read_enum(in, value); }
+std::ostream& operator<<(std::ostream& out, HeaderMode value) { return write_enum(out, value); }
+std::istream& operator>>(std::istream& in, HeaderMode& value) { return read_enum(in, value); }
+std::ostream& operator<<(std::ostream& out, DuplicatePolicy value) {
+    return write_enum(out, value);
+}
+std::istream& operator>>(std::istream& in, DuplicatePolicy& value) {
+    return read_enum(in, value);
+}
+
+const char* command_name(Command command) {
+    switch (command) {
+        case Command::data:
+            return "data";
+        case Command::generate:
+            return "generate";
+    }
+    return "?";
+}
+
+ParsedCommandLine parse_command_line(int argc, const char* const* argv) {
+    if (argc < 2) throw ConfigError("no command given; run 'distmf --help' for the list");
+    ParsedCommandLine result;
+    const std::string command_word = argv[1];
+    bool known = false;
+    for (const Command command : all_commands) {
+        if (command_word == command_name(command)) {
+            result.command = command;
+            known = true;
+        }
+    }
+    if (!known) {
+        throw ConfigError("unknown command '" + command_word +
+                          "'; run 'distmf --help' for the list");
+    }
+
+    OptionRegistry registry;
+    declare_options(result.config, registry);
+    po::options_description command_line("Common options");
+    add_common_options(command_line, result.config_file, result.help, result.print_config);
+    command_line.add(description_for(registry, groups_of(result.command)));
+
+    po::variables_map values;
+    try {
+        const int style = po::command_line_style::default_style &
+                          ~po::command_line_style::allow_guessing;
+        po::store(po::command_line_parser(argc - 1, argv + 1)
+                      .options(command_line)
+                      .style(style)
+                      .run(),
+                  values);
+        if (values.count("config") != 0) {
+            read_config_file(values["config"].as<std::string>(), registry, values);
+        }
+        po::notify(values);
+    } catch (const po::error& error) {
+        throw describe(error, registry, "");
+    }
+    return result;
+}
+
+void validate(const Config& config, Command command) {
+    const auto fail = [](std::string_view prefix, std::string_view key, const std::string& why) {
+        throw ConfigError(option_name(prefix, key) + ": " + why);
+    };
+    if (command == Command::data) {
+        const DataConfig& d = config.data;
+        if (d.train.empty()) fail("data", "train", "a ratings file is required");
+        if (!(d.test_fraction >= 0.0 && d.test_fraction < 1.0)) {
+            fail("data", "test-fraction", "must be in [0, 1), got " + format_value(d.test_fraction));
+        }
+        if (!d.test.empty() && d.test_fraction > 0.0) {
+            fail("data", "test-fraction", "cannot be combined with --data.test (choose one)");
+        }
+        if (d.delimiter.find_first_of("\r\n") != std::string::npos) {
+            fail("data", "delimiter", "must not contain a line break");
+        }
+    }
+    if (command == Command::generate) {
+        const GenerateConfig& g = config.generate;
+        if (g.users < 1) fail("", "users", "must be >= 1, got " + format_value(g.users));
+        if (g.items < 1) fail("", "items", "must be >= 1, got " + format_value(g.items));
+        if (g.ratings < 1) fail("", "ratings", "must be >= 1, got " + format_value(g.ratings));
+        if (static_cast<double>(g.ratings) >
+            static_cast<double>(g.users) * static_cast<double>(g.items) / 2.0) {
+            fail("", "ratings", "must be at most users * items / 2 (" +
+                                    format_value(g.users * g.items / 2) + "), got " +
+                                    format_value(g.ratings));
+        }
+        if (g.rank < 1) fail("", "rank", "must be >= 1, got " + format_value(g.rank));
+        if (!(g.noise >= 0.0)) fail("", "noise", "must be >= 0, got " + format_value(g.noise));
+        if (g.out.empty()) fail("", "out", "an output file is required");
+        if (!(g.min_rating < g.max_rating)) {
+            fail("", "max-rating", "must be greater than --min-rating");
+        }
+    }
+}
+
+std::string help_text(Command command) {
+    Config defaults;
+    OptionRegistry registry;
+    declare_options(defaults, registry);
+    std::string config_file;
+    bool help = false;
+    bool print_config = false;
+    po::options_description common("Common options");
+    add_common_options(common, config_file, help, print_config);
+    std::ostringstream out;
+    out << "Usage: [mpirun -np P] distmf " << command_name(command) << " [options]\n"
+        << command_summary(command) << "\n\n"
+        << common << "\n";
+    for (const std::size_t index : groups_of(command)) {
+        out << *registry.groups()[index].description << "\n";
+    }
+    return out.str();
+}
+
+std::string overview_text() {
+    std::ostringstream out;
+    out << "distmf: distributed matrix factorization for recommender systems\n\n"
+        << "Usage: [mpirun -np P] distmf <command> [options]\n\nCommands:\n";
+    for (const Command command : all_commands) {
+        out << "  " << command_name(command);
+        for (std::size_t pad = std::string_view(command_name(command)).size(); pad < 12; ++pad) {
+            out << ' ';
+        }
+        out << command_summary(command) << "\n";
+    }
+    out << "\nRun 'distmf <command> --help' for a command's options.\n";
+    return out.str();
+}
+
+std::string effective_ini(const Config& config, Command command) {
+    Config copy = config;
+    OptionRegistry registry;
+    declare_options(copy, registry);
+    std::ostringstream out;
+    out << "# distmf " << command_name(command) << ": effective configuration\n";
+    for (const std::size_t index : groups_of(command)) {
+        const OptionGroup& group = registry.groups()[index];
+        out << "\n";
+        if (!group.prefix.empty()) out << "[" << group.prefix << "]\n";
+        for (const DeclaredOption& option : registry.options()) {
+            if (option.group != index) continue;
+            out << "# " << option.help << "\n" << option.key << " = " << option.value_text() << "\n";
+        }
+    }
+    return out.str();
+}
+
+std::uint64_t config_fingerprint(const Config& config, Command command) {
+    return fnv1a(effective_ini(config, command));
+}
+
+}  // namespace distmf

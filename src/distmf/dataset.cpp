@@ -1,0 +1,275 @@
+#include "distmf/dataset.hpp"
+
+#include <mpi.h>
+
+#include <algorithm>
+#include <functional>
+#include <limits>
+#include <optional>
+#include <utility>
+
+#include "distmf/error.hpp"
+#include "distmf/exact_sum.hpp"
+#include "distmf/id_index.hpp"
+#include "distmf/ratings_format.hpp"
+#include "distmf/ratings_reader.hpp"
+
+namespace distmf {
+namespace {
+
+constexpr std::int64_t layout_head_bytes = 64 << 10;
+
+/// Runs `step` on every rank; if any rank throws InputError, every rank throws the one from the
+/// lowest rank, so all ranks leave together.
+void agree(const Communicator& comm, const std::function<void()>& step) {
+    std::optional<std::string> error;
+    try {
+        step();
+    } catch (const InputError& e) {
+        error = e.what();
+    }
+    if (const auto first = comm.first_error(error, 0)) throw InputError(*first);
+}
+
+TextLayout agreed_layout(const Communicator& comm, const std::string& path,
+                         const DataConfig& options) {
+    TextLayout layout;
+    agree(comm, [&] { layout = detect_layout(read_file_head(path, layout_head_bytes), options, path); });
+    return layout;
+}
+
+/// Reads this rank's range of `path`, then agrees with the other ranks on the first malformed
+/// line (numbered globally: lines before this rank's range are counted by an exclusive scan).
+void read_agreed(const Communicator& comm, const std::string& path, const TextLayout& layout,
+                 const SplitRule& rule, RatingShard& shard) {
+    RangeReadResult result;
+    std::optional<std::string> io_error;
+    try {
+        const ByteRange range =
+            nominal_byte_range(file_size_bytes(path), comm.rank(), comm.size());
+        result = read_rating_range(path, layout, range, rule, shard);
+    } catch (const InputError& e) {
+        io_error = e.what();
+    }
+    if (const auto first = comm.first_error(io_error, 0)) throw InputError(*first);
+    const std::int64_t lines_before = comm.exclusive_scan_sum(result.lines);
+    std::optional<std::string> line_error;
+    std::uint64_t line_number = 0;
+    if (result.error) {
+        line_number = static_cast<std::uint64_t>(lines_before + result.error->line_in_range + 1);
+        line_error = path + ":" + std::to_string(line_number) + ": " + result.error->reason;
+    }
+    if (const auto first = comm.first_error(line_error, line_number)) throw InputError(*first);
+}
+
+/// Every distinct external ID on any rank, in distmf's global order.
+std::vector<std::int64_t> global_ids(const Communicator& comm, const IdIndex& local,
+                                     std::uint64_t seed) {
+    std::vector<std::int64_t> all = comm.all_gather_v(local.ids());
+    std::sort(all.begin(), all.end());
+    all.erase(std::unique(all.begin(), all.end()), all.end());
+    return global_id_order(all, seed);
+}
+
+/// For each local index of `local`, the global index of the same external ID.
+std::vector<std::int32_t> local_to_global(const IdIndex& local,
+                                          const std::vector<std::int64_t>& ordered_ids) {
+    IdIndex global;
+    for (const std::int64_t id : ordered_ids) global.insert(id);
+    std::vector<std::int32_t> table(static_cast<std::size_t>(local.size()));
+    for (std::size_t i = 0; i < table.size(); ++i) table[i] = global.find(local.ids()[i]);
+    return table;
+}
+
+void renumber(std::vector<LocalRating>& ratings, const std::vector<std::int32_t>& user_table,
+              const std::vector<std::int32_t>& item_table) {
+    for (LocalRating& r : ratings) {
+        r.user = user_table[static_cast<std::size_t>(r.user)];
+        r.item = item_table[static_cast<std::size_t>(r.item)];
+    }
+}
+
+std::vector<std::int64_t> global_row_counts(const Communicator& comm,
+                                            const std::vector<LocalRating>& ratings,
+                                            RowField field, std::size_t n_rows) {
+    std::vector<std::int64_t> counts(n_rows, 0);
+    for (const LocalRating& r : ratings) {
+        ++counts[static_cast<std::size_t>(field == RowField::user ? r.user : r.item)];
+    }
+    comm.all_reduce_sum_in_place(std::span<std::int64_t>(counts));
+    return counts;
+}
+
+/// The number of entries of every global row, from every rank's block of rows.
+std::vector<std::int64_t> global_row_sizes(const Communicator& comm, const RatingMatrix& block,
+                                           std::size_t n_rows) {
+    std::vector<std::int64_t> sizes(n_rows, 0);
+    for (std::int64_t r = 0; r < block.n_rows(); ++r) {
+        sizes[static_cast<std::size_t>(block.first_row + r)] = block.row_size(r);
+    }
+    comm.all_reduce_sum_in_place(std::span<std::int64_t>(sizes));
+    return sizes;
+}
+
+/// Sends every rating to the rank owning its row; returns what this rank owns, in source-rank
+/// order (so file order is preserved overall). Consumes `ratings`.
+std::vector<LocalRating> send_to_owners(const Communicator& comm, std::vector<LocalRating> ratings,
+                                        const BlockPartition& blocks, RowField field) {
+    const auto n_ranks = static_cast<std::size_t>(comm.size());
+    std::vector<int> owner(ratings.size());
+    std::vector<std::int64_t> counts(n_ranks, 0);
+    for (std::size_t i = 0; i < ratings.size(); ++i) {
+        const LocalRating& r = ratings[i];
+        owner[i] = blocks.owner(field == RowField::user ? r.user : r.item);
+        ++counts[static_cast<std::size_t>(owner[i])];
+    }
+    std::vector<std::int64_t> next(n_ranks, 0);
+    for (std::size_t r = 1; r < n_ranks; ++r) next[r] = next[r - 1] + counts[r - 1];
+    std::vector<LocalRating> packed(ratings.size());
+    for (std::size_t i = 0; i < ratings.size(); ++i) {
+        packed[static_cast<std::size_t>(next[static_cast<std::size_t>(owner[i])]++)] = ratings[i];
+    }
+    ratings = std::vector<LocalRating>();
+    owner = std::vector<int>();
+    return comm.all_to_all_v(std::span<const LocalRating>(packed),
+                             std::span<const std::int64_t>(counts));
+}
+
+/// Builds this rank's block of rows from ratings already at their owner, and agrees on the
+/// first duplicate (reported with external IDs) when duplicates are errors.
+RatingMatrix build_agreed(const Communicator& comm, std::vector<LocalRating> owned,
+                          const BlockPartition& blocks, const DataConfig& options,
+                          const std::string& path, const Dataset& dataset,
+                          std::int64_t& duplicates_merged) {
+    BuildReport report;
+    RatingMatrix matrix =
+        build_rating_matrix(std::move(owned), RowField::user, blocks.first(comm.rank()),
+                            blocks.size(comm.rank()), options.duplicates, report);
+    duplicates_merged += comm.all_reduce_sum(report.duplicates_merged);
+    std::optional<std::string> error;
+    std::uint64_t key = 0;
+    if (report.duplicate) {
+        const auto user = dataset.user_ids[static_cast<std::size_t>(report.duplicate->row)];
+        const auto item = dataset.item_ids[static_cast<std::size_t>(report.duplicate->column)];
+        key = static_cast<std::uint64_t>(report.duplicate->row);
+        error = path + ": user " + std::to_string(user) + " rated item " + std::to_string(item) +
+                " more than once (choose --data.duplicates last or mean to accept this)";
+    }
+    if (const auto first = comm.first_error(error, key)) throw InputError(*first);
+    return matrix;
+}
+
+/// The transpose of this rank's user rows, as this rank's item rows.
+RatingMatrix transpose_to_item_owners(const Communicator& comm, const RatingMatrix& by_user,
+                                      const BlockPartition& item_blocks) {
+    std::vector<LocalRating> entries;
+    entries.reserve(static_cast<std::size_t>(by_user.nnz()));
+    for (std::int64_t row = 0; row < by_user.n_rows(); ++row) {
+        const auto user = static_cast<std::int32_t>(by_user.first_row + row);
+        const auto columns = by_user.row_columns(row);
+        const auto values = by_user.row_values(row);
+        for (std::size_t e = 0; e < columns.size(); ++e) {
+            entries.push_back({user, columns[e], values[e]});
+        }
+    }
+    std::vector<LocalRating> owned =
+        send_to_owners(comm, std::move(entries), item_blocks, RowField::item);
+    BuildReport report;  // no duplicates can remain
+    return build_rating_matrix(std::move(owned), RowField::item,
+                               item_blocks.first(comm.rank()), item_blocks.size(comm.rank()),
+                               DuplicatePolicy::error, report);
+}
+
+void summarize(const Communicator& comm, Dataset& dataset) {
+    DatasetSummary& s = dataset.summary;
+    s.n_users = static_cast<std::int64_t>(dataset.user_ids.size());
+    s.n_items = static_cast<std::int64_t>(dataset.item_ids.size());
+    s.train_by_user_block = comm.all_gather(dataset.user_ratings.nnz());
+    s.train_by_item_block = comm.all_gather(dataset.item_ratings.nnz());
+    s.n_train = comm.all_reduce_sum(dataset.user_ratings.nnz());
+    s.n_test = comm.all_reduce_sum(dataset.test_ratings.nnz());
+    s.cold_users = std::count(dataset.user_train_counts.begin(), dataset.user_train_counts.end(), 0);
+    s.cold_items = std::count(dataset.item_train_counts.begin(), dataset.item_train_counts.end(), 0);
+    ExactSum sum;
+    float low = std::numeric_limits<float>::max();
+    float high = std::numeric_limits<float>::lowest();
+    for (const float v : dataset.user_ratings.values) {
+        sum.add(static_cast<double>(v));
+        low = std::min(low, v);
+        high = std::max(high, v);
+    }
+    s.min_rating = static_cast<double>(comm.all_reduce_min(low));
+    s.max_rating = static_cast<double>(comm.all_reduce_max(high));
+    s.mean_rating = s.n_train == 0
+                        ? 0.0
+                        : ExactSum::all_reduce(comm, sum).value() / static_cast<double>(s.n_train);
+}
+
+}  // namespace
+
+Dataset load_dataset(const Communicator& comm, const DataConfig& options) {
+    Dataset dataset;
+    double clock = MPI_Wtime();
+
+    const TextLayout train_layout = agreed_layout(comm, options.train, options);
+    dataset.summary.train_layout = describe_layout(train_layout);
+    RatingShard shard;
+    read_agreed(comm, options.train, train_layout,
+                SplitRule{false, options.test_fraction, options.seed}, shard);
+    if (!options.test.empty()) {
+        const TextLayout test_layout = agreed_layout(comm, options.test, options);
+        dataset.summary.test_layout = describe_layout(test_layout);
+        if (test_layout.delimiter != train_layout.delimiter ||
+            test_layout.fields != train_layout.fields) {
+            throw InputError(options.test + ": its format (" + describe_layout(test_layout) +
+                             ") differs from the train file's (" +
+                             describe_layout(train_layout) + ")");
+        }
+        read_agreed(comm, options.test, test_layout, SplitRule{true, 0.0, options.seed}, shard);
+    }
+    const std::int64_t n_train_read = comm.all_reduce_sum(static_cast<std::int64_t>(shard.train.size()));
+    if (n_train_read == 0) {
+        throw InputError(options.train + ": no training ratings" +
+                         (options.test_fraction > 0.0 ? " (all were held out for testing)" : ""));
+    }
+    dataset.timings.read_seconds = MPI_Wtime() - clock;
+    clock = MPI_Wtime();
+
+    dataset.user_ids = global_ids(comm, shard.users, options.seed);
+    dataset.item_ids = global_ids(comm, shard.items, options.seed ^ 0x5bd1e995ULL);
+    {
+        const auto user_table = local_to_global(shard.users, dataset.user_ids);
+        const auto item_table = local_to_global(shard.items, dataset.item_ids);
+        renumber(shard.train, user_table, item_table);
+        renumber(shard.test, user_table, item_table);
+        shard.users = IdIndex();
+        shard.items = IdIndex();
+    }
+    dataset.user_train_counts =
+        global_row_counts(comm, shard.train, RowField::user, dataset.user_ids.size());
+    dataset.item_train_counts =
+        global_row_counts(comm, shard.train, RowField::item, dataset.item_ids.size());
+    dataset.user_blocks = BlockPartition::balanced(dataset.user_train_counts, comm.size());
+    dataset.item_blocks = BlockPartition::balanced(dataset.item_train_counts, comm.size());
+    dataset.timings.map_seconds = MPI_Wtime() - clock;
+    clock = MPI_Wtime();
+
+    std::int64_t merged = 0;
+    dataset.user_ratings = build_agreed(
+        comm, send_to_owners(comm, std::move(shard.train), dataset.user_blocks, RowField::user),
+        dataset.user_blocks, options, options.train, dataset, merged);
+    dataset.test_ratings = build_agreed(
+        comm, send_to_owners(comm, std::move(shard.test), dataset.user_blocks, RowField::user),
+        dataset.user_blocks, options, options.test.empty() ? options.train : options.test,
+        dataset, merged);
+    dataset.item_ratings = transpose_to_item_owners(comm, dataset.user_ratings, dataset.item_blocks);
+    dataset.summary.duplicates_merged = merged;
+    // Exact counts after merging duplicates (the partition was balanced on the raw counts).
+    dataset.user_train_counts = global_row_sizes(comm, dataset.user_ratings, dataset.user_ids.size());
+    dataset.item_train_counts = global_row_sizes(comm, dataset.item_ratings, dataset.item_ids.size());
+    dataset.timings.shuffle_seconds = MPI_Wtime() - clock;
+    summarize(comm, dataset);
+    return dataset;
+}
+
+}  // namespace distmf

@@ -1,0 +1,204 @@
+#include "distmf/ratings_format.hpp"
+
+#include <array>
+#include <charconv>
+#include <cmath>
+#include <system_error>
+
+#include "distmf/error.hpp"
+
+namespace distmf {
+namespace {
+
+constexpr int max_fields = 4;
+
+std::string_view trim(std::string_view text) {
+    while (!text.empty() && (text.front() == ' ' || text.front() == '\t')) text.remove_prefix(1);
+    while (!text.empty() && (text.back() == ' ' || text.back() == '\t' || text.back() == '\r')) {
+        text.remove_suffix(1);
+    }
+    return text;
+}
+
+std::string_view without_cr(std::string_view line) {
+    if (!line.empty() && line.back() == '\r') line.remove_suffix(1);
+    return line;
+}
+
+/// Splits `line` at `delimiter` into at most max_fields + 1 fields; returns the count
+/// (max_fields + 1 means "too many").
+int split_fields(std::string_view line, std::string_view delimiter,
+                 std::array<std::string_view, max_fields + 1>& fields) {
+    int count = 0;
+    while (true) {
+        const std::size_t at = delimiter.size() == 1 ? line.find(delimiter.front())
+                                                     : line.find(delimiter);
+        if (count == max_fields || at == std::string_view::npos) {
+            fields[static_cast<std::size_t>(count++)] = line;
+            return count;
+        }
+        fields[static_cast<std::size_t>(count++)] = line.substr(0, at);
+        line.remove_prefix(at + delimiter.size());
+    }
+}
+
+std::int64_t parse_id(std::string_view field, const char* what) {
+    field = trim(field);
+    std::int64_t value = 0;
+    const auto [end, error] = std::from_chars(field.data(), field.data() + field.size(), value);
+    if (error == std::errc::result_out_of_range) {
+        throw InputError(std::string(what) + " id '" + std::string(field) +
+                         "' is out of range (64-bit integers)");
+    }
+    if (error != std::errc() || end != field.data() + field.size() || field.empty()) {
+        throw InputError(std::string(what) + " id '" + std::string(field) +
+                         "' is not an integer");
+    }
+    if (value < 0) {
+        throw InputError(std::string(what) + " id '" + std::string(field) + "' is negative");
+    }
+    return value;
+}
+
+double parse_rating(std::string_view field) {
+    field = trim(field);
+    double value = 0.0;
+    const auto [end, error] = std::from_chars(field.data(), field.data() + field.size(), value);
+    if (error != std::errc() || end != field.data() + field.size() || field.empty()) {
+        throw InputError("rating '" + std::string(field) + "' is not a number");
+    }
+    if (!std::isfinite(value)) {
+        throw InputError("rating '" + std::string(field) + "' is not finite");
+    }
+    return value;
+}
+
+bool is_blank(std::string_view line) { return trim(line).empty(); }
+
+bool starts_with_integer(std::string_view line, std::string_view delimiter) {
+    std::array<std::string_view, max_fields + 1> fields;
+    split_fields(line, delimiter, fields);
+    const std::string_view first = trim(fields[0]);
+    std::int64_t value = 0;
+    const auto [end, error] = std::from_chars(first.data(), first.data() + first.size(), value);
+    return error == std::errc() && end == first.data() + first.size() && !first.empty();
+}
+
+/// The format whose separator appears in `line`: "::" first, then tab, comma, space.
+DataFormat guess_format(std::string_view line) {
+    if (line.find("::") != std::string_view::npos) return DataFormat::movielens_dat;
+    if (line.find('\t') != std::string_view::npos) return DataFormat::tsv;
+    return DataFormat::csv;
+}
+
+std::string delimiter_of(DataFormat format) {
+    switch (format) {
+        case DataFormat::movielens_dat:
+            return "::";
+        case DataFormat::csv:
+            return ",";
+        case DataFormat::tsv:
+        case DataFormat::automatic:
+            break;
+    }
+    return "\t";
+}
+
+std::string delimiter_name(const std::string& delimiter) {
+    if (delimiter == "\t") return "tab";
+    if (delimiter == ",") return "comma";
+    if (delimiter == " ") return "space";
+    return "'" + delimiter + "'";
+}
+
+}  // namespace
+
+std::string delimiter_from_option(const std::string& option) {
+    if (option == "tab") return "\t";
+    if (option == "comma") return ",";
+    if (option == "space") return " ";
+    if (option == "semicolon") return ";";
+    if (option == "pipe") return "|";
+    return option;
+}
+
+TextLayout detect_layout(std::string_view head, const DataConfig& options,
+                         const std::string& path) {
+    // Collect the first two non-blank lines with their line numbers.
+    std::array<std::string_view, 2> lines;
+    std::array<std::int64_t, 2> line_numbers{};
+    int found = 0;
+    std::int64_t line_number = 0;
+    while (!head.empty() && found < 2) {
+        const std::size_t end = head.find('\n');
+        const std::string_view line = without_cr(head.substr(0, end));
+        ++line_number;
+        if (!is_blank(line)) {
+            lines[static_cast<std::size_t>(found)] = line;
+            line_numbers[static_cast<std::size_t>(found)] = line_number;
+            ++found;
+        }
+        if (end == std::string_view::npos) break;
+        head.remove_prefix(end + 1);
+    }
+    if (found == 0) throw InputError(path + ": the file is empty (no ratings)");
+
+    TextLayout layout;
+    layout.format = options.format == DataFormat::automatic ? guess_format(lines[0])
+                                                            : options.format;
+    const std::string chosen = delimiter_from_option(options.delimiter);
+    layout.delimiter = chosen.empty() ? delimiter_of(layout.format) : chosen;
+    switch (options.header) {
+        case HeaderMode::present:
+            layout.header = true;
+            break;
+        case HeaderMode::absent:
+            layout.header = false;
+            break;
+        case HeaderMode::automatic:
+            layout.header = !starts_with_integer(lines[0], layout.delimiter);
+            break;
+    }
+    if (layout.header) layout.header_line = std::string(lines[0]);
+    const int data_line = layout.header ? 1 : 0;
+    if (data_line >= found) throw InputError(path + ": the file has a header but no ratings");
+
+    std::array<std::string_view, max_fields + 1> fields;
+    layout.fields = split_fields(lines[static_cast<std::size_t>(data_line)], layout.delimiter,
+                                 fields);
+    if (layout.fields < 3 || layout.fields > max_fields) {
+        throw InputError(path + ":" +
+                         std::to_string(line_numbers[static_cast<std::size_t>(data_line)]) +
+                         ": expected 3 or 4 fields (user, item, rating[, timestamp]) separated "
+                         "by " + delimiter_name(layout.delimiter) + ", found " +
+                         (layout.fields > max_fields ? "more than 4" :
+                                                       std::to_string(layout.fields)));
+    }
+    return layout;
+}
+
+std::string describe_layout(const TextLayout& layout) {
+    return delimiter_name(layout.delimiter) + "-separated, " + std::to_string(layout.fields) +
+           " fields";
+}
+
+bool parse_rating_line(std::string_view line, const TextLayout& layout, TextRating& out) {
+    line = without_cr(line);
+    if (is_blank(line)) return false;
+    if (layout.header && line == layout.header_line) {
+        throw InputError("a header line in the middle of the file");
+    }
+    std::array<std::string_view, max_fields + 1> fields;
+    const int count = split_fields(line, layout.delimiter, fields);
+    if (count != layout.fields) {
+        throw InputError("expected " + std::to_string(layout.fields) + " fields separated by " +
+                         delimiter_name(layout.delimiter) + ", found " +
+                         (count > max_fields ? "more than 4" : std::to_string(count)));
+    }
+    out.user = parse_id(fields[0], "user");
+    out.item = parse_id(fields[1], "item");
+    out.rating = parse_rating(fields[2]);
+    return true;
+}
+
+}  // namespace distmf
