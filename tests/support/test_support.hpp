@@ -1,0 +1,63 @@
+#pragma once
+// Helpers shared by distmf's tests: temporary folders, small files, and running the real
+// distmf binary under mpiexec.
+
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "distmf/comm.hpp"
+
+namespace distmf::testing {
+
+/// A fresh folder under the system temporary directory, removed (with its contents) on
+/// destruction. With a communicator, rank 0 creates it and every rank gets the same path.
+class TempDir {
+public:
+    TempDir();
+    explicit TempDir(const Communicator& comm);
+    ~TempDir();
+    TempDir(const TempDir&) = delete;  // owns the folder
+    TempDir& operator=(const TempDir&) = delete;
+    TempDir(TempDir&&) = delete;
+    TempDir& operator=(TempDir&&) = delete;
+
+    const std::string& path() const { return path_; }
+    /// path() + "/" + name.
+    std::string file(const std::string& name) const { return path_ + "/" + name; }
+
+private:
+    std::string path_;
+    bool owner_ = true;
+};
+
+/// Writes `text` to `path` (replacing it).
+void write_text(const std::string& path, const std::string& text);
+/// The whole content of `path`; empty if it does not exist.
+std::string read_text(const std::string& path);
+/// True if `path` exists.
+bool exists(const std::string& path);
+
+/// What a run of the binary produced.
+struct CommandResult {
+    int exit_code = -1;
+    std::string out;
+    std::string err;
+};
+
+/// Runs `distmf <args...>` under mpiexec with `ranks` processes (0: directly, as a singleton),
+/// with Open MPI's run-as-root and oversubscription switches and OMP_NUM_THREADS=1 set
+/// (override or add variables with `environment`, "NAME=value" each).
+CommandResult run_distmf(int ranks, const std::vector<std::string>& args,
+                         const std::vector<std::string>& environment = {});
+
+/// The folder of the real data sets (DISTMF_DATA_DIR), if set and present.
+std::optional<std::string> data_dir();
+
+/// The message the tests print when DISTMF_DATA_DIR is missing (CTest reports them skipped).
+std::string skip_message(const std::string& what);
+
+/// The source tree's root (for configs/).
+std::string source_dir();
+
+}  // namespace distmf::testing
