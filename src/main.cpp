@@ -1,6 +1,7 @@
 // distmf: the command-line program. Parses and validates the configuration (identically on
 // every rank), runs the command, and is the only place that catches everything:
-//   ConfigError / InputError -> agreed by every rank: rank 0 prints, every rank exits 2;
+//   ConfigError / InputError / NumericalError
+//                            -> agreed by every rank: rank 0 prints, every rank exits 2;
 //   anything else            -> local to one rank: print it with the rank, MPI_Abort(1).
 #include <cstdio>
 #include <cstring>
@@ -11,6 +12,9 @@
 #include "distmf/commands.hpp"
 #include "distmf/config.hpp"
 #include "distmf/error.hpp"
+#include "distmf/evaluate.hpp"
+#include "distmf/hdf5_file.hpp"
+#include "distmf/train.hpp"
 
 namespace {
 
@@ -38,7 +42,14 @@ int run(const distmf::Communicator& world, int argc, char** argv) {
     validate(parsed.config, parsed.command);
     world.check_same_on_all_ranks(config_fingerprint(parsed.config, parsed.command),
                                   "the configuration");
+    silence_hdf5_errors();
     switch (parsed.command) {
+        case Command::train:
+            return run_train_command(world, parsed.config);
+        case Command::evaluate:
+            return run_evaluate_command(world, parsed.config);
+        case Command::inspect:
+            return run_inspect_command(world, parsed.config);
         case Command::data:
             return run_data_command(world, parsed.config);
         case Command::generate:
@@ -59,6 +70,9 @@ int main(int argc, char** argv) {
             if (world.rank() == 0) std::fprintf(stderr, "distmf: error: %s\n", e.what());
             return exit_agreed_error;
         } catch (const distmf::InputError& e) {
+            if (world.rank() == 0) std::fprintf(stderr, "distmf: error: %s\n", e.what());
+            return exit_agreed_error;
+        } catch (const distmf::NumericalError& e) {  // agreed by als_half_sweep
             if (world.rank() == 0) std::fprintf(stderr, "distmf: error: %s\n", e.what());
             return exit_agreed_error;
         } catch (const std::exception& e) {

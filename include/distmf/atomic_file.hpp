@@ -21,6 +21,10 @@ void sync_path(const std::string& path);
 /// Local. Renames `from` to `to` and syncs the directory; throws InputError naming both.
 void rename_into_place(const std::string& from, const std::string& to);
 
+/// Local. Throws InputError naming `path` unless its directory exists and is writable (to fail
+/// before a long run rather than after it).
+void check_writable_destination(const std::string& path);
+
 /// A text or binary output file written through a temporary name. Local.
 class AtomicFile {
 public:

@@ -13,7 +13,7 @@
 namespace distmf {
 
 /// The subcommands of the distmf binary.
-enum class Command { data, generate };
+enum class Command { train, evaluate, inspect, data, generate };
 
 /// Text layout of a ratings file. `automatic` detects it from the first lines.
 enum class DataFormat { automatic, tsv, csv, movielens_dat };
@@ -21,6 +21,8 @@ enum class DataFormat { automatic, tsv, csv, movielens_dat };
 enum class HeaderMode { automatic, present, absent };
 /// What to do when the same (user, item) pair is rated more than once.
 enum class DuplicatePolicy { error, last, mean };
+/// How the ridge penalty of a row scales: lambda * n_i (ALS-WR, Zhou et al. 2008) or lambda.
+enum class Regularization { weighted, plain };
 
 /// [data]: where ratings come from and how they are split into train and test.
 struct DataConfig {
@@ -47,10 +49,43 @@ struct GenerateConfig {
     double max_rating = 5.0;
 };
 
+/// [model]: the model being fitted.
+struct ModelConfig {
+    int rank = 10;                    ///< k, the number of latent factors
+    double lambda = 0.05;             ///< ridge penalty of factors (per rating with `weighted`)
+    double bias_lambda = -1.0;        ///< ridge penalty of biases; < 0: the same as lambda
+    Regularization regularization = Regularization::weighted;
+    bool biases = true;               ///< a_ij ~ mu + b_i + c_j + w_i.h_j (else w_i.h_j)
+};
+
+/// [train]: the training loop.
+struct TrainConfig {
+    int iterations = 10;              ///< ALS iterations (a user and an item half-sweep each)
+    std::uint64_t seed = 1;           ///< seeds the initial factors (by external ID)
+    int threads = 0;                  ///< OpenMP threads per rank; 0: OMP_NUM_THREADS
+    int patience = 0;                 ///< stop after this many iterations without a better
+                                      ///< test RMSE and keep the best model; 0: never
+};
+
+/// [output]: what training writes.
+struct OutputConfig {
+    std::string model;                ///< HDF5 model file (optional)
+    std::string metrics;              ///< JSON-lines metrics file (optional)
+};
+
+/// Options of `distmf evaluate` and `distmf inspect` (top level).
+struct ModelFileConfig {
+    std::string model;                ///< the HDF5 model file to read
+};
+
 /// Everything a run needs. Identical on every rank (checked by hash at start-up).
 struct Config {
     DataConfig data;
     GenerateConfig generate;
+    ModelConfig model;
+    TrainConfig train;
+    OutputConfig output;
+    ModelFileConfig model_file;
 };
 
 /// The result of parsing a command line.
@@ -63,7 +98,8 @@ struct ParsedCommandLine {
 };
 
 /// Local. Parses `distmf <command> [options]` (argv[0] is the program, argv[1] the command)
-/// and the INI file named by --config. The command line wins over the file. Throws
+/// and the INI file named by --config. `distmf inspect FILE` takes the model file as a
+/// positional argument. The command line wins over the file. Throws
 /// ConfigError naming the offending option, key or file. Does not call validate().
 ParsedCommandLine parse_command_line(int argc, const char* const* argv);
 
@@ -92,5 +128,7 @@ std::ostream& operator<<(std::ostream& out, HeaderMode value);
 std::istream& operator>>(std::istream& in, HeaderMode& value);
 std::ostream& operator<<(std::ostream& out, DuplicatePolicy value);
 std::istream& operator>>(std::istream& in, DuplicatePolicy& value);
+std::ostream& operator<<(std::ostream& out, Regularization value);
+std::istream& operator>>(std::istream& in, Regularization& value);
 
 }  // namespace distmf

@@ -15,6 +15,8 @@
 #include "distmf/config.hpp"
 #include "distmf/partition.hpp"
 #include "distmf/rating_matrix.hpp"
+#include "distmf/ratings_format.hpp"
+#include "distmf/ratings_reader.hpp"
 
 namespace distmf {
 
@@ -57,6 +59,14 @@ struct Dataset {
     DatasetSummary summary;
     IngestTimings timings;
 };
+
+/// Collective: every rank of comm must call. Every rank reads its byte range of `path`
+/// (layout from the file's head and `options`) into `shard` (appending; ratings go to train or
+/// test by `rule`). Errors are agreed: every rank throws the same InputError naming the file
+/// and the global line number of the first malformed line.
+TextLayout read_ratings_shard(const Communicator& comm, const std::string& path,
+                              const DataConfig& options, const SplitRule& rule,
+                              RatingShard& shard);
 
 /// Collective: every rank of comm must call, in the same order. Loads options.train (and
 /// options.test) as described above. Errors (missing or malformed file, duplicates with

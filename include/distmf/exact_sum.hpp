@@ -14,15 +14,19 @@
 
 namespace distmf {
 
-/// An exact, order-independent sum of doubles (each rounded to a multiple of 2^-40 first;
-/// terms must satisfy |x| < 2^80).
+/// An exact, order-independent sum of doubles (each rounded to a multiple of 2^-40 first).
+/// A term that is not finite or has |x| >= 2^80 makes the sum NaN (it never throws, so it is
+/// safe inside OpenMP regions).
 class ExactSum {
 public:
-    /// Local. Adds one term. Throws Error if |x| >= 2^80 or x is not finite.
-    void add(double x);
+    /// Local. Adds one term.
+    void add(double x) noexcept;
     /// Local. Adds another partial sum.
-    void add(const ExactSum& other) noexcept { fixed_ += other.fixed_; }
-    /// Local. The sum, rounded to the nearest double.
+    void add(const ExactSum& other) noexcept {
+        fixed_ += other.fixed_;
+        invalid_ = invalid_ || other.invalid_;
+    }
+    /// Local. The sum, rounded to the nearest double (NaN after an invalid term).
     double value() const noexcept;
 
     /// Collective: every rank of comm must call, in the same order. The sum over all ranks'
@@ -31,6 +35,7 @@ public:
 
 private:
     Int128 fixed_ = 0;  // the sum in units of 2^-40
+    bool invalid_ = false;
 };
 
 }  // namespace distmf

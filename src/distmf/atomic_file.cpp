@@ -35,6 +35,17 @@ void rename_into_place(const std::string& from, const std::string& to) {
     sync_path(parent.empty() ? std::string(".") : parent.string());
 }
 
+void check_writable_destination(const std::string& path) {
+    const std::filesystem::path parent = std::filesystem::path(path).parent_path();
+    const std::string folder = parent.empty() ? std::string(".") : parent.string();
+    if (::access(folder.c_str(), W_OK | X_OK) != 0) {
+        fail("cannot write '" + path + "': folder", folder);
+    }
+    if (std::filesystem::is_directory(path)) {
+        throw InputError("cannot write '" + path + "': it is a folder");
+    }
+}
+
 AtomicFile::AtomicFile(std::string path)
     : path_(std::move(path)), temporary_(temporary_path_for(path_)) {
     stream_ = std::fopen(temporary_.c_str(), "wb");

@@ -1,6 +1,8 @@
 #include "distmf/config.hpp"
 
+#include <algorithm>
 #include <array>
+#include <cmath>
 #include <boost/program_options.hpp>
 #include <fstream>
 #include <functional>
@@ -52,6 +54,14 @@ struct EnumNames<DuplicatePolicy> {
     }};
 };
 
+template <>
+struct EnumNames<Regularization> {
+    static constexpr std::array<std::pair<Regularization, std::string_view>, 2> table{{
+        {Regularization::weighted, "weighted"},
+        {Regularization::plain, "plain"},
+    }};
+};
+
 template <class Enum>
 std::ostream& write_enum(std::ostream& out, Enum value) {
     for (const auto& [candidate, name] : EnumNames<Enum>::table) {
@@ -94,7 +104,7 @@ std::string format_value(const T& value) {
     return out.str();
 }
 
-[[maybe_unused]] std::string format_value(const bool& value) { return value ? "true" : "false"; }
+std::string format_value(const bool& value) { return value ? "true" : "false"; }
 
 template <class T>
 constexpr bool is_enum_option = std::is_enum_v<T>;
@@ -140,6 +150,16 @@ public:
         options_.push_back({index, key, help_text, [&field] { return format_value(field); }});
     }
 
+    /// Declares a boolean option that accepts true|false|yes|no|1|0 (and on|off).
+    void add(const std::string& key, bool& field, const std::string& help) {
+        const std::size_t index = groups_.size() - 1;
+        const std::string name = full_name(index, key);
+        groups_[index].description->add_options()(
+            name.c_str(), po::value<bool>(&field)->default_value(field, format_value(field)),
+            (help + " (true|false)").c_str());
+        options_.push_back({index, key, help, [&field] { return format_value(field); }});
+    }
+
     const std::vector<OptionGroup>& groups() const { return groups_; }
     const std::vector<DeclaredOption>& options() const { return options_; }
     std::string full_name(std::size_t group_index, const std::string& key) const {
@@ -158,9 +178,17 @@ private:
     std::map<std::string, std::string> choices_;
 };
 
-enum GroupIndex : std::size_t { data_group, generate_group };
+enum GroupIndex : std::size_t {
+    data_group,
+    model_group,
+    train_group,
+    output_group,
+    generate_group,
+    model_file_group
+};
 
-/// The one place where options are declared. Group order must match GroupIndex.
+/// The one place where options are declared. Group order must match GroupIndex; top-level
+/// groups (prefix "") of different commands must not share keys.
 void declare_options(Config& c, OptionRegistry& r) {
     r.group("data", "Ratings data [data]");
     r.add("train", c.data.train, "ratings file to train on (required)");
@@ -178,6 +206,28 @@ void declare_options(Config& c, OptionRegistry& r) {
           "a (user, item) pair rated more than once: fail, keep the last rating in file order, "
           "or average them");
 
+    r.group("model", "Model [model]");
+    r.add("rank", c.model.rank, "k, the number of latent factors per user and item; >= 1");
+    r.add("lambda", c.model.lambda, "ridge penalty on the factors; >= 0");
+    r.add("bias-lambda", c.model.bias_lambda,
+          "ridge penalty on the biases (scaled like lambda); negative: the same as lambda");
+    r.add("regularization", c.model.regularization,
+          "penalty of a row: lambda * (its number of ratings), as in ALS-WR, or plain lambda");
+    r.add("biases", c.model.biases,
+          "fit a_ij ~ mu + b_i + c_j + w_i.h_j (global mean and biases); false: w_i.h_j");
+
+    r.group("train", "Training [train]");
+    r.add("iterations", c.train.iterations, "ALS iterations (user then item half-sweep); >= 1");
+    r.add("seed", c.train.seed, "seed of the initial factors (drawn per external ID)");
+    r.add("threads", c.train.threads, "OpenMP threads per rank; 0: from OMP_NUM_THREADS");
+    r.add("patience", c.train.patience,
+          "stop when the test RMSE has not improved for this many iterations and keep the "
+          "best model; 0: run every iteration");
+
+    r.group("output", "Output [output]");
+    r.add("model", c.output.model, "HDF5 model file to write (empty: none)");
+    r.add("metrics", c.output.metrics, "JSON-lines file, one object per iteration (empty: none)");
+
     r.group("", "Synthetic ratings (generate)");
     r.add("users", c.generate.users, "number of users, >= 1");
     r.add("items", c.generate.items, "number of items, >= 1");
@@ -189,30 +239,44 @@ void declare_options(Config& c, OptionRegistry& r) {
     r.add("out", c.generate.out, "output TSV file: user<TAB>item<TAB>rating (required)");
     r.add("min-rating", c.generate.min_rating, "lowest rating; ratings are clipped to the scale");
     r.add("max-rating", c.generate.max_rating, "highest rating, > min-rating");
+
+    r.group("", "Model file");
+    r.add("model", c.model_file.model, "HDF5 model file written by distmf train");
 }
 
-std::vector<std::size_t> groups_of(Command command) {
-    switch (command) {
-        case Command::data:
-            return {data_group};
-        case Command::generate:
-            return {generate_group};
+/// What the command line of each command accepts.
+struct CommandInfo {
+    Command command;
+    const char* name;
+    const char* summary;
+    std::vector<std::size_t> groups;
+};
+
+const std::vector<CommandInfo>& command_table() {
+    static const std::vector<CommandInfo> table{
+        {Command::train, "train", "Trains a matrix-factorization model with ALS across all ranks.",
+         {data_group, model_group, train_group, output_group}},
+        {Command::evaluate, "evaluate", "Prints the RMSE and MAE of a saved model on a ratings file.",
+         {model_file_group, data_group}},
+        {Command::inspect, "inspect", "Prints the metadata of a model file (distmf inspect FILE).",
+         {model_file_group}},
+        {Command::data, "data",
+         "Reads a ratings data set across all ranks and prints its statistics and partition.",
+         {data_group}},
+        {Command::generate, "generate",
+         "Writes a synthetic ratings file with known low-rank structure.", {generate_group}},
+    };
+    return table;
+}
+
+const CommandInfo& info_of(Command command) {
+    for (const CommandInfo& info : command_table()) {
+        if (info.command == command) return info;
     }
-    return {};
+    throw Error("unknown command");
 }
 
-const char* command_summary(Command command) {
-    switch (command) {
-        case Command::data:
-            return "Reads a ratings data set across all ranks and prints its statistics and "
-                   "partition.";
-        case Command::generate:
-            return "Writes a synthetic ratings file with known low-rank structure.";
-    }
-    return "";
-}
-
-constexpr std::array<Command, 2> all_commands{Command::data, Command::generate};
+const std::vector<std::size_t>& groups_of(Command command) { return info_of(command).groups; }
 
 void add_common_options(po::options_description& common, std::string& config_file, bool& help,
                         bool& print_config) {
@@ -286,31 +350,26 @@ std::istream& operator>>(std::istream& in, DuplicatePolicy& value) {
     return read_enum(in, value);
 }
 
-const char* command_name(Command command) {
-    switch (command) {
-        case Command::data:
-            return "data";
-        case Command::generate:
-            return "generate";
-    }
-    return "?";
+std::ostream& operator<<(std::ostream& out, Regularization value) {
+    return write_enum(out, value);
 }
+std::istream& operator>>(std::istream& in, Regularization& value) { return read_enum(in, value); }
+
+const char* command_name(Command command) { return info_of(command).name; }
 
 ParsedCommandLine parse_command_line(int argc, const char* const* argv) {
     if (argc < 2) throw ConfigError("no command given; run 'distmf --help' for the list");
     ParsedCommandLine result;
     const std::string command_word = argv[1];
-    bool known = false;
-    for (const Command command : all_commands) {
-        if (command_word == command_name(command)) {
-            result.command = command;
-            known = true;
-        }
-    }
-    if (!known) {
+    const auto& table = command_table();
+    const auto found = std::find_if(table.begin(), table.end(), [&](const CommandInfo& info) {
+        return command_word == info.name;
+    });
+    if (found == table.end()) {
         throw ConfigError("unknown command '" + command_word +
                           "'; run 'distmf --help' for the list");
     }
+    result.command = found->command;
 
     OptionRegistry registry;
     declare_options(result.config, registry);
@@ -322,8 +381,11 @@ ParsedCommandLine parse_command_line(int argc, const char* const* argv) {
     try {
         const int style = po::command_line_style::default_style &
                           ~po::command_line_style::allow_guessing;
+        po::positional_options_description positional;  // distmf inspect FILE
+        if (result.command == Command::inspect) positional.add("model", 1);
         po::store(po::command_line_parser(argc - 1, argv + 1)
                       .options(command_line)
+                      .positional(positional)
                       .style(style)
                       .run(),
                   values);
@@ -341,9 +403,11 @@ void validate(const Config& config, Command command) {
     const auto fail = [](std::string_view prefix, std::string_view key, const std::string& why) {
         throw ConfigError(option_name(prefix, key) + ": " + why);
     };
-    if (command == Command::data) {
-        const DataConfig& d = config.data;
+    const DataConfig& d = config.data;
+    if (command == Command::data || command == Command::train) {
         if (d.train.empty()) fail("data", "train", "a ratings file is required");
+    }
+    if (command == Command::data || command == Command::train || command == Command::evaluate) {
         if (!(d.test_fraction >= 0.0 && d.test_fraction < 1.0)) {
             fail("data", "test-fraction", "must be in [0, 1), got " + format_value(d.test_fraction));
         }
@@ -353,6 +417,32 @@ void validate(const Config& config, Command command) {
         if (d.delimiter.find_first_of("\r\n") != std::string::npos) {
             fail("data", "delimiter", "must not contain a line break");
         }
+    }
+    if (command == Command::train) {
+        const ModelConfig& m = config.model;
+        if (m.rank < 1 || m.rank > 4096) {
+            fail("model", "rank", "must be in [1, 4096], got " + format_value(m.rank));
+        }
+        if (!(m.lambda >= 0.0) || !std::isfinite(m.lambda)) {
+            fail("model", "lambda", "must be a finite number >= 0, got " + format_value(m.lambda));
+        }
+        const TrainConfig& t = config.train;
+        if (t.iterations < 1) {
+            fail("train", "iterations", "must be >= 1, got " + format_value(t.iterations));
+        }
+        if (t.threads < 0) fail("train", "threads", "must be >= 0, got " + format_value(t.threads));
+        if (t.patience < 0) {
+            fail("train", "patience", "must be >= 0, got " + format_value(t.patience));
+        }
+        if (t.patience > 0 && d.test.empty() && d.test_fraction <= 0.0) {
+            fail("train", "patience", "needs test data (--data.test or --data.test-fraction)");
+        }
+    }
+    if (command == Command::evaluate || command == Command::inspect) {
+        if (config.model_file.model.empty()) fail("", "model", "a model file is required");
+    }
+    if (command == Command::evaluate && d.test.empty()) {
+        fail("data", "test", "a ratings file to evaluate on is required");
     }
     if (command == Command::generate) {
         const GenerateConfig& g = config.generate;
@@ -385,7 +475,7 @@ std::string help_text(Command command) {
     add_common_options(common, config_file, help, print_config);
     std::ostringstream out;
     out << "Usage: [mpirun -np P] distmf " << command_name(command) << " [options]\n"
-        << command_summary(command) << "\n\n"
+        << info_of(command).summary << "\n\n"
         << common << "\n";
     for (const std::size_t index : groups_of(command)) {
         out << *registry.groups()[index].description << "\n";
@@ -397,12 +487,10 @@ std::string overview_text() {
     std::ostringstream out;
     out << "distmf: distributed matrix factorization for recommender systems\n\n"
         << "Usage: [mpirun -np P] distmf <command> [options]\n\nCommands:\n";
-    for (const Command command : all_commands) {
-        out << "  " << command_name(command);
-        for (std::size_t pad = std::string_view(command_name(command)).size(); pad < 12; ++pad) {
-            out << ' ';
-        }
-        out << command_summary(command) << "\n";
+    for (const CommandInfo& info : command_table()) {
+        out << "  " << info.name;
+        for (std::size_t pad = std::string_view(info.name).size(); pad < 12; ++pad) out << ' ';
+        out << info.summary << "\n";
     }
     out << "\nRun 'distmf <command> --help' for a command's options.\n";
     return out.str();

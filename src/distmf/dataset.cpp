@@ -207,15 +207,22 @@ void summarize(const Communicator& comm, Dataset& dataset) {
 
 }  // namespace
 
+TextLayout read_ratings_shard(const Communicator& comm, const std::string& path,
+                              const DataConfig& options, const SplitRule& rule,
+                              RatingShard& shard) {
+    const TextLayout layout = agreed_layout(comm, path, options);
+    read_agreed(comm, path, layout, rule, shard);
+    return layout;
+}
+
 Dataset load_dataset(const Communicator& comm, const DataConfig& options) {
     Dataset dataset;
     double clock = MPI_Wtime();
 
-    const TextLayout train_layout = agreed_layout(comm, options.train, options);
-    dataset.summary.train_layout = describe_layout(train_layout);
     RatingShard shard;
-    read_agreed(comm, options.train, train_layout,
-                SplitRule{false, options.test_fraction, options.seed}, shard);
+    const TextLayout train_layout = read_ratings_shard(
+        comm, options.train, options, SplitRule{false, options.test_fraction, options.seed}, shard);
+    dataset.summary.train_layout = describe_layout(train_layout);
     if (!options.test.empty()) {
         const TextLayout test_layout = agreed_layout(comm, options.test, options);
         dataset.summary.test_layout = describe_layout(test_layout);

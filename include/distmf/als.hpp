@@ -1,0 +1,71 @@
+#pragma once
+/// @file als.hpp
+/// Alternating least squares. With the other side fixed, every row of one side is an
+/// independent ridge regression (Zhou et al. 2008, "ALS-WR"):
+///
+///   x_j = [1, h_j]  (or h_j without biases),   y_j = a_ij - mu - c_j  (or a_ij),
+///   A_i = sum_{j in Omega_i} x_j x_j^T + s_i diag(lambda_b, lambda, ..., lambda),
+///   r_i = sum_{j in Omega_i} x_j y_j,   [b_i, w_i] = A_i^{-1} r_i  (Cholesky),
+///   s_i = n_i (weighted, ALS-WR) or 1 (plain).
+///
+/// The Gram matrix is accumulated as one blocked symmetric rank-n update of the gathered rows
+/// X_i (n_i x d) rather than n_i rank-1 updates, so it runs near the machine's GEMM rate.
+/// A row's solution depends only on its inputs, so results are bitwise the same for any
+/// number of ranks and threads.
+
+#include <Eigen/Core>
+#include <cstdint>
+#include <span>
+
+#include "distmf/comm.hpp"
+#include "distmf/config.hpp"
+#include "distmf/factors.hpp"
+#include "distmf/partition.hpp"
+#include "distmf/rating_matrix.hpp"
+
+namespace distmf {
+
+/// What a half-sweep needs besides the data.
+struct AlsSettings {
+    double lambda = 0.05;      ///< penalty of the factors
+    double bias_lambda = 0.05; ///< penalty of the bias (column 0 with biases)
+    Regularization regularization = Regularization::weighted;
+    double global_mean = 0.0;  ///< mu (0 without biases)
+    int threads = 1;           ///< OpenMP threads for the row solves
+};
+
+/// Local. The scale of a row's penalty with n ratings: n (weighted) or 1 (plain).
+double penalty_scale(const AlsSettings& settings, std::int64_t n_ratings);
+
+/// Local. The diagonal ridge penalty of a row with n ratings and `width` unknowns:
+/// scale * [bias_lambda, lambda, ..., lambda] with a bias, scale * [lambda, ...] without.
+Eigen::VectorXd row_penalty(const AlsSettings& settings, std::int64_t n_ratings, int width,
+                            bool has_bias);
+
+/// Local. Solves the ridge regression of one row: (X^T X + diag(penalty)) solution = X^T y
+/// with X (n x d, row-major) and y (n). X^T X is formed with one symmetric rank-n update
+/// (float), the d x d system is factored by Cholesky in double. Returns false when the
+/// factorization fails (not positive definite: e.g. no penalty and fewer ratings than d).
+bool solve_ridge(const Eigen::Ref<const RowMatrixXf>& x, const Eigen::Ref<const Eigen::VectorXf>& y,
+                 const Eigen::Ref<const Eigen::VectorXd>& penalty,
+                 Eigen::Ref<Eigen::VectorXf> solution);
+
+/// Local. Solves every row of `ratings` (a block of rows of one side, columns indexing the
+/// other side) with `fixed` (the other side, all rows) held constant, and writes the results
+/// into rows [ratings.first_row, ratings.first_row + ratings.n_rows()) of `solved`. Rows
+/// without ratings become zero. Returns the global index of the first row whose system could
+/// not be factored, or -1.
+std::int64_t solve_rows(const RatingMatrix& ratings, const FactorTable& fixed,
+                        const AlsSettings& settings, FactorTable& solved);
+
+/// Collective: every rank of comm must call, in the same order. One ALS half-sweep: every
+/// rank solves its block of rows (`ratings`, rows blocks.first(rank)..end(rank)), then the
+/// blocks are all-gathered so every rank holds all of `solved`. A row that cannot be solved
+/// is an agreed NumericalError naming it (by external ID from `ids`, with `side` = "user" or
+/// "item") and suggesting a larger lambda.
+void als_half_sweep(const Communicator& comm, const RatingMatrix& ratings,
+                    const BlockPartition& blocks, const FactorTable& fixed,
+                    const AlsSettings& settings, FactorTable& solved,
+                    std::span<const std::int64_t> ids, const char* side);
+
+}  // namespace distmf

@@ -1,0 +1,119 @@
+#include "distmf/evaluate.hpp"
+
+#include <algorithm>
+#include <cmath>
+#include <cstdio>
+#include <optional>
+#include <string>
+
+#include "distmf/dataset.hpp"
+#include "distmf/error.hpp"
+#include "distmf/exact_sum.hpp"
+#include "distmf/id_index.hpp"
+#include "distmf/log.hpp"
+
+namespace distmf {
+namespace {
+
+std::string format(const char* pattern, auto... values) {
+    const int length = std::snprintf(nullptr, 0, pattern, values...);
+    std::string text(static_cast<std::size_t>(length) + 1, '\0');
+    std::snprintf(text.data(), text.size(), pattern, values...);
+    text.pop_back();
+    return text;
+}
+
+/// For each local index of `local`, the model row of the same external ID, or -1.
+std::vector<std::int64_t> model_rows(const IdIndex& local, const std::vector<std::int64_t>& ids) {
+    IdIndex model_index;
+    for (const std::int64_t id : ids) model_index.insert(id);
+    std::vector<std::int64_t> rows(static_cast<std::size_t>(local.size()));
+    for (std::size_t i = 0; i < rows.size(); ++i) rows[i] = model_index.find(local.ids()[i]);
+    return rows;
+}
+
+}  // namespace
+
+double predict_known_parts(const Model& model, std::int64_t user_row, std::int64_t item_row) {
+    double prediction = model.info.global_mean;
+    if (user_row >= 0) prediction += static_cast<double>(model.users.bias(user_row));
+    if (item_row >= 0) prediction += static_cast<double>(model.items.bias(item_row));
+    if (user_row >= 0 && item_row >= 0) {
+        prediction += static_cast<double>(model.users.factors(user_row).dot(model.items.factors(item_row)));
+    }
+    return std::clamp(prediction, model.info.rating_min, model.info.rating_max);
+}
+
+int run_evaluate_command(const Communicator& comm, const Config& config) {
+    const Logger log(comm.rank());
+    const Model model = load_model(comm, config.model_file.model);
+    RatingShard shard;
+    read_ratings_shard(comm, config.data.test, config.data, SplitRule{true, 0.0, 0}, shard);
+    const std::vector<std::int64_t> user_rows = model_rows(shard.users, model.user_ids);
+    const std::vector<std::int64_t> item_rows = model_rows(shard.items, model.item_ids);
+    ExactSum squared;
+    ExactSum absolute;
+    std::int64_t unknown_user = 0;
+    std::int64_t unknown_item = 0;
+    std::int64_t unknown_both = 0;
+    for (const LocalRating& r : shard.test) {
+        const std::int64_t user = user_rows[static_cast<std::size_t>(r.user)];
+        const std::int64_t item = item_rows[static_cast<std::size_t>(r.item)];
+        unknown_both += (user < 0 && item < 0) ? 1 : 0;
+        unknown_user += (user < 0 && item >= 0) ? 1 : 0;
+        unknown_item += (user >= 0 && item < 0) ? 1 : 0;
+        const double error = static_cast<double>(r.value) - predict_known_parts(model, user, item);
+        squared.add(error * error);
+        absolute.add(std::fabs(error));
+    }
+    const auto count = comm.all_reduce_sum(static_cast<std::int64_t>(shard.test.size()));
+    const double sum_squared = ExactSum::all_reduce(comm, squared).value();
+    const double sum_absolute = ExactSum::all_reduce(comm, absolute).value();
+    unknown_user = comm.all_reduce_sum(unknown_user);
+    unknown_item = comm.all_reduce_sum(unknown_item);
+    unknown_both = comm.all_reduce_sum(unknown_both);
+    if (count == 0) throw InputError(config.data.test + ": no ratings to evaluate");
+    const auto n = static_cast<double>(count);
+    log.info(format("model %s (%s, k=%d, iteration %lld); test file %s: %lld ratings",
+                    config.model_file.model.c_str(), model.info.algorithm.c_str(), model.info.k,
+                    static_cast<long long>(model.info.iteration), config.data.test.c_str(),
+                    static_cast<long long>(count)));
+    log.info(format("RMSE %.6f  MAE %.6f", std::sqrt(sum_squared / n), sum_absolute / n));
+    log.info(format("unknown: %lld pairs with an unknown user, %lld with an unknown item, "
+                    "%lld with both (predicted from the known biases and the global mean)",
+                    static_cast<long long>(unknown_user), static_cast<long long>(unknown_item),
+                    static_cast<long long>(unknown_both)));
+    return 0;
+}
+
+int run_inspect_command(const Communicator& comm, const Config& config) {
+    std::optional<std::string> error;
+    std::string report;
+    if (comm.rank() == 0) {
+        try {
+            const H5Handle file = open_serial_file(config.model_file.model);
+            const ModelInfo info = read_model_info(file);
+            report = format(
+                "file          %s\nkind          %s\nformat        distmf version %lld\n"
+                "algorithm     %s\nk             %d\nbiases        %s\niteration     %lld\n"
+                "seed          %llu\nusers         %lld\nitems         %lld\n"
+                "global mean   %.6f\nrating range  %g .. %g\nwritten by    %lld rank%s\n"
+                "created       %s\nconfiguration:\n",
+                config.model_file.model.c_str(), info.kind.c_str(),
+                static_cast<long long>(info.format_version), info.algorithm.c_str(), info.k,
+                info.biases ? "yes" : "no", static_cast<long long>(info.iteration),
+                static_cast<unsigned long long>(info.seed), static_cast<long long>(info.n_users),
+                static_cast<long long>(info.n_items), info.global_mean, info.rating_min,
+                info.rating_max, static_cast<long long>(info.ranks), info.ranks == 1 ? "" : "s",
+                info.created.c_str());
+            report += info.config;
+        } catch (const Error& e) {
+            error = e.what();
+        }
+    }
+    if (const auto first = comm.first_error(error, 0)) throw InputError(*first);
+    if (comm.rank() == 0) std::fputs(report.c_str(), stdout);
+    return 0;
+}
+
+}  // namespace distmf

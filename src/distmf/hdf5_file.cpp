@@ -1,0 +1,250 @@
+#include "distmf/hdf5_file.hpp"
+
+#include <array>
+#include <cstdio>
+
+namespace distmf {
+namespace {
+
+[[noreturn]] void fail(const char* call, const std::string& file, const std::string& what = "") {
+    throw Hdf5Error(std::string(call) + " failed for '" + file + "'" +
+                    (what.empty() ? std::string() : " (" + what + ")"));
+}
+
+hid_t checked(hid_t id, const char* call, const std::string& file, const std::string& what = "") {
+    if (id < 0) fail(call, file, what);
+    return id;
+}
+
+void checked_status(herr_t status, const char* call, const std::string& file,
+                    const std::string& what = "") {
+    if (status < 0) fail(call, file, what);
+}
+
+H5Handle file_access(MPI_Comm comm, const std::string& path) {
+    H5Handle access(checked(H5Pcreate(H5P_FILE_ACCESS), "H5Pcreate", path), H5Pclose, path);
+    checked_status(H5Pset_fapl_mpio(access.get(), comm, MPI_INFO_NULL), "H5Pset_fapl_mpio", path);
+    checked_status(H5Pset_all_coll_metadata_ops(access.get(), true),
+                   "H5Pset_all_coll_metadata_ops", path);
+    checked_status(H5Pset_coll_metadata_write(access.get(), true), "H5Pset_coll_metadata_write",
+                   path);
+    return access;
+}
+
+H5Handle transfer_list(bool collective, const std::string& file) {
+    H5Handle transfer(checked(H5Pcreate(H5P_DATASET_XFER), "H5Pcreate", file), H5Pclose, file);
+    checked_status(H5Pset_dxpl_mpio(transfer.get(),
+                                    collective ? H5FD_MPIO_COLLECTIVE : H5FD_MPIO_INDEPENDENT),
+                   "H5Pset_dxpl_mpio", file);
+    return transfer;
+}
+
+/// File and memory dataspaces selecting rows [first_row, first_row + n_rows).
+struct RowSelection {
+    H5Handle file_space;
+    H5Handle memory_space;
+};
+
+RowSelection select_rows(const H5Handle& dataset, std::int64_t first_row, std::int64_t n_rows) {
+    const std::string& file = dataset.file();
+    RowSelection selection;
+    selection.file_space =
+        H5Handle(checked(H5Dget_space(dataset.get()), "H5Dget_space", file), H5Sclose, file);
+    const std::vector<std::uint64_t> shape = dataset_shape(dataset);
+    if (shape.empty() || shape.size() > 2) fail("select_rows", file, "not a 1-D or 2-D dataset");
+    const int dimensions = static_cast<int>(shape.size());
+    std::array<hsize_t, 2> start{static_cast<hsize_t>(first_row), 0};
+    std::array<hsize_t, 2> count{static_cast<hsize_t>(n_rows), dimensions == 2 ? shape[1] : 1};
+    if (first_row < 0 || n_rows < 0 ||
+        static_cast<std::uint64_t>(first_row + n_rows) > shape[0]) {
+        fail("select_rows", file, "rows outside the dataset");
+    }
+    selection.memory_space = H5Handle(
+        checked(H5Screate_simple(dimensions, count.data(), nullptr),
+                "H5Screate_simple", file),
+        H5Sclose, file);
+    if (n_rows == 0) {  // still takes part in the collective transfer
+        checked_status(H5Sselect_none(selection.file_space.get()), "H5Sselect_none", file);
+        checked_status(H5Sselect_none(selection.memory_space.get()), "H5Sselect_none", file);
+    } else {
+        checked_status(H5Sselect_hyperslab(selection.file_space.get(), H5S_SELECT_SET,
+                                           start.data(), nullptr, count.data(), nullptr),
+                       "H5Sselect_hyperslab", file);
+    }
+    return selection;
+}
+
+H5Handle string_type(const std::string& file) {
+    H5Handle type(checked(H5Tcopy(H5T_C_S1), "H5Tcopy", file), H5Tclose, file);
+    checked_status(H5Tset_size(type.get(), H5T_VARIABLE), "H5Tset_size", file);
+    checked_status(H5Tset_cset(type.get(), H5T_CSET_UTF8), "H5Tset_cset", file);
+    return type;
+}
+
+}  // namespace
+
+void silence_hdf5_errors() { H5Eset_auto2(H5E_DEFAULT, nullptr, nullptr); }
+
+void H5Handle::close() {
+    if (id_ < 0) return;
+    const herr_t status = closer_(std::exchange(id_, H5I_INVALID_HID));
+    if (status < 0) fail("H5close", file_);
+}
+
+void H5Handle::reset() noexcept {
+    if (id_ >= 0 && closer_ != nullptr && closer_(id_) < 0) {
+        std::fprintf(stderr, "distmf: warning: closing an HDF5 object of '%s' failed\n",
+                     file_.c_str());
+    }
+    id_ = H5I_INVALID_HID;
+}
+
+H5Handle create_parallel_file(MPI_Comm comm, const std::string& path) {
+    const H5Handle access = file_access(comm, path);
+    return H5Handle(checked(H5Fcreate(path.c_str(), H5F_ACC_TRUNC, H5P_DEFAULT, access.get()),
+                            "H5Fcreate", path, "cannot create the file"),
+                    H5Fclose, path);
+}
+
+H5Handle open_parallel_file(MPI_Comm comm, const std::string& path) {
+    const H5Handle access = file_access(comm, path);
+    return H5Handle(checked(H5Fopen(path.c_str(), H5F_ACC_RDONLY, access.get()), "H5Fopen", path,
+                            "missing, unreadable or not an HDF5 file"),
+                    H5Fclose, path);
+}
+
+H5Handle open_serial_file(const std::string& path) {
+    return H5Handle(checked(H5Fopen(path.c_str(), H5F_ACC_RDONLY, H5P_DEFAULT), "H5Fopen", path,
+                            "missing, unreadable or not an HDF5 file"),
+                    H5Fclose, path);
+}
+
+void flush_file(const H5Handle& file) {
+    checked_status(H5Fflush(file.get(), H5F_SCOPE_GLOBAL), "H5Fflush", file.file());
+}
+
+H5Handle create_group(const H5Handle& parent, const std::string& name) {
+    return H5Handle(checked(H5Gcreate2(parent.get(), name.c_str(), H5P_DEFAULT, H5P_DEFAULT,
+                                       H5P_DEFAULT),
+                            "H5Gcreate2", parent.file(), name),
+                    H5Gclose, parent.file());
+}
+
+H5Handle create_dataset(const H5Handle& parent, const std::string& name, hid_t file_type,
+                        const std::vector<std::uint64_t>& dims) {
+    const std::vector<hsize_t> extent(dims.begin(), dims.end());
+    const H5Handle space(checked(H5Screate_simple(static_cast<int>(extent.size()), extent.data(),
+                                                  nullptr),
+                                 "H5Screate_simple", parent.file(), name),
+                         H5Sclose, parent.file());
+    return H5Handle(checked(H5Dcreate2(parent.get(), name.c_str(), file_type, space.get(),
+                                       H5P_DEFAULT, H5P_DEFAULT, H5P_DEFAULT),
+                            "H5Dcreate2", parent.file(), name),
+                    H5Dclose, parent.file());
+}
+
+H5Handle open_dataset(const H5Handle& parent, const std::string& name) {
+    if (!has_object(parent, name)) fail("H5Dopen2", parent.file(), "no dataset " + name);
+    return H5Handle(checked(H5Dopen2(parent.get(), name.c_str(), H5P_DEFAULT), "H5Dopen2",
+                            parent.file(), name),
+                    H5Dclose, parent.file());
+}
+
+bool has_object(const H5Handle& parent, const std::string& name) {
+    // Check each component, as H5Lexists requires the intermediate groups to exist.
+    std::size_t end = name.front() == '/' ? 1 : 0;
+    while (end != std::string::npos) {
+        end = name.find('/', end + 1);
+        const std::string prefix = name.substr(0, end);
+        const htri_t exists = H5Lexists(parent.get(), prefix.c_str(), H5P_DEFAULT);
+        if (exists <= 0) return false;
+    }
+    return true;
+}
+
+std::vector<std::uint64_t> dataset_shape(const H5Handle& dataset) {
+    const H5Handle space(checked(H5Dget_space(dataset.get()), "H5Dget_space", dataset.file()),
+                         H5Sclose, dataset.file());
+    const int rank = H5Sget_simple_extent_ndims(space.get());
+    if (rank < 0) fail("H5Sget_simple_extent_ndims", dataset.file());
+    std::vector<hsize_t> dims(static_cast<std::size_t>(rank));
+    checked_status(H5Sget_simple_extent_dims(space.get(), dims.data(), nullptr),
+                   "H5Sget_simple_extent_dims", dataset.file());
+    return {dims.begin(), dims.end()};
+}
+
+void write_rows_raw(const H5Handle& dataset, hid_t memory_type, std::int64_t first_row,
+                    std::int64_t n_rows, const void* data, bool collective) {
+    const RowSelection selection = select_rows(dataset, first_row, n_rows);
+    const H5Handle transfer = transfer_list(collective, dataset.file());
+    checked_status(H5Dwrite(dataset.get(), memory_type, selection.memory_space.get(),
+                            selection.file_space.get(), transfer.get(), data),
+                   "H5Dwrite", dataset.file());
+}
+
+void read_rows_raw(const H5Handle& dataset, hid_t memory_type, std::int64_t first_row,
+                   std::int64_t n_rows, void* data, bool collective) {
+    const RowSelection selection = select_rows(dataset, first_row, n_rows);
+    const H5Handle transfer = transfer_list(collective, dataset.file());
+    checked_status(H5Dread(dataset.get(), memory_type, selection.memory_space.get(),
+                           selection.file_space.get(), transfer.get(), data),
+                   "H5Dread", dataset.file());
+}
+
+void write_attribute_raw(const H5Handle& object, const std::string& name, hid_t memory_type,
+                         hid_t file_type, const void* value) {
+    const std::string& file = object.file();
+    const H5Handle space(checked(H5Screate(H5S_SCALAR), "H5Screate", file), H5Sclose, file);
+    const H5Handle attribute(checked(H5Acreate2(object.get(), name.c_str(), file_type,
+                                                space.get(), H5P_DEFAULT, H5P_DEFAULT),
+                                     "H5Acreate2", file, name),
+                             H5Aclose, file);
+    checked_status(H5Awrite(attribute.get(), memory_type, value), "H5Awrite", file, name);
+}
+
+void read_attribute_raw(const H5Handle& object, const std::string& name, hid_t memory_type,
+                        void* value) {
+    const std::string& file = object.file();
+    if (!has_attribute(object, name)) fail("H5Aopen", file, "no attribute " + name);
+    const H5Handle attribute(checked(H5Aopen(object.get(), name.c_str(), H5P_DEFAULT), "H5Aopen",
+                                     file, name),
+                             H5Aclose, file);
+    checked_status(H5Aread(attribute.get(), memory_type, value), "H5Aread", file, name);
+}
+
+void write_string_attribute(const H5Handle& object, const std::string& name,
+                            const std::string& value) {
+    const H5Handle type = string_type(object.file());
+    const char* text = value.c_str();
+    write_attribute_raw(object, name, type.get(), type.get(), &text);
+}
+
+std::string read_string_attribute(const H5Handle& object, const std::string& name) {
+    const std::string& file = object.file();
+    if (!has_attribute(object, name)) fail("H5Aopen", file, "no attribute " + name);
+    const H5Handle attribute(checked(H5Aopen(object.get(), name.c_str(), H5P_DEFAULT), "H5Aopen",
+                                     file, name),
+                             H5Aclose, file);
+    const H5Handle stored(checked(H5Aget_type(attribute.get()), "H5Aget_type", file, name),
+                          H5Tclose, file);
+    if (H5Tget_class(stored.get()) != H5T_STRING) fail("H5Aread", file, name + " is not a string");
+    if (H5Tis_variable_str(stored.get()) > 0) {
+        const H5Handle type = string_type(file);
+        char* text = nullptr;
+        checked_status(H5Aread(attribute.get(), type.get(), &text), "H5Aread", file, name);
+        std::string result = text == nullptr ? std::string() : std::string(text);
+        H5free_memory(text);
+        return result;
+    }
+    const std::size_t size = H5Tget_size(stored.get());
+    std::string result(size, '\0');
+    checked_status(H5Aread(attribute.get(), stored.get(), result.data()), "H5Aread", file, name);
+    result.resize(result.find('\0') == std::string::npos ? size : result.find('\0'));
+    return result;
+}
+
+bool has_attribute(const H5Handle& object, const std::string& name) {
+    return H5Aexists(object.get(), name.c_str()) > 0;
+}
+
+}  // namespace distmf

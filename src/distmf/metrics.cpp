@@ -1,0 +1,70 @@
+#include "distmf/metrics.hpp"
+
+#include <omp.h>
+
+#include <algorithm>
+#include <cmath>
+#include <vector>
+
+namespace distmf {
+
+ErrorSums rating_errors(const RatingMatrix& by_user, const FactorTable& users,
+                        const FactorTable& items, double global_mean, RatingRange range,
+                        int threads) {
+    const int n_threads = std::max(1, threads);
+    std::vector<ErrorSums> partial(static_cast<std::size_t>(n_threads));
+#pragma omp parallel num_threads(n_threads)
+    {
+        ErrorSums& mine = partial[static_cast<std::size_t>(omp_get_thread_num())];
+#pragma omp for schedule(dynamic, 64)
+        for (std::int64_t row = 0; row < by_user.n_rows(); ++row) {
+            const std::int64_t user = by_user.first_row + row;
+            const auto columns = by_user.row_columns(row);
+            const auto values = by_user.row_values(row);
+            for (std::size_t e = 0; e < columns.size(); ++e) {
+                const double predicted = predict_rating(users, user, items, columns[e], global_mean);
+                const double actual = static_cast<double>(values[e]);
+                const double error = actual - std::clamp(predicted, range.low, range.high);
+                mine.squared.add(error * error);
+                mine.absolute.add(std::fabs(error));
+                mine.squared_unclipped.add((actual - predicted) * (actual - predicted));
+            }
+            mine.count += static_cast<std::int64_t>(columns.size());
+        }
+    }
+    ErrorSums total;
+    for (const ErrorSums& p : partial) {  // integer sums: the order does not matter
+        total.squared.add(p.squared);
+        total.absolute.add(p.absolute);
+        total.squared_unclipped.add(p.squared_unclipped);
+        total.count += p.count;
+    }
+    return total;
+}
+
+ExactSum penalty_sum(const FactorTable& table, std::span<const std::int64_t> counts,
+                     std::int64_t first, std::int64_t count, const AlsSettings& settings) {
+    ExactSum sum;
+    for (std::int64_t row = first; row < first + count; ++row) {
+        const Eigen::VectorXd penalty = row_penalty(
+            settings, counts[static_cast<std::size_t>(row)], table.width(), table.has_bias());
+        sum.add(penalty.dot(table.row(row).transpose().cast<double>().cwiseAbs2()));
+    }
+    return sum;
+}
+
+ErrorMetrics all_reduce_errors(const Communicator& comm, const ErrorSums& mine) {
+    ErrorMetrics metrics;
+    metrics.count = comm.all_reduce_sum(mine.count);
+    const double squared = ExactSum::all_reduce(comm, mine.squared).value();
+    const double absolute = ExactSum::all_reduce(comm, mine.absolute).value();
+    metrics.squared_unclipped = ExactSum::all_reduce(comm, mine.squared_unclipped).value();
+    if (metrics.count > 0) {
+        const auto n = static_cast<double>(metrics.count);
+        metrics.rmse = std::sqrt(squared / n);
+        metrics.mae = absolute / n;
+    }
+    return metrics;
+}
+
+}  // namespace distmf

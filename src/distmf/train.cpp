@@ -1,0 +1,244 @@
+#include "distmf/train.hpp"
+
+#include <mpi.h>
+#include <omp.h>
+
+#include <cmath>
+#include <cstdio>
+#include <fstream>
+#include <optional>
+
+#include "distmf/als.hpp"
+#include "distmf/atomic_file.hpp"
+#include "distmf/error.hpp"
+#include "distmf/hashing.hpp"
+#include "distmf/metrics.hpp"
+#include "distmf/model_io.hpp"
+
+namespace distmf {
+namespace {
+
+constexpr float initial_factor_scale = 0.1F;
+constexpr std::uint64_t user_init_stream = 1;
+constexpr std::uint64_t item_init_stream = 2;
+
+std::string format(const char* pattern, auto... values) {
+    const int length = std::snprintf(nullptr, 0, pattern, values...);
+    std::string text(static_cast<std::size_t>(length) + 1, '\0');
+    std::snprintf(text.data(), text.size(), pattern, values...);
+    text.pop_back();
+    return text;
+}
+
+int thread_count(const Config& config) {
+    return config.train.threads > 0 ? config.train.threads : omp_get_max_threads();
+}
+
+AlsSettings als_settings(const Config& config, const Dataset& dataset) {
+    AlsSettings settings;
+    settings.lambda = config.model.lambda;
+    settings.bias_lambda = config.model.bias_lambda < 0.0 ? config.model.lambda
+                                                          : config.model.bias_lambda;
+    settings.regularization = config.model.regularization;
+    settings.global_mean = config.model.biases ? dataset.summary.mean_rating : 0.0;
+    settings.threads = thread_count(config);
+    return settings;
+}
+
+bool has_test_data(const Dataset& dataset) { return dataset.summary.n_test > 0; }
+
+/// Computes the figures of the iteration just completed (collective).
+IterationRecord measure(const Communicator& comm, const Dataset& dataset, const TrainState& state,
+                        const AlsSettings& settings) {
+    const RatingRange range{dataset.summary.min_rating, dataset.summary.max_rating};
+    const ErrorMetrics train = all_reduce_errors(
+        comm, rating_errors(dataset.user_ratings, state.users, state.items, settings.global_mean,
+                            range, settings.threads));
+    const ErrorMetrics test = all_reduce_errors(
+        comm, rating_errors(dataset.test_ratings, state.users, state.items, settings.global_mean,
+                            range, settings.threads));
+    ExactSum penalty = penalty_sum(state.users, dataset.user_train_counts,
+                                   dataset.user_blocks.first(comm.rank()),
+                                   dataset.user_blocks.size(comm.rank()), settings);
+    penalty.add(penalty_sum(state.items, dataset.item_train_counts,
+                            dataset.item_blocks.first(comm.rank()),
+                            dataset.item_blocks.size(comm.rank()), settings));
+    IterationRecord record;
+    record.iteration = state.iteration;
+    record.train_rmse = train.rmse;
+    if (test.count > 0) {
+        record.test_rmse = test.rmse;
+        record.test_mae = test.mae;
+    }
+    record.objective = train.squared_unclipped + ExactSum::all_reduce(comm, penalty).value();
+    return record;
+}
+
+std::string progress_line(const IterationRecord& r, std::int64_t total, double seconds_left) {
+    std::string line = format("iter %3lld/%lld  train RMSE %.4f", static_cast<long long>(r.iteration),
+                              static_cast<long long>(total), r.train_rmse);
+    if (!std::isnan(r.test_rmse)) line += format("  test RMSE %.4f  MAE %.4f", r.test_rmse, r.test_mae);
+    line += format("  objective %.6g  %.2f s  eta %.0f s", r.objective, r.seconds, seconds_left);
+    return line;
+}
+
+/// Rank 0's JSON-lines metrics file (truncated when training starts from scratch).
+class MetricsFile {
+public:
+    MetricsFile(const std::string& path, bool is_writer, bool append) {
+        if (path.empty() || !is_writer) return;
+        out_.open(path, append ? std::ios::app : std::ios::trunc);
+        if (!out_) throw InputError("cannot open metrics file '" + path + "'");
+    }
+    void write(const IterationRecord& record) {
+        if (!out_.is_open()) return;
+        out_ << metrics_json(record) << '\n' << std::flush;
+    }
+
+private:
+    std::ofstream out_;
+};
+
+void check_outputs(const Communicator& comm, const Config& config) {
+    std::optional<std::string> error;
+    try {
+        if (!config.output.model.empty()) check_writable_destination(config.output.model);
+        if (!config.output.metrics.empty()) check_writable_destination(config.output.metrics);
+    } catch (const InputError& e) {
+        error = e.what();
+    }
+    if (const auto first = comm.first_error(error, 0)) throw InputError(*first);
+}
+
+void log_dataset(const Logger& log, const Dataset& dataset, int n_ranks, int threads) {
+    const DatasetSummary& s = dataset.summary;
+    log.info(format("data: %lld users, %lld items, %lld train and %lld test ratings (mean %.4f); "
+                    "%d rank%s x %d thread%s, imbalance %.3f users / %.3f items",
+                    static_cast<long long>(s.n_users), static_cast<long long>(s.n_items),
+                    static_cast<long long>(s.n_train), static_cast<long long>(s.n_test),
+                    s.mean_rating, n_ranks, n_ranks == 1 ? "" : "s", threads,
+                    threads == 1 ? "" : "s", imbalance(s.train_by_user_block),
+                    imbalance(s.train_by_item_block)));
+}
+
+}  // namespace
+
+TrainState initial_state(const Config& config, const Dataset& dataset) {
+    TrainState state;
+    const int k = config.model.rank;
+    const bool biases = config.model.biases;
+    state.users = FactorTable(static_cast<std::int64_t>(dataset.user_ids.size()), k, biases);
+    state.items = FactorTable(static_cast<std::int64_t>(dataset.item_ids.size()), k, biases);
+    state.users.initialize(dataset.user_ids, hash_keys(config.train.seed, user_init_stream),
+                           initial_factor_scale);
+    state.items.initialize(dataset.item_ids, hash_keys(config.train.seed, item_init_stream),
+                           initial_factor_scale);
+    return state;
+}
+
+std::string metrics_json(const IterationRecord& record) {
+    const auto number = [](double value) {
+        return std::isfinite(value) ? format("%.17g", value) : std::string("null");
+    };
+    return "{\"iteration\":" + std::to_string(record.iteration) +
+           ",\"train_rmse\":" + number(record.train_rmse) +
+           ",\"test_rmse\":" + number(record.test_rmse) +
+           ",\"test_mae\":" + number(record.test_mae) +
+           ",\"objective\":" + number(record.objective) +
+           ",\"seconds\":" + number(record.seconds) + "}";
+}
+
+void train_als(const Communicator& comm, const Config& config, const Dataset& dataset,
+               TrainState& state, const Logger& log, const IterationHook& after_iteration) {
+    const AlsSettings settings = als_settings(config, dataset);
+    const std::int64_t total = config.train.iterations;
+    const std::int64_t patience = config.train.patience;
+    MetricsFile metrics(config.output.metrics, comm.rank() == 0, state.iteration > 0);
+    double seconds_so_far = 0.0;
+    const std::int64_t first_iteration = state.iteration;
+    while (state.iteration < total) {
+        const double start = MPI_Wtime();
+        als_half_sweep(comm, dataset.user_ratings, dataset.user_blocks, state.items, settings,
+                       state.users, dataset.user_ids, "user");
+        als_half_sweep(comm, dataset.item_ratings, dataset.item_blocks, state.users, settings,
+                       state.items, dataset.item_ids, "item");
+        ++state.iteration;
+        IterationRecord record = measure(comm, dataset, state, settings);
+        record.seconds = comm.all_reduce_max(MPI_Wtime() - start);
+        state.history.push_back(record);
+        seconds_so_far += record.seconds;
+        const double per_iteration =
+            seconds_so_far / static_cast<double>(state.iteration - first_iteration);
+        log.info(progress_line(record, total,
+                               per_iteration * static_cast<double>(total - state.iteration)));
+        metrics.write(record);
+
+        if (patience > 0 && has_test_data(dataset)) {
+            const double best = state.best_iteration == 0
+                                    ? std::numeric_limits<double>::infinity()
+                                    : state.history[static_cast<std::size_t>(
+                                                        state.best_iteration - 1)]
+                                          .test_rmse;
+            if (record.test_rmse < best) {
+                state.best_iteration = state.iteration;
+                state.best_users = state.users;
+                state.best_items = state.items;
+            } else if (state.iteration - state.best_iteration >= patience) {
+                log.info(format("early stop: test RMSE has not improved for %lld iterations; "
+                                "keeping iteration %lld",
+                                static_cast<long long>(patience),
+                                static_cast<long long>(state.best_iteration)));
+                break;
+            }
+        }
+        if (after_iteration && after_iteration(state)) break;
+    }
+}
+
+int run_train_command(const Communicator& comm, const Config& config) {
+    const Logger log(comm.rank());
+    check_outputs(comm, config);
+    const Dataset dataset = load_dataset(comm, config.data);
+    const int threads = thread_count(config);
+    log_dataset(log, dataset, comm.size(), threads);
+    TrainState state = initial_state(config, dataset);
+    train_als(comm, config, dataset, state, log);
+
+    const bool keep_best = config.train.patience > 0 && state.best_iteration > 0;
+    const FactorTable& users = keep_best ? state.best_users : state.users;
+    const FactorTable& items = keep_best ? state.best_items : state.items;
+    const IterationRecord& final_record =
+        state.history[static_cast<std::size_t>((keep_best ? state.best_iteration : state.iteration) - 1)];
+    if (!std::isnan(final_record.test_rmse)) {
+        log.info(format("final: iteration %lld, test RMSE %.4f, MAE %.4f",
+                        static_cast<long long>(final_record.iteration), final_record.test_rmse,
+                        final_record.test_mae));
+    } else {
+        log.info(format("final: iteration %lld, train RMSE %.4f",
+                        static_cast<long long>(final_record.iteration), final_record.train_rmse));
+    }
+    if (!config.output.model.empty()) {
+        ModelInfo info;
+        info.algorithm = "als";
+        info.k = config.model.rank;
+        info.biases = config.model.biases;
+        info.iteration = final_record.iteration;
+        info.seed = config.train.seed;
+        info.config = effective_ini(config, Command::train);
+        info.global_mean = config.model.biases ? dataset.summary.mean_rating : 0.0;
+        info.rating_min = dataset.summary.min_rating;
+        info.rating_max = dataset.summary.max_rating;
+        std::string created = utc_timestamp();
+        comm.broadcast(created);  // attribute values must agree on every rank
+        info.created = created;
+        const double start = MPI_Wtime();
+        save_model(comm, config.output.model, info,
+                   ModelView{dataset.user_ids, dataset.item_ids, users, items, dataset.user_blocks,
+                             dataset.item_blocks});
+        log.info(format("model written to %s (%.2f s)", config.output.model.c_str(),
+                        MPI_Wtime() - start));
+    }
+    return 0;
+}
+
+}  // namespace distmf
