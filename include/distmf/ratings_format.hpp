@@ -17,8 +17,9 @@ namespace distmf {
 struct TextLayout {
     DataFormat format = DataFormat::tsv;  ///< never `automatic` once resolved
     std::string delimiter = "\t";         ///< field separator
-    bool header = false;                  ///< the first line is a header
+    bool header = false;                  ///< the first non-blank line is a header
     std::string header_line;              ///< the header's text (without line ending)
+    std::int64_t header_offset = 0;       ///< byte offset of the header line in the file
     int fields = 3;                       ///< 3 (user item rating) or 4 (+ timestamp)
 };
 

@@ -73,7 +73,7 @@ struct RangeReadResult {
 };
 
 /// Local. Parses the lines of `path` that start in `range` (the header, when the layout has
-/// one, is the file's first line and is skipped) and appends their ratings to `shard`.
+/// one, is the line at layout.header_offset and is skipped) and appends their ratings to `shard`.
 /// Stops parsing at the first malformed line but keeps counting lines. Throws InputError for
 /// an I/O failure.
 RangeReadResult read_rating_range(const std::string& path, const TextLayout& layout,

@@ -322,6 +322,8 @@ void read_config_file(const std::string& path, const OptionRegistry& registry,
     } catch (const po::error& error) {
         throw describe(error, registry, "config file '" + path + "'");
     }
+    // A folder opens like a file but fails on the first read; so does an I/O error.
+    if (file.bad()) throw ConfigError("cannot read config file '" + path + "'");
 }
 
 std::uint64_t fnv1a(std::string_view text) {

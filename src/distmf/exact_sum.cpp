@@ -18,11 +18,10 @@ void ExactSum::add(double x) noexcept {
 
 double ExactSum::value() const noexcept {
     if (invalid_) return std::numeric_limits<double>::quiet_NaN();
-    // Split into two exactly representable halves before converting.
-    const auto high = static_cast<std::int64_t>(fixed_ >> 64);
-    const auto low = static_cast<std::uint64_t>(fixed_);
-    const double combined = std::ldexp(static_cast<double>(high), 64) + static_cast<double>(low);
-    return std::ldexp(combined, -fraction_bits);
+    // GCC converts a 128-bit integer to the nearest double in one rounding; scaling by a power
+    // of two is then exact. (Converting the two 64-bit halves separately rounds twice and, for
+    // a negative sum, cancels the rounded low half against the high one.)
+    return std::ldexp(static_cast<double>(fixed_), -fraction_bits);
 }
 
 ExactSum ExactSum::all_reduce(const Communicator& comm, const ExactSum& mine) {

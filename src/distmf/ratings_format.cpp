@@ -124,11 +124,13 @@ std::string delimiter_from_option(const std::string& option) {
 
 TextLayout detect_layout(std::string_view head, const DataConfig& options,
                          const std::string& path) {
-    // Collect the first two non-blank lines with their line numbers.
+    // Collect the first two non-blank lines with their line numbers and byte offsets.
     std::array<std::string_view, 2> lines;
     std::array<std::int64_t, 2> line_numbers{};
+    std::array<std::int64_t, 2> line_offsets{};
     int found = 0;
     std::int64_t line_number = 0;
+    std::int64_t offset = 0;
     while (!head.empty() && found < 2) {
         const std::size_t end = head.find('\n');
         const std::string_view line = without_cr(head.substr(0, end));
@@ -136,10 +138,12 @@ TextLayout detect_layout(std::string_view head, const DataConfig& options,
         if (!is_blank(line)) {
             lines[static_cast<std::size_t>(found)] = line;
             line_numbers[static_cast<std::size_t>(found)] = line_number;
+            line_offsets[static_cast<std::size_t>(found)] = offset;
             ++found;
         }
         if (end == std::string_view::npos) break;
         head.remove_prefix(end + 1);
+        offset += static_cast<std::int64_t>(end) + 1;
     }
     if (found == 0) throw InputError(path + ": the file is empty (no ratings)");
 
@@ -159,7 +163,10 @@ TextLayout detect_layout(std::string_view head, const DataConfig& options,
             layout.header = !starts_with_integer(lines[0], layout.delimiter);
             break;
     }
-    if (layout.header) layout.header_line = std::string(lines[0]);
+    if (layout.header) {
+        layout.header_line = std::string(lines[0]);
+        layout.header_offset = line_offsets[0];
+    }
     const int data_line = layout.header ? 1 : 0;
     if (data_line >= found) throw InputError(path + ": the file has a header but no ratings");
 

@@ -121,7 +121,6 @@ RangeReadResult read_rating_range(const std::string& path, const TextLayout& lay
     // line break, a line starts exactly at range.begin.
     std::int64_t offset = range.begin == 0 ? 0 : range.begin - 1;
     bool skipping_partial_line = range.begin != 0;
-    bool skip_header = range.begin == 0 && layout.header;
     std::string buffer;
     std::size_t filled = 0;
     std::int64_t buffer_offset = offset;  // file offset of buffer[0]
@@ -151,10 +150,7 @@ RangeReadResult read_rating_range(const std::string& path, const TextLayout& lay
             }
             if (line_start >= range.end) return result;
             const std::int64_t line_index = result.lines++;
-            if (skip_header) {
-                skip_header = false;
-                continue;
-            }
+            if (layout.header && line_start == layout.header_offset) continue;
             if (result.error) continue;  // keep counting lines only
             try {
                 if (parse_rating_line(line, layout, rating)) appender.append(rating);

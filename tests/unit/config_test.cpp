@@ -1,0 +1,420 @@
+#include "distmf/config.hpp"
+
+#include <catch2/catch.hpp>
+#include <limits>
+#include <string>
+#include <vector>
+
+#include "distmf/error.hpp"
+#include "test_support.hpp"
+
+using Catch::Matchers::Contains;
+using distmf::Command;
+using distmf::Config;
+using distmf::ConfigError;
+using distmf::DataFormat;
+using distmf::DuplicatePolicy;
+using distmf::HeaderMode;
+using distmf::ParsedCommandLine;
+using distmf::testing::TempDir;
+using distmf::testing::write_text;
+
+namespace {
+
+/// Parses `distmf <args...>` (args[0] is the command).
+ParsedCommandLine parse(const std::vector<std::string>& args) {
+    std::vector<const char*> argv{"distmf"};
+    for (const std::string& arg : args) argv.push_back(arg.c_str());
+    return distmf::parse_command_line(static_cast<int>(argv.size()), argv.data());
+}
+
+/// The message of the ConfigError that parsing `args` throws ("" if it does not throw).
+std::string parse_error(const std::vector<std::string>& args) {
+    try {
+        parse(args);
+    } catch (const ConfigError& error) {
+        return error.what();
+    }
+    return "";
+}
+
+/// The message of the ConfigError that validate throws ("" if it does not throw).
+std::string validate_error(const Config& config, Command command) {
+    try {
+        distmf::validate(config, command);
+    } catch (const ConfigError& error) {
+        return error.what();
+    }
+    return "";
+}
+
+void require_same_data(const distmf::DataConfig& a, const distmf::DataConfig& b) {
+    CHECK(a.train == b.train);
+    CHECK(a.test == b.test);
+    CHECK(a.test_fraction == b.test_fraction);
+    CHECK(a.format == b.format);
+    CHECK(a.delimiter == b.delimiter);
+    CHECK(a.header == b.header);
+    CHECK(a.seed == b.seed);
+    CHECK(a.duplicates == b.duplicates);
+}
+
+void require_same_generate(const distmf::GenerateConfig& a, const distmf::GenerateConfig& b) {
+    CHECK(a.users == b.users);
+    CHECK(a.items == b.items);
+    CHECK(a.ratings == b.ratings);
+    CHECK(a.rank == b.rank);
+    CHECK(a.noise == b.noise);
+    CHECK(a.seed == b.seed);
+    CHECK(a.out == b.out);
+    CHECK(a.min_rating == b.min_rating);
+    CHECK(a.max_rating == b.max_rating);
+}
+
+/// A data configuration that passes validate().
+Config valid_data_config() {
+    Config config;
+    config.data.train = "ratings.tsv";
+    return config;
+}
+
+/// A generate configuration that passes validate().
+Config valid_generate_config() {
+    Config config;
+    config.generate.out = "out.tsv";
+    return config;
+}
+
+}  // namespace
+
+TEST_CASE("command-line values reach the config", "[config]") {
+    const auto parsed =
+        parse({"data", "--data.train", "train.csv", "--data.test", "test.csv", "--data.format",
+               "csv", "--data.delimiter", "semicolon", "--data.header", "false", "--data.seed",
+               "18446744073709551615", "--data.duplicates", "mean"});
+    CHECK(parsed.command == Command::data);
+    CHECK_FALSE(parsed.help);
+    CHECK_FALSE(parsed.print_config);
+    CHECK(parsed.config_file.empty());
+    const auto& data = parsed.config.data;
+    CHECK(data.train == "train.csv");
+    CHECK(data.test == "test.csv");
+    CHECK(data.format == DataFormat::csv);
+    CHECK(data.delimiter == "semicolon");
+    CHECK(data.header == HeaderMode::absent);
+    CHECK(data.seed == 18446744073709551615ULL);
+    CHECK(data.duplicates == DuplicatePolicy::mean);
+    CHECK(data.test_fraction == 0.0);  // untouched options keep their defaults
+
+    const auto generate = parse({"generate", "--users", "12", "--items=34", "--ratings", "100",
+                                 "--rank", "3", "--noise", "0.25", "--seed", "9", "--out", "o.tsv",
+                                 "--min-rating", "0.5", "--max-rating", "10", "--print-config"});
+    CHECK(generate.command == Command::generate);
+    CHECK(generate.print_config);
+    const auto& g = generate.config.generate;
+    CHECK(g.users == 12);
+    CHECK(g.items == 34);
+    CHECK(g.ratings == 100);
+    CHECK(g.rank == 3);
+    CHECK(g.noise == 0.25);
+    CHECK(g.seed == 9);
+    CHECK(g.out == "o.tsv");
+    CHECK(g.min_rating == 0.5);
+    CHECK(g.max_rating == 10.0);
+}
+
+TEST_CASE("defaults are the member initializers; --help is recorded", "[config]") {
+    const auto parsed = parse({"data", "--help"});
+    CHECK(parsed.help);
+    require_same_data(parsed.config.data, Config{}.data);
+    require_same_generate(parsed.config.generate, Config{}.generate);
+}
+
+TEST_CASE("no command or an unknown command is a ConfigError", "[config]") {
+    std::vector<const char*> argv{"distmf"};
+    CHECK_THROWS_AS(distmf::parse_command_line(1, argv.data()), ConfigError);
+    CHECK_THAT(parse_error({"trian"}), Contains("unknown command 'trian'"));
+}
+
+TEST_CASE("an INI file given with --config sets options by section", "[config]") {
+    const TempDir dir;
+    const std::string path = dir.file("run.ini");
+    write_text(path,
+               "# a comment\n"
+               "users = 77\n"
+               "[data]\n"
+               "train = from-ini.tsv\n"
+               "test-fraction = 0.125\n"
+               "format = movielens-dat\n"
+               "header = true\n"
+               "duplicates = last\n"
+               "seed = 5\n");
+    const auto parsed = parse({"data", "--config", path});
+    CHECK(parsed.config_file == path);
+    const auto& data = parsed.config.data;
+    CHECK(data.train == "from-ini.tsv");
+    CHECK(data.test_fraction == 0.125);
+    CHECK(data.format == DataFormat::movielens_dat);
+    CHECK(data.header == HeaderMode::present);
+    CHECK(data.duplicates == DuplicatePolicy::last);
+    CHECK(data.seed == 5);
+    CHECK(parsed.config.generate.users == 77);  // top-level keys are the generate options
+
+    const auto generate = parse({"generate", "--config", path});
+    CHECK(generate.config.generate.users == 77);
+    CHECK(generate.config.data.train == "from-ini.tsv");
+}
+
+TEST_CASE("the command line overrides the INI file, wherever --config appears", "[config]") {
+    const TempDir dir;
+    const std::string path = dir.file("run.ini");
+    write_text(path, "[data]\ntrain = ini.tsv\nseed = 3\nformat = csv\n");
+    for (const bool config_first : {true, false}) {
+        INFO("--config first: " << config_first);
+        const auto parsed = config_first ? parse({"data", "--config", path, "--data.seed", "7"})
+                                         : parse({"data", "--data.seed", "7", "--config", path});
+        CHECK(parsed.config.data.seed == 7);           // from the command line
+        CHECK(parsed.config.data.train == "ini.tsv");  // from the file
+        CHECK(parsed.config.data.format == DataFormat::csv);
+        CHECK(parsed.config.data.test_fraction == 0.0);  // default
+    }
+    // An explicit command-line value equal to the default still wins over the file.
+    CHECK(parse({"data", "--config", path, "--data.seed", "42"}).config.data.seed == 42);
+}
+
+TEST_CASE("an unknown command-line option is a ConfigError naming it", "[config]") {
+    CHECK_THAT(parse_error({"data", "--data.trian", "x"}), Contains("data.trian"));
+    CHECK_THAT(parse_error({"data", "--bogus"}), Contains("bogus"));
+    // generate's options do not exist for data, and the reverse
+    CHECK_THAT(parse_error({"data", "--users", "3"}), Contains("users"));
+    CHECK_THAT(parse_error({"generate", "--data.train", "x"}), Contains("data.train"));
+    // no guessing of abbreviations
+    CHECK_THAT(parse_error({"data", "--data.tr", "x"}), Contains("data.tr"));
+}
+
+TEST_CASE("an unknown INI key is a ConfigError naming the key and the file", "[config]") {
+    const TempDir dir;
+    const std::string path = dir.file("typo.ini");
+    SECTION("in a known section") {
+        write_text(path, "[data]\ntrian = x.tsv\n");
+        const std::string message = parse_error({"data", "--config", path});
+        CHECK_THAT(message, Contains("data.trian"));
+        CHECK_THAT(message, Contains(path));
+    }
+    SECTION("in an unknown section") {
+        write_text(path, "[als]\nlambda = 0.1\n");
+        const std::string message = parse_error({"data", "--config", path});
+        CHECK_THAT(message, Contains("als.lambda"));
+        CHECK_THAT(message, Contains(path));
+    }
+    SECTION("at top level") {
+        write_text(path, "train = x.tsv\n");
+        const std::string message = parse_error({"generate", "--config", path});
+        CHECK_THAT(message, Contains("train"));
+        CHECK_THAT(message, Contains(path));
+    }
+}
+
+TEST_CASE("a malformed numeric value is a ConfigError naming the option", "[config]") {
+    CHECK_THAT(parse_error({"data", "--data.test-fraction", "abc"}),
+               Contains("data.test-fraction"));
+    CHECK_THAT(parse_error({"data", "--data.seed", "12x"}), Contains("data.seed"));
+    CHECK_THAT(parse_error({"generate", "--users", "1.5"}), Contains("users"));
+    CHECK_THAT(parse_error({"generate", "--rank", "99999999999"}), Contains("rank"));
+    CHECK_THAT(parse_error({"generate", "--ratings", "99999999999999999999"}), Contains("ratings"));
+    CHECK_THAT(parse_error({"generate", "--noise", ""}), Contains("noise"));
+
+    const TempDir dir;
+    const std::string path = dir.file("bad.ini");
+    write_text(path, "[data]\ntest-fraction = 0.1.2\n");
+    const std::string message = parse_error({"data", "--config", path});
+    CHECK_THAT(message, Contains("data.test-fraction"));
+    CHECK_THAT(message, Contains(path));
+}
+
+TEST_CASE("an invalid enum value is a ConfigError listing the choices", "[config]") {
+    const std::string format = parse_error({"data", "--data.format", "xml"});
+    CHECK_THAT(format, Contains("data.format"));
+    CHECK_THAT(format, Contains("auto|tsv|csv|movielens-dat"));
+    const std::string header = parse_error({"data", "--data.header", "yes"});
+    CHECK_THAT(header, Contains("data.header"));
+    CHECK_THAT(header, Contains("auto|true|false"));
+    const std::string duplicates = parse_error({"data", "--data.duplicates", "first"});
+    CHECK_THAT(duplicates, Contains("data.duplicates"));
+    CHECK_THAT(duplicates, Contains("error|last|mean"));
+
+    const TempDir dir;
+    const std::string path = dir.file("enum.ini");
+    write_text(path, "[data]\nduplicates = sum\n");
+    const std::string from_file = parse_error({"data", "--config", path});
+    CHECK_THAT(from_file, Contains("data.duplicates"));
+    CHECK_THAT(from_file, Contains("error|last|mean"));
+    CHECK_THAT(from_file, Contains(path));
+}
+
+TEST_CASE("a missing config file is a ConfigError naming it", "[config]") {
+    const TempDir dir;
+    const std::string path = dir.file("absent.ini");
+    CHECK_THAT(parse_error({"data", "--config", path}), Contains(path));
+    // a folder is not a config file either
+    CHECK_THAT(parse_error({"data", "--config", dir.path()}), Contains(dir.path()));
+}
+
+TEST_CASE("effective_ini reads back to the same config", "[config]") {
+    const TempDir dir;
+    const std::string path = dir.file("effective.ini");
+
+    SECTION("data") {
+        const auto parsed =
+            parse({"data", "--data.train", "/some/where/train.csv", "--data.test-fraction", "0.1",
+                   "--data.format", "csv", "--data.delimiter", "pipe", "--data.header", "true",
+                   "--data.seed", "18446744073709551615", "--data.duplicates", "mean"});
+        const std::string ini = distmf::effective_ini(parsed.config, Command::data);
+        CHECK_THAT(ini, Contains("[data]"));
+        write_text(path, ini);
+        const auto again = parse({"data", "--config", path});
+        require_same_data(again.config.data, parsed.config.data);
+        CHECK(distmf::effective_ini(again.config, Command::data) == ini);
+        CHECK(distmf::config_fingerprint(again.config, Command::data) ==
+              distmf::config_fingerprint(parsed.config, Command::data));
+    }
+    SECTION("data with a separate test file and defaults") {
+        const auto parsed = parse({"data", "--data.train", "a.tsv", "--data.test", "b.tsv"});
+        write_text(path, distmf::effective_ini(parsed.config, Command::data));
+        require_same_data(parse({"data", "--config", path}).config.data, parsed.config.data);
+    }
+    SECTION("generate") {
+        const auto parsed = parse({"generate", "--users", "123", "--items", "456", "--ratings",
+                                   "789", "--rank", "5", "--noise", "0.3", "--seed", "11", "--out",
+                                   "x/y.tsv", "--min-rating", "-2.5", "--max-rating", "2.5"});
+        const std::string ini = distmf::effective_ini(parsed.config, Command::generate);
+        write_text(path, ini);
+        const auto again = parse({"generate", "--config", path});
+        require_same_generate(again.config.generate, parsed.config.generate);
+        CHECK(distmf::effective_ini(again.config, Command::generate) == ini);
+    }
+}
+
+TEST_CASE("config_fingerprint changes with any option of the command", "[config]") {
+    Config config = valid_data_config();
+    const auto base = distmf::config_fingerprint(config, Command::data);
+    CHECK(distmf::config_fingerprint(config, Command::data) == base);
+    config.data.seed += 1;
+    CHECK(distmf::config_fingerprint(config, Command::data) != base);
+    config = valid_data_config();
+    config.data.test_fraction = 0.2;
+    CHECK(distmf::config_fingerprint(config, Command::data) != base);
+}
+
+TEST_CASE("help text lists every option of the command", "[config]") {
+    const std::string data = distmf::help_text(Command::data);
+    for (const char* option : {"--data.train", "--data.test", "--data.test-fraction",
+                               "--data.format", "--data.delimiter", "--data.header", "--data.seed",
+                               "--data.duplicates", "--config", "--print-config", "--help"}) {
+        CHECK_THAT(data, Contains(option));
+    }
+    const std::string generate = distmf::help_text(Command::generate);
+    for (const char* option : {"--users", "--items", "--ratings", "--rank", "--noise", "--seed",
+                               "--out", "--min-rating", "--max-rating"}) {
+        CHECK_THAT(generate, Contains(option));
+    }
+    CHECK_THAT(distmf::overview_text(), Contains("generate"));
+}
+
+TEST_CASE("validate accepts valid configurations", "[config]") {
+    CHECK_NOTHROW(distmf::validate(valid_data_config(), Command::data));
+    CHECK_NOTHROW(distmf::validate(valid_generate_config(), Command::generate));
+    Config config = valid_data_config();
+    config.data.test = "test.tsv";  // a test file with test-fraction 0 is fine
+    CHECK_NOTHROW(distmf::validate(config, Command::data));
+    config = valid_generate_config();
+    config.generate.users = 2;
+    config.generate.items = 3;
+    config.generate.ratings = 3;  // exactly users * items / 2
+    CHECK_NOTHROW(distmf::validate(config, Command::generate));
+}
+
+TEST_CASE("validate: data options", "[config]") {
+    Config config = valid_data_config();
+    SECTION("--data.train is required") {
+        config.data.train.clear();
+        CHECK_THAT(validate_error(config, Command::data), Contains("--data.train"));
+    }
+    SECTION("--data.test-fraction must be in [0, 1)") {
+        for (const double bad : {-0.1, 1.0, 1.5, std::numeric_limits<double>::quiet_NaN()}) {
+            config.data.test_fraction = bad;
+            INFO(bad);
+            CHECK_THAT(validate_error(config, Command::data), Contains("--data.test-fraction"));
+        }
+        config.data.test_fraction = 0.999;
+        CHECK(validate_error(config, Command::data).empty());
+    }
+    SECTION("--data.test and --data.test-fraction > 0 exclude each other") {
+        config.data.test = "test.tsv";
+        config.data.test_fraction = 0.2;
+        const std::string message = validate_error(config, Command::data);
+        CHECK_THAT(message, Contains("--data.test-fraction"));
+        CHECK_THAT(message, Contains("--data.test"));
+    }
+    SECTION("--data.delimiter must not contain a line break") {
+        config.data.delimiter = "\n";
+        CHECK_THAT(validate_error(config, Command::data), Contains("--data.delimiter"));
+    }
+    SECTION("generate options are not checked for data") {
+        config.generate.users = 0;
+        CHECK(validate_error(config, Command::data).empty());
+    }
+}
+
+TEST_CASE("validate: generate option ranges", "[config]") {
+    Config config = valid_generate_config();
+    auto& g = config.generate;
+    std::string option;
+    SECTION("users") {
+        g.users = 0;
+        option = "--users";
+    }
+    SECTION("items") {
+        g.items = -3;
+        option = "--items";
+    }
+    SECTION("ratings below 1") {
+        g.ratings = 0;
+        option = "--ratings";
+    }
+    SECTION("ratings above users * items / 2") {
+        g.users = 10;
+        g.items = 10;
+        g.ratings = 51;
+        option = "--ratings";
+    }
+    SECTION("rank") {
+        g.rank = 0;
+        option = "--rank";
+    }
+    SECTION("noise") {
+        g.noise = -0.5;
+        option = "--noise";
+    }
+    SECTION("noise NaN") {
+        g.noise = std::numeric_limits<double>::quiet_NaN();
+        option = "--noise";
+    }
+    SECTION("out") {
+        g.out.clear();
+        option = "--out";
+    }
+    SECTION("max-rating equal to min-rating") {
+        g.max_rating = g.min_rating;
+        option = "--max-rating";
+    }
+    SECTION("max-rating below min-rating") {
+        g.min_rating = 5.0;
+        g.max_rating = 1.0;
+        option = "--max-rating";
+    }
+    const std::string message = validate_error(config, Command::generate);
+    INFO(message);
+    CHECK(message.rfind(option + ":", 0) == 0);  // the message starts with the option's name
+    CHECK(validate_error(config, Command::data) == "--data.train: a ratings file is required");
+}
