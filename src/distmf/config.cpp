@@ -398,6 +398,11 @@ ParsedCommandLine parse_command_line(int argc, const char* const* argv) {
     } catch (const po::error& error) {
         throw describe(error, registry, "");
     }
+    // INI values lose their leading and trailing blanks: keep a tab or space delimiter by its
+    // name, so that the effective INI (--print-config) reads back to the same configuration.
+    std::string& delimiter = result.config.data.delimiter;
+    if (delimiter == "\t") delimiter = "tab";
+    if (delimiter == " ") delimiter = "space";
     return result;
 }
 

@@ -65,7 +65,10 @@ CommandResult run_distmf(int ranks, const std::vector<std::string>& args,
     std::string command =
         "env OMPI_ALLOW_RUN_AS_ROOT=1 OMPI_ALLOW_RUN_AS_ROOT_CONFIRM=1 "
         "OMPI_MCA_rmaps_base_oversubscribe=1 OMPI_MCA_btl_vader_single_copy_mechanism=none "
-        "OMP_NUM_THREADS=1 ASAN_OPTIONS=detect_leaks=0";
+        "OMP_NUM_THREADS=1 ASAN_OPTIONS=detect_leaks=0 "
+        // Open MPI 4 waits up to this many seconds per round of killing a job whose rank
+        // exited non-zero (even when every rank has exited): 1-2 s per failing run by default.
+        "OMPI_MCA_odls_base_sigkill_timeout=0";
     for (const std::string& variable : environment) command += " " + shell_quote(variable);
     if (ranks > 0) {
         command += " " + shell_quote(DISTMF_MPIEXEC) + " -n " + std::to_string(ranks);

@@ -1,0 +1,98 @@
+#pragma once
+// Helpers shared by the CLI tests (tests/cli/*_test.cpp): telling what distmf printed from what
+// mpiexec adds, picking statistics out of `distmf data`'s report, and checking that a command
+// is an agreed error for every rank count.
+
+#include <array>
+#include <catch2/catch.hpp>
+#include <cstdint>
+#include <sstream>
+#include <string>
+#include <vector>
+
+#include "test_support.hpp"
+
+namespace distmf::testing {
+
+/// The rank counts every rank-count invariance check runs with.
+inline constexpr std::array<int, 3> cli_rank_counts{1, 2, 4};
+
+/// The lines of `text`, without their line endings.
+inline std::vector<std::string> lines_of(const std::string& text) {
+    std::vector<std::string> lines;
+    std::istringstream in(text);
+    for (std::string line; std::getline(in, line);) lines.push_back(line);
+    return lines;
+}
+
+/// The lines distmf itself wrote to stderr: "distmf: ..." (rank 0, agreed errors) and
+/// "[rank r] ..." (local errors). Drops the banner mpiexec adds when a rank exits non-zero.
+inline std::vector<std::string> distmf_messages(const std::string& err) {
+    std::vector<std::string> messages;
+    for (const std::string& line : lines_of(err)) {
+        if (line.rfind("distmf:", 0) == 0 || line.rfind("[rank ", 0) == 0) {
+            messages.push_back(line);
+        }
+    }
+    return messages;
+}
+
+/// The lines of `out` that start with one of `labels` followed by a blank (the statistics
+/// lines of `distmf data`, e.g. "users", "train rating"), in output order, one per line.
+inline std::string report_lines(const std::string& out, const std::vector<std::string>& labels) {
+    std::string selected;
+    for (const std::string& line : lines_of(out)) {
+        for (const std::string& label : labels) {
+            if (line.rfind(label + " ", 0) == 0) {
+                selected += line + "\n";
+                break;
+            }
+        }
+    }
+    return selected;
+}
+
+/// The statistics of `distmf data` that must not depend on the rank count.
+inline const std::vector<std::string>& invariant_labels() {
+    static const std::vector<std::string> labels{"users",   "items", "ratings",   "train rating",
+                                                 "density", "cold",  "duplicates"};
+    return labels;
+}
+
+/// The first integer after `label` on the line of `out` starting with it; -1 if none.
+inline std::int64_t report_number(const std::string& out, const std::string& label) {
+    const std::string text = report_lines(out, {label});
+    if (text.empty()) return -1;
+    std::istringstream line(text.substr(label.size()));
+    std::int64_t value = -1;
+    line >> value;
+    return value;
+}
+
+/// Runs `distmf <args...>` with 1, 2 and 4 ranks and checks that each run is an agreed error:
+/// exit code 2, nothing on stdout, exactly one line from distmf on stderr, "distmf: error: ..."
+/// from rank 0 (no "[rank r]" line: that is the local-error path), containing each of
+/// `expected`, and the same line for every rank count. Returns that line.
+inline std::string expect_agreed_error(const std::vector<std::string>& args,
+                                       const std::vector<std::string>& expected) {
+    std::string first_message;
+    for (const int ranks : cli_rank_counts) {
+        const CommandResult result = run_distmf(ranks, args);
+        INFO("ranks " << ranks << "\nstdout:\n" << result.out << "\nstderr:\n" << result.err);
+        CHECK(result.exit_code == 2);
+        CHECK(result.out.empty());
+        const std::vector<std::string> messages = distmf_messages(result.err);
+        REQUIRE(messages.size() == 1);
+        const std::string& message = messages.front();
+        CHECK(message.rfind("distmf: error: ", 0) == 0);
+        for (const std::string& part : expected) {
+            INFO("expected in the message: " << part);
+            CHECK(message.find(part) != std::string::npos);
+        }
+        if (first_message.empty()) first_message = message;
+        CHECK(message == first_message);
+    }
+    return first_message;
+}
+
+}  // namespace distmf::testing
