@@ -28,8 +28,9 @@ struct ByteRange {
     std::int64_t end = 0;
 };
 
-/// Local. Rank `rank` of `n_ranks`'s nominal share of a file of `file_bytes` bytes: ranges of
-/// equal size (the last ones one byte shorter), covering the file exactly.
+/// Local. Rank `rank` of `n_ranks`'s nominal share of a file of `file_bytes` bytes:
+/// [floor(bytes * rank / n), floor(bytes * (rank + 1) / n)), sizes within one byte of each
+/// other, covering the file exactly.
 ByteRange nominal_byte_range(std::int64_t file_bytes, int rank, int n_ranks);
 
 /// Local. The size of a file in bytes; throws InputError "cannot open ..." naming the path.

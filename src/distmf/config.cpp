@@ -18,6 +18,25 @@
 
 namespace po = boost::program_options;
 
+namespace boost {
+/// Boost reads "-1" into an unsigned option as 2^64 - 1; distmf's unsigned options (seeds)
+/// reject negative values instead. Found by argument-dependent lookup through boost::any.
+void validate(boost::any& value, const std::vector<std::string>& tokens, std::uint64_t* /*tag*/,
+              long /*tag*/) {
+    po::validators::check_first_occurrence(value);
+    const std::string& token = po::validators::get_single_string(tokens);
+    const auto first = token.find_first_not_of(" \t");
+    if (first == std::string::npos || token[first] == '-' || token[first] == '+') {
+        throw po::invalid_option_value(token);
+    }
+    try {
+        value = boost::lexical_cast<std::uint64_t>(token.substr(first));
+    } catch (const boost::bad_lexical_cast&) {
+        throw po::invalid_option_value(token);
+    }
+}
+}  // namespace boost
+
 namespace distmf {
 namespace {
 
@@ -459,8 +478,9 @@ void validate(const Config& config, Command command) {
         if (static_cast<double>(g.ratings) >
             static_cast<double>(g.users) * static_cast<double>(g.items) / 2.0) {
             fail("", "ratings", "must be at most users * items / 2 (" +
-                                    format_value(g.users * g.items / 2) + "), got " +
-                                    format_value(g.ratings));
+                                    format_value(static_cast<double>(g.users) *
+                                                 static_cast<double>(g.items) / 2.0) +
+                                    "), got " + format_value(g.ratings));
         }
         if (g.rank < 1) fail("", "rank", "must be >= 1, got " + format_value(g.rank));
         if (!(g.noise >= 0.0)) fail("", "noise", "must be >= 0, got " + format_value(g.noise));
