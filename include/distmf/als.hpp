@@ -42,6 +42,15 @@ double penalty_scale(const AlsSettings& settings, std::int64_t n_ratings);
 Eigen::VectorXd row_penalty(const AlsSettings& settings, std::int64_t n_ratings, int width,
                             bool has_bias);
 
+/// Local. Gathers the inputs of local row `row` of `ratings`: X (n x width: rows x_j = [1, h_j]
+/// with biases, h_j without) and y (y_j = a_ij - mu - c_j), from the fixed side's table.
+void gather_row_system(const RatingMatrix& ratings, std::int64_t row, const FactorTable& fixed,
+                       double global_mean, RowMatrixXf& x, Eigen::VectorXf& y);
+
+/// Local. gram = X^T X, lower triangle only, as one blocked symmetric rank-n update (SYRK);
+/// gram is resized to d x d.
+void gram_matrix(const Eigen::Ref<const RowMatrixXf>& x, Eigen::MatrixXf& gram);
+
 /// Local. Solves the ridge regression of one row: (X^T X + diag(penalty)) solution = X^T y
 /// with X (n x d, row-major) and y (n). X^T X is formed with one symmetric rank-n update
 /// (float), the d x d system is factored by Cholesky in double. Returns false when the

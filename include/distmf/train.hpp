@@ -25,7 +25,8 @@ struct IterationRecord {
     double test_rmse = std::numeric_limits<double>::quiet_NaN();  ///< NaN without test data
     double test_mae = std::numeric_limits<double>::quiet_NaN();
     double objective = 0.0;
-    double seconds = 0.0;  ///< wall time of this iteration (slowest rank)
+    double seconds = 0.0;          ///< wall time of this iteration (slowest rank)
+    double elapsed_seconds = 0.0;  ///< wall time since the run started, ingest included
 };
 
 /// Everything the loop carries from one iteration to the next.
@@ -50,8 +51,10 @@ using IterationHook = std::function<bool(const TrainState& state)>;
 
 /// Collective: every rank of comm must call. Runs ALS from state.iteration to
 /// --train.iterations (or an early stop), printing progress and appending metrics.
+/// `run_start` is the MPI_Wtime() at which the run began (for elapsed_seconds).
 void train_als(const Communicator& comm, const Config& config, const Dataset& dataset,
-               TrainState& state, const Logger& log, const IterationHook& after_iteration = {});
+               TrainState& state, const Logger& log, double run_start,
+               const IterationHook& after_iteration = {});
 
 /// Collective: every rank of comm must call. `distmf train`.
 int run_train_command(const Communicator& comm, const Config& config);

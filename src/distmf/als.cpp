@@ -23,13 +23,33 @@ Eigen::VectorXd row_penalty(const AlsSettings& settings, std::int64_t n_ratings,
     return penalty;
 }
 
+void gather_row_system(const RatingMatrix& ratings, std::int64_t row, const FactorTable& fixed,
+                       double global_mean, RowMatrixXf& x, Eigen::VectorXf& y) {
+    const auto columns = ratings.row_columns(row);
+    const auto values = ratings.row_values(row);
+    const auto n = static_cast<Eigen::Index>(columns.size());
+    const auto mean = static_cast<float>(global_mean);
+    x.resize(n, fixed.width());
+    y.resize(n);
+    for (Eigen::Index e = 0; e < n; ++e) {
+        const std::int64_t other = columns[static_cast<std::size_t>(e)];
+        x.row(e) = fixed.row(other);
+        y(e) = values[static_cast<std::size_t>(e)] - mean - fixed.bias(other);
+        if (fixed.has_bias()) x(e, 0) = 1.0F;
+    }
+}
+
+void gram_matrix(const Eigen::Ref<const RowMatrixXf>& x, Eigen::MatrixXf& gram) {
+    gram.setZero(x.cols(), x.cols());
+    gram.selfadjointView<Eigen::Lower>().rankUpdate(x.transpose());
+}
+
 bool solve_ridge(const Eigen::Ref<const RowMatrixXf>& x, const Eigen::Ref<const Eigen::VectorXf>& y,
                  const Eigen::Ref<const Eigen::VectorXd>& penalty,
                  Eigen::Ref<Eigen::VectorXf> solution) {
-    const Eigen::Index d = x.cols();
     // A = X^T X (lower triangle, one blocked SYRK), r = X^T y.
-    Eigen::MatrixXf gram = Eigen::MatrixXf::Zero(d, d);
-    gram.selfadjointView<Eigen::Lower>().rankUpdate(x.transpose());
+    Eigen::MatrixXf gram;
+    gram_matrix(x, gram);
     const Eigen::VectorXd rhs = (x.transpose() * y).cast<double>();
     Eigen::MatrixXd system = gram.cast<double>();
     system.diagonal() += penalty;
@@ -42,7 +62,6 @@ bool solve_ridge(const Eigen::Ref<const RowMatrixXf>& x, const Eigen::Ref<const 
 std::int64_t solve_rows(const RatingMatrix& ratings, const FactorTable& fixed,
                         const AlsSettings& settings, FactorTable& solved) {
     const int width = fixed.width();
-    const bool biases = fixed.has_bias();
     std::int64_t first_failure = std::numeric_limits<std::int64_t>::max();
 #pragma omp parallel num_threads(std::max(1, settings.threads))
     {
@@ -52,24 +71,13 @@ std::int64_t solve_rows(const RatingMatrix& ratings, const FactorTable& fixed,
 #pragma omp for schedule(dynamic, 16) reduction(min : first_failure)
         for (std::int64_t row = 0; row < ratings.n_rows(); ++row) {
             const std::int64_t global_row = ratings.first_row + row;
-            const auto columns = ratings.row_columns(row);
-            const auto values = ratings.row_values(row);
-            const auto n = static_cast<Eigen::Index>(columns.size());
+            const std::int64_t n = ratings.row_size(row);
             if (n == 0) {
                 solved.row(global_row).setZero();
                 continue;
             }
-            // Gather X (rows x_j = [1, h_j] or h_j) and y (a_ij - mu - c_j).
-            x.resize(n, width);
-            y.resize(n);
-            for (Eigen::Index e = 0; e < n; ++e) {
-                const std::int64_t other = columns[static_cast<std::size_t>(e)];
-                x.row(e) = fixed.row(other);
-                y(e) = values[static_cast<std::size_t>(e)] -
-                       static_cast<float>(settings.global_mean) - fixed.bias(other);
-                if (biases) x(e, 0) = 1.0F;
-            }
-            if (solve_ridge(x, y, row_penalty(settings, n, width, biases), solution)) {
+            gather_row_system(ratings, row, fixed, settings.global_mean, x, y);
+            if (solve_ridge(x, y, row_penalty(settings, n, width, fixed.has_bias()), solution)) {
                 solved.row(global_row) = solution.transpose();
             } else {
                 first_failure = std::min(first_failure, global_row);

@@ -11,6 +11,7 @@
 #include "distmf/error.hpp"
 #include "distmf/generate.hpp"
 #include "distmf/log.hpp"
+#include "distmf/resources.hpp"
 
 namespace distmf {
 namespace {
@@ -67,7 +68,16 @@ int run_data_command(const Communicator& comm, const Config& config) {
     }
     log.info(format("imbalance     %.4f (users), %.4f (items): max/mean training ratings per rank",
                     imbalance(s.train_by_user_block), imbalance(s.train_by_item_block)));
-    log.info(format("ingest        %.3f s (slowest rank)", ingest_seconds));
+    log.info(format("ingest        %.3f s (slowest rank): %.0f ratings/s per rank",
+                    ingest_seconds,
+                    static_cast<double>(s.n_train + s.n_test) / ingest_seconds / comm.size()));
+    const MemoryReport memory = peak_memory(comm);
+    log.info(format("memory        peak %.1f MB on the largest rank, %.1f MB over all ranks "
+                    "(%.1f bytes per rating)",
+                    static_cast<double>(memory.max_bytes) / 1e6,
+                    static_cast<double>(memory.total_bytes) / 1e6,
+                    static_cast<double>(memory.total_bytes) /
+                        static_cast<double>(std::max<std::int64_t>(1, s.n_train + s.n_test))));
     return 0;
 }
 

@@ -14,6 +14,7 @@
 #include "distmf/hashing.hpp"
 #include "distmf/metrics.hpp"
 #include "distmf/model_io.hpp"
+#include "distmf/resources.hpp"
 
 namespace distmf {
 namespace {
@@ -110,8 +111,13 @@ void check_outputs(const Communicator& comm, const Config& config) {
     if (const auto first = comm.first_error(error, 0)) throw InputError(*first);
 }
 
-void log_dataset(const Logger& log, const Dataset& dataset, int n_ranks, int threads) {
+void log_dataset(const Logger& log, const Dataset& dataset, int n_ranks, int threads,
+                 int width) {
     const DatasetSummary& s = dataset.summary;
+    // Each half-sweep, every rank receives the rows it does not own: per iteration about
+    // (m + n) * width * 4 * (P - 1) / P bytes.
+    const double received_bytes = static_cast<double>(s.n_users + s.n_items) * width * 4.0 *
+                                  (n_ranks - 1) / n_ranks;
     log.info(format("data: %lld users, %lld items, %lld train and %lld test ratings (mean %.4f); "
                     "%d rank%s x %d thread%s, imbalance %.3f users / %.3f items",
                     static_cast<long long>(s.n_users), static_cast<long long>(s.n_items),
@@ -119,6 +125,11 @@ void log_dataset(const Logger& log, const Dataset& dataset, int n_ranks, int thr
                     s.mean_rating, n_ranks, n_ranks == 1 ? "" : "s", threads,
                     threads == 1 ? "" : "s", imbalance(s.train_by_user_block),
                     imbalance(s.train_by_item_block)));
+    log.info(format("ingest %.2f s; each iteration all-gathers the factors: %.1f MB received "
+                    "per rank",
+                    dataset.timings.read_seconds + dataset.timings.map_seconds +
+                        dataset.timings.shuffle_seconds,
+                    received_bytes / 1e6));
 }
 
 }  // namespace
@@ -145,11 +156,13 @@ std::string metrics_json(const IterationRecord& record) {
            ",\"test_rmse\":" + number(record.test_rmse) +
            ",\"test_mae\":" + number(record.test_mae) +
            ",\"objective\":" + number(record.objective) +
-           ",\"seconds\":" + number(record.seconds) + "}";
+           ",\"seconds\":" + number(record.seconds) +
+           ",\"elapsed_seconds\":" + number(record.elapsed_seconds) + "}";
 }
 
 void train_als(const Communicator& comm, const Config& config, const Dataset& dataset,
-               TrainState& state, const Logger& log, const IterationHook& after_iteration) {
+               TrainState& state, const Logger& log, double run_start,
+               const IterationHook& after_iteration) {
     const AlsSettings settings = als_settings(config, dataset);
     const std::int64_t total = config.train.iterations;
     const std::int64_t patience = config.train.patience;
@@ -165,6 +178,7 @@ void train_als(const Communicator& comm, const Config& config, const Dataset& da
         ++state.iteration;
         IterationRecord record = measure(comm, dataset, state, settings);
         record.seconds = comm.all_reduce_max(MPI_Wtime() - start);
+        record.elapsed_seconds = comm.all_reduce_max(MPI_Wtime() - run_start);
         state.history.push_back(record);
         seconds_so_far += record.seconds;
         const double per_iteration =
@@ -196,13 +210,15 @@ void train_als(const Communicator& comm, const Config& config, const Dataset& da
 }
 
 int run_train_command(const Communicator& comm, const Config& config) {
+    const double run_start = MPI_Wtime();
     const Logger log(comm.rank());
     check_outputs(comm, config);
     const Dataset dataset = load_dataset(comm, config.data);
     const int threads = thread_count(config);
-    log_dataset(log, dataset, comm.size(), threads);
+    log_dataset(log, dataset, comm.size(), threads,
+                config.model.rank + (config.model.biases ? 1 : 0));
     TrainState state = initial_state(config, dataset);
-    train_als(comm, config, dataset, state, log);
+    train_als(comm, config, dataset, state, log, run_start);
 
     const bool keep_best = config.train.patience > 0 && state.best_iteration > 0;
     const FactorTable& users = keep_best ? state.best_users : state.users;
@@ -238,6 +254,11 @@ int run_train_command(const Communicator& comm, const Config& config) {
         log.info(format("model written to %s (%.2f s)", config.output.model.c_str(),
                         MPI_Wtime() - start));
     }
+    const MemoryReport memory = peak_memory(comm);
+    log.info(format("done in %.2f s; peak memory %.1f MB on the largest rank, %.1f MB in all",
+                    comm.all_reduce_max(MPI_Wtime() - run_start),
+                    static_cast<double>(memory.max_bytes) / 1e6,
+                    static_cast<double>(memory.total_bytes) / 1e6));
     return 0;
 }
 

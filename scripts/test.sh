@@ -1,0 +1,18 @@
+#!/usr/bin/env bash
+# The whole test suite, as CI runs it: formatting check, Release build + every test (unit, MPI
+# under 1/2/4 ranks, CLI end to end), then the sanitizer build (ASan + UBSan) running the unit
+# and MPI tests. Tests that need the real data sets read DISTMF_DATA_DIR (skipped when unset).
+set -euo pipefail
+cd "$(dirname "$0")/.."
+source scripts/mpi-env.sh
+echo "== clang-format"
+git ls-files '*.cpp' '*.hpp' | xargs clang-format --dry-run -Werror
+echo "== release build and tests"
+cmake --preset release >/dev/null
+cmake --build --preset release
+ctest --preset release
+echo "== sanitizer build (ASan + UBSan) and unit/MPI tests"
+cmake --preset asan >/dev/null
+cmake --build --preset asan --target unit_tests mpi_tests
+ctest --preset asan
+echo "test.sh: all passed"
