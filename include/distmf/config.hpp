@@ -73,6 +73,16 @@ struct OutputConfig {
     std::string metrics;              ///< JSON-lines metrics file (optional)
 };
 
+/// [checkpoint]: periodic checkpoints and resuming from them.
+struct CheckpointConfig {
+    std::string dir;                  ///< folder of checkpoint files; empty: no checkpoints
+    int every = 1;                    ///< checkpoint every N iterations (0: not by count)
+    double every_seconds = 0.0;       ///< and/or when this many seconds passed (0: not by time)
+    int keep = 2;                     ///< newest N checkpoints kept
+    std::string resume = "auto";      ///< auto | never | a checkpoint file
+    bool force = false;               ///< resume despite changed lambda/regularization/biases-lambda
+};
+
 /// Options of `distmf evaluate` and `distmf inspect` (top level).
 struct ModelFileConfig {
     std::string model;                ///< the HDF5 model file to read
@@ -85,6 +95,7 @@ struct Config {
     ModelConfig model;
     TrainConfig train;
     OutputConfig output;
+    CheckpointConfig checkpoint;
     ModelFileConfig model_file;
 };
 

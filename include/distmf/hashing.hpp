@@ -5,6 +5,7 @@
 /// identity of what it decides about, never of the rank or the time. That is what makes
 /// results independent of the number of ranks and threads.
 
+#include <cstddef>
 #include <cstdint>
 
 namespace distmf {
@@ -22,6 +23,10 @@ constexpr std::uint64_t hash_keys(std::uint64_t seed, std::uint64_t a, std::uint
                                   std::uint64_t c = 0) noexcept {
     return mix64(mix64(mix64(mix64(seed) ^ a) ^ b) ^ c);
 }
+
+/// Local. A 64-bit hash of `bytes` bytes at `data` (word-wise mix64; for checksums, not
+/// for security).
+std::uint64_t hash_bytes(std::uint64_t seed, const void* data, std::size_t bytes) noexcept;
 
 /// Local. Maps 64 random bits to a double uniform in [0, 1) (53-bit resolution).
 constexpr double unit_interval(std::uint64_t bits) noexcept {

@@ -103,6 +103,8 @@ void flush_file(const H5Handle& file);
 
 /// Creates group `name` under `parent`.
 H5Handle create_group(const H5Handle& parent, const std::string& name);
+/// Opens an existing group.
+H5Handle open_group(const H5Handle& parent, const std::string& name);
 /// Creates a dataset of file type `file_type` and shape `dims` (1 or 2 dimensions).
 H5Handle create_dataset(const H5Handle& parent, const std::string& name, hid_t file_type,
                         const std::vector<std::uint64_t>& dims);

@@ -13,18 +13,24 @@
 ///   /users/bias       float32 [n_users]            (with biases)
 ///   /items/...        the same for items
 
+#include <algorithm>
 #include <cstdint>
 #include <functional>
 #include <string>
 #include <vector>
 
 #include "distmf/comm.hpp"
+#include "distmf/error.hpp"
 #include "distmf/factors.hpp"
 #include "distmf/hdf5_file.hpp"
 #include "distmf/partition.hpp"
 
 namespace distmf {
 
+/// Every dataset carries an attribute `checksum`: the sum over its rows r (mod 2^64) of
+/// hash(r, bytes of row r) -- independent of how many ranks wrote or read it. A file with a
+/// flipped bit, a truncated file or a foreign file is detected when it is read.
+///
 /// The version of the layout above that this build writes and reads.
 constexpr std::int64_t model_format_version = 1;
 
@@ -79,6 +85,57 @@ void save_model(const Communicator& comm, const std::string& path, const ModelIn
 /// (agreed) InputError naming the file if it is missing, not HDF5, not a distmf file, of an
 /// unsupported version, incomplete, or inconsistent.
 Model load_model(const Communicator& comm, const std::string& path);
+
+/// Local. The checksum of rows [first_row, first_row + n_rows) of a dataset whose rows are
+/// `row_bytes` bytes each, stored contiguously at `data` (row first_row first).
+std::uint64_t rows_checksum(const void* data, std::int64_t first_row, std::int64_t n_rows,
+                            std::int64_t row_bytes);
+
+/// Collective: every rank of comm must call. Creates dataset `name` under `parent`, shaped
+/// [n_rows] (width 0) or [n_rows, width], writes this rank's rows [first, first + count) from
+/// `data` (row-major) and stores the checksum of all rows as its attribute "checksum".
+template <class T>
+void write_checked_rows(const Communicator& comm, const H5Handle& parent, const std::string& name,
+                        std::int64_t n_rows, std::int64_t width, std::int64_t first,
+                        std::int64_t count, const T* data) {
+    std::vector<std::uint64_t> shape{static_cast<std::uint64_t>(n_rows)};
+    if (width > 0) shape.push_back(static_cast<std::uint64_t>(width));
+    const H5Handle dataset = create_dataset(parent, name, H5Type<T>::file(), shape);
+    write_rows(dataset, first, count, data, true);
+    const std::int64_t row_bytes = std::max<std::int64_t>(1, width) * static_cast<std::int64_t>(sizeof(T));
+    const std::uint64_t checksum = comm.all_reduce_sum(rows_checksum(data, first, count, row_bytes));
+    write_attribute<std::uint64_t>(dataset, "checksum", checksum);
+}
+
+/// Local (collective transfer when `collective`). Reads every row of dataset `name` under
+/// `parent`, checks that it has `width` columns (0: 1-D) and verifies its checksum; throws
+/// InputError naming the file and the dataset otherwise. Returns the values, row-major.
+template <class T>
+std::vector<T> read_checked_rows(const H5Handle& parent, const std::string& name,
+                                 std::int64_t width, bool collective) {
+    const H5Handle dataset = open_dataset(parent, name);
+    const std::vector<std::uint64_t> shape = dataset_shape(dataset);
+    const bool shape_ok = width == 0 ? shape.size() == 1
+                                     : shape.size() == 2 &&
+                                           shape[1] == static_cast<std::uint64_t>(width);
+    if (!shape_ok) throw InputError(parent.file() + ": dataset " + name + " has the wrong shape");
+    const auto n_rows = static_cast<std::int64_t>(shape[0]);
+    const std::int64_t row_width = std::max<std::int64_t>(1, width);
+    std::vector<T> values(static_cast<std::size_t>(n_rows * row_width));
+    read_rows(dataset, 0, n_rows, values.data(), collective);
+    if (!has_attribute(dataset, "checksum") ||
+        read_attribute<std::uint64_t>(dataset, "checksum") !=
+            rows_checksum(values.data(), 0, n_rows, row_width * static_cast<std::int64_t>(sizeof(T)))) {
+        throw InputError(parent.file() + ": checksum mismatch in dataset " + name +
+                         " (the file is corrupt)");
+    }
+    return values;
+}
+
+/// Reads a whole model from an open file (collective transfers when `collective`: then every
+/// rank that opened the file must call). Throws InputError naming the file when it is not a
+/// complete distmf file of this version or a checksum does not match.
+Model read_model(const H5Handle& file, bool collective);
 
 /// Local. Reads the attributes of a model file (one process; for `distmf inspect`).
 ModelInfo read_model_info(const H5Handle& file);

@@ -202,6 +202,7 @@ enum GroupIndex : std::size_t {
     model_group,
     train_group,
     output_group,
+    checkpoint_group,
     generate_group,
     model_file_group
 };
@@ -247,6 +248,21 @@ void declare_options(Config& c, OptionRegistry& r) {
     r.add("model", c.output.model, "HDF5 model file to write (empty: none)");
     r.add("metrics", c.output.metrics, "JSON-lines file, one object per iteration (empty: none)");
 
+    r.group("checkpoint", "Checkpoints [checkpoint]");
+    r.add("dir", c.checkpoint.dir,
+          "folder for checkpoint files (created if missing); empty: no checkpoints");
+    r.add("every", c.checkpoint.every, "checkpoint every N iterations; 0: not by count");
+    r.add("every-seconds", c.checkpoint.every_seconds,
+          "also checkpoint when this many seconds passed since the last one; 0: not by time");
+    r.add("keep", c.checkpoint.keep,
+          "newest N checkpoints kept (older ones deleted once a new one is complete); >= 1");
+    r.add("resume", c.checkpoint.resume,
+          "auto: continue from the newest valid checkpoint in the folder, if any; never: start "
+          "afresh; or the path of a checkpoint file to continue from");
+    r.add("force", c.checkpoint.force,
+          "resume even though lambda, bias-lambda or regularization changed (rank, biases, "
+          "algorithm and data must always match)");
+
     r.group("", "Synthetic ratings (generate)");
     r.add("users", c.generate.users, "number of users, >= 1");
     r.add("items", c.generate.items, "number of items, >= 1");
@@ -274,7 +290,7 @@ struct CommandInfo {
 const std::vector<CommandInfo>& command_table() {
     static const std::vector<CommandInfo> table{
         {Command::train, "train", "Trains a matrix-factorization model with ALS across all ranks.",
-         {data_group, model_group, train_group, output_group}},
+         {data_group, model_group, train_group, output_group, checkpoint_group}},
         {Command::evaluate, "evaluate", "Prints the RMSE and MAE of a saved model on a ratings file.",
          {model_file_group, data_group}},
         {Command::inspect, "inspect", "Prints the metadata of a model file (distmf inspect FILE).",
@@ -463,6 +479,14 @@ void validate(const Config& config, Command command) {
         if (t.patience > 0 && d.test.empty() && d.test_fraction <= 0.0) {
             fail("train", "patience", "needs test data (--data.test or --data.test-fraction)");
         }
+        const CheckpointConfig& c = config.checkpoint;
+        if (c.every < 0) fail("checkpoint", "every", "must be >= 0, got " + format_value(c.every));
+        if (!(c.every_seconds >= 0.0) || !std::isfinite(c.every_seconds)) {
+            fail("checkpoint", "every-seconds",
+                 "must be a finite number >= 0, got " + format_value(c.every_seconds));
+        }
+        if (c.keep < 1) fail("checkpoint", "keep", "must be >= 1, got " + format_value(c.keep));
+        if (c.resume.empty()) fail("checkpoint", "resume", "must be auto, never or a file");
     }
     if (command == Command::evaluate || command == Command::inspect) {
         if (config.model_file.model.empty()) fail("", "model", "a model file is required");

@@ -6,6 +6,7 @@
 #include <optional>
 #include <string>
 
+#include "distmf/checkpoint.hpp"
 #include "distmf/dataset.hpp"
 #include "distmf/error.hpp"
 #include "distmf/exact_sum.hpp"
@@ -87,33 +88,50 @@ int run_evaluate_command(const Communicator& comm, const Config& config) {
 }
 
 int run_inspect_command(const Communicator& comm, const Config& config) {
+    const std::string& path = config.model_file.model;
+    // Every dataset's checksum, read collectively; a checkpoint's state too.
+    std::string status = "ok";
+    try {
+        load_model(comm, path);
+    } catch (const InputError& e) {
+        status = e.what();
+    }
     std::optional<std::string> error;
     std::string report;
+    std::string kind;
     if (comm.rank() == 0) {
         try {
-            const H5Handle file = open_serial_file(config.model_file.model);
+            const H5Handle file = open_serial_file(path);
             const ModelInfo info = read_model_info(file);
+            kind = info.kind;
             report = format(
                 "file          %s\nkind          %s\nformat        distmf version %lld\n"
                 "algorithm     %s\nk             %d\nbiases        %s\niteration     %lld\n"
                 "seed          %llu\nusers         %lld\nitems         %lld\n"
                 "global mean   %.6f\nrating range  %g .. %g\nwritten by    %lld rank%s\n"
-                "created       %s\nconfiguration:\n",
-                config.model_file.model.c_str(), info.kind.c_str(),
-                static_cast<long long>(info.format_version), info.algorithm.c_str(), info.k,
-                info.biases ? "yes" : "no", static_cast<long long>(info.iteration),
-                static_cast<unsigned long long>(info.seed), static_cast<long long>(info.n_users),
-                static_cast<long long>(info.n_items), info.global_mean, info.rating_min,
-                info.rating_max, static_cast<long long>(info.ranks), info.ranks == 1 ? "" : "s",
+                "created       %s\n",
+                path.c_str(), info.kind.c_str(), static_cast<long long>(info.format_version),
+                info.algorithm.c_str(), info.k, info.biases ? "yes" : "no",
+                static_cast<long long>(info.iteration), static_cast<unsigned long long>(info.seed),
+                static_cast<long long>(info.n_users), static_cast<long long>(info.n_items),
+                info.global_mean, info.rating_min, info.rating_max,
+                static_cast<long long>(info.ranks), info.ranks == 1 ? "" : "s",
                 info.created.c_str());
-            report += info.config;
+            if (info.kind == "checkpoint") report += describe_checkpoint_state(file);
+            report += "configuration:\n" + info.config;
         } catch (const Error& e) {
             error = e.what();
         }
     }
     if (const auto first = comm.first_error(error, 0)) throw InputError(*first);
-    if (comm.rank() == 0) std::fputs(report.c_str(), stdout);
-    return 0;
+    comm.broadcast(kind);
+    if (kind == "checkpoint" && status == "ok") status = verify_checkpoint(comm, path);
+    if (comm.rank() == 0) {
+        std::fputs(report.c_str(), stdout);
+        std::printf("checksums     %s\n", status == "ok" ? "ok (every dataset verified)"
+                                                        : ("FAILED: " + status).c_str());
+    }
+    return status == "ok" ? 0 : 2;
 }
 
 }  // namespace distmf

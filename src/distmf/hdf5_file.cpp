@@ -130,6 +130,13 @@ H5Handle create_group(const H5Handle& parent, const std::string& name) {
                     H5Gclose, parent.file());
 }
 
+H5Handle open_group(const H5Handle& parent, const std::string& name) {
+    if (!has_object(parent, name)) fail("H5Gopen2", parent.file(), "no group " + name);
+    return H5Handle(checked(H5Gopen2(parent.get(), name.c_str(), H5P_DEFAULT), "H5Gopen2",
+                            parent.file(), name),
+                    H5Gclose, parent.file());
+}
+
 H5Handle create_dataset(const H5Handle& parent, const std::string& name, hid_t file_type,
                         const std::vector<std::uint64_t>& dims) {
     const std::vector<hsize_t> extent(dims.begin(), dims.end());

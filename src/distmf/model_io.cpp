@@ -5,6 +5,7 @@
 
 #include "distmf/atomic_file.hpp"
 #include "distmf/error.hpp"
+#include "distmf/hashing.hpp"
 
 namespace distmf {
 namespace {
@@ -14,44 +15,38 @@ void write_side(const Communicator& comm, const H5Handle& file, const std::strin
                 const std::vector<std::int64_t>& ids, const FactorTable& table,
                 const BlockPartition& blocks) {
     const H5Handle group = create_group(file, name);
-    const auto n_rows = static_cast<std::uint64_t>(table.rows());
-    const auto k = static_cast<std::uint64_t>(table.k());
-    const H5Handle id_set = create_dataset(group, "ids", H5Type<std::int64_t>::file(), {n_rows});
-    const H5Handle factor_set = create_dataset(group, "factors", H5Type<float>::file(), {n_rows, k});
+    const std::int64_t n_rows = table.rows();
     const std::int64_t first = blocks.first(comm.rank());
     const std::int64_t count = blocks.size(comm.rank());
-    write_rows(id_set, first, count, ids.data() + first, true);
-    const RowMatrixXf factors = table.values().block(first, table.width() - table.k(), count, table.k());
-    write_rows(factor_set, first, count, factors.data(), true);
+    write_checked_rows(comm, group, "ids", n_rows, 0, first, count, ids.data() + first);
+    const RowMatrixXf factors =
+        table.values().block(first, table.width() - table.k(), count, table.k());
+    write_checked_rows(comm, group, "factors", n_rows, table.k(), first, count, factors.data());
     if (table.has_bias()) {
-        const H5Handle bias_set = create_dataset(group, "bias", H5Type<float>::file(), {n_rows});
         const Eigen::VectorXf bias = table.values().block(first, 0, count, 1);
-        write_rows(bias_set, first, count, bias.data(), true);
+        write_checked_rows(comm, group, "bias", n_rows, 0, first, count, bias.data());
     }
 }
 
 void read_side(const H5Handle& file, const std::string& name, const ModelInfo& info,
-               std::vector<std::int64_t>& ids, FactorTable& table) {
-    const H5Handle id_set = open_dataset(file, name + "/ids");
-    const H5Handle factor_set = open_dataset(file, name + "/factors");
-    const std::vector<std::uint64_t> id_shape = dataset_shape(id_set);
-    const std::vector<std::uint64_t> factor_shape = dataset_shape(factor_set);
-    if (id_shape.size() != 1 || factor_shape.size() != 2 || factor_shape[0] != id_shape[0] ||
-        factor_shape[1] != static_cast<std::uint64_t>(info.k)) {
+               bool collective, std::vector<std::int64_t>& ids, FactorTable& table) {
+    ids = read_checked_rows<std::int64_t>(file, name + "/ids", 0, collective);
+    const std::vector<float> factors =
+        read_checked_rows<float>(file, name + "/factors", info.k, collective);
+    const auto n_rows = static_cast<std::int64_t>(ids.size());
+    if (static_cast<std::int64_t>(factors.size()) != n_rows * info.k) {
         throw InputError(file.file() + ": /" + name + " datasets have inconsistent shapes");
     }
-    const auto n_rows = static_cast<std::int64_t>(id_shape[0]);
-    ids.resize(static_cast<std::size_t>(n_rows));
-    read_rows(id_set, 0, n_rows, ids.data(), true);
-    RowMatrixXf factors(n_rows, info.k);
-    read_rows(factor_set, 0, n_rows, factors.data(), true);
     table = FactorTable(n_rows, info.k, info.biases);
-    table.values().rightCols(info.k) = factors;
+    table.values().rightCols(info.k) =
+        Eigen::Map<const RowMatrixXf>(factors.data(), n_rows, info.k);
     if (info.biases) {
-        const H5Handle bias_set = open_dataset(file, name + "/bias");
-        Eigen::VectorXf bias(n_rows);
-        read_rows(bias_set, 0, n_rows, bias.data(), true);
-        table.values().col(0) = bias;
+        const std::vector<float> bias =
+            read_checked_rows<float>(file, name + "/bias", 0, collective);
+        if (static_cast<std::int64_t>(bias.size()) != n_rows) {
+            throw InputError(file.file() + ": /" + name + "/bias has the wrong length");
+        }
+        table.values().col(0) = Eigen::Map<const Eigen::VectorXf>(bias.data(), n_rows);
     }
 }
 
@@ -72,13 +67,24 @@ void write_contents(const Communicator& comm, const H5Handle& file, const ModelI
     write_string_attribute(file, "config", info.config);
     write_attribute<double>(file, "rating_min", info.rating_min);
     write_attribute<double>(file, "rating_max", info.rating_max);
-    const H5Handle mean_set = create_dataset(file, "global_mean", H5Type<double>::file(), {1});
-    write_rows(mean_set, 0, comm.rank() == 0 ? 1 : 0, &info.global_mean, true);
+    write_checked_rows(comm, file, "global_mean", 1, 0, 0, comm.rank() == 0 ? 1 : 0,
+                       &info.global_mean);
     write_side(comm, file, "users", model.user_ids, model.users, model.user_blocks);
     write_side(comm, file, "items", model.item_ids, model.items, model.item_blocks);
 }
 
 }  // namespace
+
+std::uint64_t rows_checksum(const void* data, std::int64_t first_row, std::int64_t n_rows,
+                            std::int64_t row_bytes) {
+    const auto* bytes = static_cast<const unsigned char*>(data);
+    std::uint64_t sum = 0;
+    for (std::int64_t r = 0; r < n_rows; ++r) {
+        sum += hash_keys(0x636865636bULL, static_cast<std::uint64_t>(first_row + r),
+                         hash_bytes(0, bytes + r * row_bytes, static_cast<std::size_t>(row_bytes)));
+    }
+    return sum;
+}
 
 std::string utc_timestamp() {
     const std::time_t now = std::time(nullptr);
@@ -117,13 +123,19 @@ Model load_model(const Communicator& comm, const std::string& path) {
     std::optional<std::string> error;
     try {
         const H5Handle file = open_parallel_file(comm.get(), path);
-        model.info = read_model_info(file);
-        read_side(file, "users", model.info, model.user_ids, model.users);
-        read_side(file, "items", model.info, model.item_ids, model.items);
+        model = read_model(file, true);
     } catch (const Error& e) {
         error = e.what();
     }
     if (const auto first = comm.first_error(error, 0)) throw InputError(*first);
+    return model;
+}
+
+Model read_model(const H5Handle& file, bool collective) {
+    Model model;
+    model.info = read_model_info(file);
+    read_side(file, "users", model.info, collective, model.user_ids, model.users);
+    read_side(file, "items", model.info, collective, model.item_ids, model.items);
     return model;
 }
 
@@ -154,8 +166,9 @@ ModelInfo read_model_info(const H5Handle& file) {
     info.rating_min = read_attribute<double>(file, "rating_min");
     info.rating_max = read_attribute<double>(file, "rating_max");
     if (info.k < 1) throw InputError(path + ": invalid k attribute");
-    const H5Handle mean_set = open_dataset(file, "global_mean");
-    read_rows(mean_set, 0, 1, &info.global_mean, false);
+    const std::vector<double> mean = read_checked_rows<double>(file, "global_mean", 0, false);
+    if (mean.size() != 1) throw InputError(path + ": /global_mean must hold one value");
+    info.global_mean = mean[0];
     info.n_users = static_cast<std::int64_t>(dataset_shape(open_dataset(file, "users/ids"))[0]);
     info.n_items = static_cast<std::int64_t>(dataset_shape(open_dataset(file, "items/ids"))[0]);
     return info;

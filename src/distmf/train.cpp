@@ -13,7 +13,9 @@
 #include "distmf/error.hpp"
 #include "distmf/hashing.hpp"
 #include "distmf/metrics.hpp"
+#include "distmf/checkpoint.hpp"
 #include "distmf/model_io.hpp"
+#include "distmf/signals.hpp"
 #include "distmf/resources.hpp"
 
 namespace distmf {
@@ -83,13 +85,20 @@ std::string progress_line(const IterationRecord& r, std::int64_t total, double s
     return line;
 }
 
-/// Rank 0's JSON-lines metrics file (truncated when training starts from scratch).
+/// Rank 0's JSON-lines metrics file: rewritten from the state's history when training starts
+/// (so a resumed run's file holds each iteration exactly once), then appended to.
 class MetricsFile {
 public:
-    MetricsFile(const std::string& path, bool is_writer, bool append) {
-        if (path.empty() || !is_writer) return;
-        out_.open(path, append ? std::ios::app : std::ios::trunc);
-        if (!out_) throw InputError("cannot open metrics file '" + path + "'");
+    /// Collective: an open failure on rank 0 is an agreed InputError.
+    MetricsFile(const Communicator& comm, const std::string& path,
+                const std::vector<IterationRecord>& history) {
+        std::optional<std::string> error;
+        if (!path.empty() && comm.rank() == 0) {
+            out_.open(path, std::ios::trunc);
+            for (const IterationRecord& record : history) write(record);
+            if (!out_) error = "cannot write metrics file '" + path + "'";
+        }
+        if (const auto first = comm.first_error(error, 0)) throw InputError(*first);
     }
     void write(const IterationRecord& record) {
         if (!out_.is_open()) return;
@@ -99,6 +108,9 @@ public:
 private:
     std::ofstream out_;
 };
+
+/// Collective. True when any rank was asked (by a signal) to stop.
+bool stop_agreed(const Communicator& comm) { return comm.all_reduce_max(stop_signal()) != 0; }
 
 void check_outputs(const Communicator& comm, const Config& config) {
     std::optional<std::string> error;
@@ -132,6 +144,33 @@ void log_dataset(const Logger& log, const Dataset& dataset, int n_ranks, int thr
                     received_bytes / 1e6));
 }
 
+/// Logs the final figures and writes --output.model (the best iteration with --train.patience).
+void write_final_model(const Communicator& comm, const Config& config, const Dataset& dataset,
+                       const TrainState& state, const Logger& log) {
+    if (state.history.empty()) return;
+    const bool keep_best = config.train.patience > 0 && state.best_iteration > 0;
+    const FactorTable& users = keep_best ? state.best_users : state.users;
+    const FactorTable& items = keep_best ? state.best_items : state.items;
+    const IterationRecord& final_record = state.history[static_cast<std::size_t>(
+        (keep_best ? state.best_iteration : state.iteration) - 1)];
+    if (!std::isnan(final_record.test_rmse)) {
+        log.info(format("final: iteration %lld, test RMSE %.4f, MAE %.4f",
+                        static_cast<long long>(final_record.iteration), final_record.test_rmse,
+                        final_record.test_mae));
+    } else {
+        log.info(format("final: iteration %lld, train RMSE %.4f",
+                        static_cast<long long>(final_record.iteration), final_record.train_rmse));
+    }
+    if (config.output.model.empty()) return;
+    const double start = MPI_Wtime();
+    save_model(comm, config.output.model,
+               run_model_info(comm, config, dataset, final_record.iteration, "model"),
+               ModelView{dataset.user_ids, dataset.item_ids, users, items, dataset.user_blocks,
+                         dataset.item_blocks});
+    log.info(format("model written to %s (%.2f s)", config.output.model.c_str(),
+                    MPI_Wtime() - start));
+}
+
 }  // namespace
 
 TrainState initial_state(const Config& config, const Dataset& dataset) {
@@ -160,29 +199,34 @@ std::string metrics_json(const IterationRecord& record) {
            ",\"elapsed_seconds\":" + number(record.elapsed_seconds) + "}";
 }
 
-void train_als(const Communicator& comm, const Config& config, const Dataset& dataset,
-               TrainState& state, const Logger& log, double run_start,
-               const IterationHook& after_iteration) {
+TrainOutcome train_als(const Communicator& comm, const Config& config, const Dataset& dataset,
+                       TrainState& state, const Logger& log, double run_start,
+                       const IterationHook& after_iteration) {
     const AlsSettings settings = als_settings(config, dataset);
     const std::int64_t total = config.train.iterations;
     const std::int64_t patience = config.train.patience;
-    MetricsFile metrics(config.output.metrics, comm.rank() == 0, state.iteration > 0);
+    MetricsFile metrics(comm, config.output.metrics, state.history);
     double seconds_so_far = 0.0;
-    const std::int64_t first_iteration = state.iteration;
-    while (state.iteration < total) {
+    std::int64_t iterations_run = 0;
+    while (state.iteration < total && !state.stopped_early) {
         const double start = MPI_Wtime();
-        als_half_sweep(comm, dataset.user_ratings, dataset.user_blocks, state.items, settings,
-                       state.users, dataset.user_ids, "user");
+        if (!state.users_half_done) {
+            als_half_sweep(comm, dataset.user_ratings, dataset.user_blocks, state.items, settings,
+                           state.users, dataset.user_ids, "user");
+            state.users_half_done = true;
+            if (stop_agreed(comm)) return TrainOutcome::interrupted;
+        }
         als_half_sweep(comm, dataset.item_ratings, dataset.item_blocks, state.users, settings,
                        state.items, dataset.item_ids, "item");
+        state.users_half_done = false;
         ++state.iteration;
         IterationRecord record = measure(comm, dataset, state, settings);
         record.seconds = comm.all_reduce_max(MPI_Wtime() - start);
         record.elapsed_seconds = comm.all_reduce_max(MPI_Wtime() - run_start);
         state.history.push_back(record);
         seconds_so_far += record.seconds;
-        const double per_iteration =
-            seconds_so_far / static_cast<double>(state.iteration - first_iteration);
+        ++iterations_run;
+        const double per_iteration = seconds_so_far / static_cast<double>(iterations_run);
         log.info(progress_line(record, total,
                                per_iteration * static_cast<double>(total - state.iteration)));
         metrics.write(record);
@@ -202,58 +246,59 @@ void train_als(const Communicator& comm, const Config& config, const Dataset& da
                                 "keeping iteration %lld",
                                 static_cast<long long>(patience),
                                 static_cast<long long>(state.best_iteration)));
-                break;
+                state.stopped_early = true;
             }
         }
-        if (after_iteration && after_iteration(state)) break;
+        if (after_iteration) after_iteration(state);
+        if (stop_agreed(comm)) return TrainOutcome::interrupted;
     }
+    return TrainOutcome::finished;
 }
 
 int run_train_command(const Communicator& comm, const Config& config) {
     const double run_start = MPI_Wtime();
+    install_stop_handlers();
     const Logger log(comm.rank());
     check_outputs(comm, config);
+    if (!config.checkpoint.dir.empty()) prepare_checkpoint_dir(comm, config.checkpoint.dir);
     const Dataset dataset = load_dataset(comm, config.data);
     const int threads = thread_count(config);
     log_dataset(log, dataset, comm.size(), threads,
                 config.model.rank + (config.model.biases ? 1 : 0));
-    TrainState state = initial_state(config, dataset);
-    train_als(comm, config, dataset, state, log, run_start);
+    const std::uint64_t fingerprint = data_fingerprint(comm, dataset, config.data.seed);
 
-    const bool keep_best = config.train.patience > 0 && state.best_iteration > 0;
-    const FactorTable& users = keep_best ? state.best_users : state.users;
-    const FactorTable& items = keep_best ? state.best_items : state.items;
-    const IterationRecord& final_record =
-        state.history[static_cast<std::size_t>((keep_best ? state.best_iteration : state.iteration) - 1)];
-    if (!std::isnan(final_record.test_rmse)) {
-        log.info(format("final: iteration %lld, test RMSE %.4f, MAE %.4f",
-                        static_cast<long long>(final_record.iteration), final_record.test_rmse,
-                        final_record.test_mae));
+    TrainState state;
+    if (auto resumed = resume_from_checkpoint(comm, config, dataset, fingerprint, log)) {
+        state = std::move(resumed->state);
+        log.info(format("resuming from %s: %lld iteration%s done%s", resumed->path.c_str(),
+                        static_cast<long long>(state.iteration), state.iteration == 1 ? "" : "s",
+                        state.users_half_done ? " and the user half-sweep of the next" : ""));
     } else {
-        log.info(format("final: iteration %lld, train RMSE %.4f",
-                        static_cast<long long>(final_record.iteration), final_record.train_rmse));
+        state = initial_state(config, dataset);
     }
-    if (!config.output.model.empty()) {
-        ModelInfo info;
-        info.algorithm = "als";
-        info.k = config.model.rank;
-        info.biases = config.model.biases;
-        info.iteration = final_record.iteration;
-        info.seed = config.train.seed;
-        info.config = effective_ini(config, Command::train);
-        info.global_mean = config.model.biases ? dataset.summary.mean_rating : 0.0;
-        info.rating_min = dataset.summary.min_rating;
-        info.rating_max = dataset.summary.max_rating;
-        std::string created = utc_timestamp();
-        comm.broadcast(created);  // attribute values must agree on every rank
-        info.created = created;
-        const double start = MPI_Wtime();
-        save_model(comm, config.output.model, info,
-                   ModelView{dataset.user_ids, dataset.item_ids, users, items, dataset.user_blocks,
-                             dataset.item_blocks});
-        log.info(format("model written to %s (%.2f s)", config.output.model.c_str(),
-                        MPI_Wtime() - start));
+    CheckpointSchedule checkpoints(comm, config, dataset, fingerprint, log);
+    const TrainOutcome outcome =
+        train_als(comm, config, dataset, state, log, run_start,
+                  [&checkpoints](const TrainState& s) { checkpoints.after_iteration(s); });
+
+    if (outcome == TrainOutcome::interrupted) {
+        const int signal_number = comm.all_reduce_max(stop_signal());
+        if (!checkpoints.active()) {
+            log.info(format("stopped by signal %d after iteration %lld; no --checkpoint.dir, so "
+                            "nothing was saved",
+                            signal_number, static_cast<long long>(state.iteration)));
+            return 128 + signal_number;
+        }
+        const std::string path = checkpoints.write_now(state);
+        log.info(format("stopped by signal %d: checkpoint %s holds %lld iteration%s%s; resume "
+                        "with --checkpoint.resume auto (exit code %d)",
+                        signal_number, path.c_str(), static_cast<long long>(state.iteration),
+                        state.iteration == 1 ? "" : "s",
+                        state.users_half_done ? " and a user half-sweep" : "", exit_checkpointed));
+        return exit_checkpointed;
     }
+    checkpoints.write_now(state);
+    write_final_model(comm, config, dataset, state, log);
     const MemoryReport memory = peak_memory(comm);
     log.info(format("done in %.2f s; peak memory %.1f MB on the largest rank, %.1f MB in all",
                     comm.all_reduce_max(MPI_Wtime() - run_start),

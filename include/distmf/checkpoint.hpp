@@ -1,0 +1,115 @@
+#pragma once
+/// @file checkpoint.hpp
+/// Checkpoint-restart. A checkpoint is a model file (model_io.hpp, kind = "checkpoint") plus a
+/// /state group holding what a bit-exact resume needs:
+///
+///   /state            attrs: users_half_done, best_iteration, stopped_early,
+///                            data_fingerprint, data_seed, lambda, bias_lambda, regularization
+///   /state/history    float64 [iterations, 7]: iteration, train_rmse, test_rmse, test_mae,
+///                                              objective, seconds, elapsed_seconds
+///   /state/best_users, /state/best_items  float32 [rows, width]  (with --train.patience)
+///
+/// Files are named checkpoint-<iteration, 6 digits>.h5, or checkpoint-<iteration>+u.h5 when
+/// the user half-sweep of the next iteration was also done (a stop between half-sweeps). They
+/// are written collectively to "<name>.tmp" and renamed, so a checkpoint on disk is complete or
+/// absent; every dataset carries a checksum, so corruption is detected when it is read.
+///
+/// DISTMF_FAULT=abort-during-checkpoint[:N] (test only) kills every rank in the middle of
+/// writing a checkpoint (of iteration N, or of any iteration).
+
+#include <cstdint>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "distmf/comm.hpp"
+#include "distmf/config.hpp"
+#include "distmf/dataset.hpp"
+#include "distmf/log.hpp"
+#include "distmf/model_io.hpp"
+#include "distmf/train_state.hpp"
+
+namespace distmf {
+
+/// A checkpoint file's place in a run.
+struct CheckpointName {
+    std::int64_t iteration = 0;
+    bool users_half_done = false;
+};
+
+/// Local. The file name of a checkpoint ("checkpoint-000012.h5", "checkpoint-000012+u.h5").
+std::string checkpoint_file_name(const CheckpointName& name);
+/// Local. Parses a file name made by checkpoint_file_name (no folder); nullopt otherwise.
+std::optional<CheckpointName> parse_checkpoint_file_name(const std::string& file_name);
+
+/// Collective: every rank of comm must call. An order-independent 64-bit fingerprint of the
+/// loaded data (every train and test rating with external IDs, and --data.seed, which fixes the
+/// row order): the same for any number of ranks, different when the data or split changes.
+std::uint64_t data_fingerprint(const Communicator& comm, const Dataset& dataset,
+                               std::uint64_t data_seed);
+
+/// Collective: every rank of comm must call. Creates the checkpoint folder if needed and
+/// removes temporary files a killed run left in it (rank 0).
+void prepare_checkpoint_dir(const Communicator& comm, const std::string& dir);
+
+/// Collective: every rank of comm must call. The attributes of a model or checkpoint file of
+/// this run at `iteration` (kind "model" or "checkpoint"); `created` is rank 0's clock.
+ModelInfo run_model_info(const Communicator& comm, const Config& config, const Dataset& dataset,
+                         std::int64_t iteration, const std::string& kind);
+
+/// Collective: every rank of comm must call. Writes `state` as a checkpoint into
+/// config.checkpoint.dir, then deletes the checkpoints that are not among the newest
+/// config.checkpoint.keep up to this one (files of a later iteration belong to another run:
+/// a run owns its checkpoint folder). Returns the path written.
+std::string save_checkpoint(const Communicator& comm, const Config& config,
+                            const Dataset& dataset, const TrainState& state,
+                            std::uint64_t fingerprint);
+
+/// Collective: every rank of comm must call. Per --checkpoint.resume: `never` -> nullopt;
+/// `auto` -> the newest valid checkpoint in the folder (invalid ones are reported in one line
+/// each and skipped), or nullopt if there is none; a file -> that checkpoint, which must be
+/// valid. A checkpoint that does not fit this run (rank, biases, algorithm, data; and lambda,
+/// bias-lambda or regularization unless --checkpoint.force) is a ConfigError naming the
+/// difference. Returns the restored state and the path it came from.
+struct ResumedState {
+    TrainState state;
+    std::string path;
+};
+std::optional<ResumedState> resume_from_checkpoint(const Communicator& comm, const Config& config,
+                                                   const Dataset& dataset,
+                                                   std::uint64_t fingerprint, const Logger& log);
+
+/// When to write checkpoints: every --checkpoint.every iterations and/or every
+/// --checkpoint.every-seconds (decided on rank 0's clock, so every rank agrees).
+class CheckpointSchedule {
+public:
+    /// Collective. Inactive when config.checkpoint.dir is empty.
+    CheckpointSchedule(const Communicator& comm, const Config& config, const Dataset& dataset,
+                       std::uint64_t fingerprint, const Logger& log);
+    /// Collective. Writes a checkpoint of `state` if one is due.
+    void after_iteration(const TrainState& state);
+    /// Collective. Writes a checkpoint of `state` now (unless this exact state was just
+    /// written); returns its path, or "" without a checkpoint folder.
+    std::string write_now(const TrainState& state);
+    /// Whether checkpoints are written at all.
+    bool active() const noexcept { return active_; }
+
+private:
+    const Communicator& comm_;
+    const Config& config_;
+    const Dataset& dataset_;
+    std::uint64_t fingerprint_;
+    const Logger& log_;
+    bool active_;
+    double last_time_;
+    std::optional<CheckpointName> last_written_;
+};
+
+/// Local. A few lines describing a checkpoint's /state group (for `distmf inspect`).
+std::string describe_checkpoint_state(const H5Handle& file);
+
+/// Collective: every rank of comm must call. Checks a checkpoint file completely (format,
+/// checksums of every dataset); returns "ok" or the reason it is not usable.
+std::string verify_checkpoint(const Communicator& comm, const std::string& path);
+
+}  // namespace distmf

@@ -1,0 +1,38 @@
+#pragma once
+/// @file train_state.hpp
+/// What the training loop carries from one iteration to the next, and what a checkpoint must
+/// hold to resume it bit for bit.
+
+#include <cstdint>
+#include <limits>
+#include <vector>
+
+#include "distmf/factors.hpp"
+
+namespace distmf {
+
+/// The figures of one completed iteration (identical on every rank).
+struct IterationRecord {
+    std::int64_t iteration = 0;
+    double train_rmse = 0.0;
+    double test_rmse = std::numeric_limits<double>::quiet_NaN();  ///< NaN without test data
+    double test_mae = std::numeric_limits<double>::quiet_NaN();
+    double objective = 0.0;
+    double seconds = 0.0;          ///< wall time of this iteration (slowest rank)
+    double elapsed_seconds = 0.0;  ///< wall time since the run started, ingest included
+};
+
+/// Everything the loop carries from one iteration to the next.
+struct TrainState {
+    FactorTable users;
+    FactorTable items;
+    std::int64_t iteration = 0;  ///< iterations completed
+    std::vector<IterationRecord> history;
+    std::int64_t best_iteration = 0;  ///< with --train.patience: iteration of the best test RMSE
+    FactorTable best_users;           ///< with --train.patience: the best model so far
+    FactorTable best_items;
+    bool users_half_done = false;     ///< the user half-sweep of iteration + 1 is done
+    bool stopped_early = false;       ///< --train.patience ended the run
+};
+
+}  // namespace distmf

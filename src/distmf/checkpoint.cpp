@@ -1,0 +1,457 @@
+#include "distmf/checkpoint.hpp"
+
+#include <algorithm>
+#include <csignal>
+#include <cstdio>
+#include <cstdlib>
+#include <cstring>
+#include <filesystem>
+#include <sstream>
+
+#include "distmf/atomic_file.hpp"
+#include "distmf/error.hpp"
+#include "distmf/hashing.hpp"
+#include "distmf/model_io.hpp"
+
+namespace distmf {
+namespace {
+
+namespace fs = std::filesystem;
+
+constexpr const char* name_prefix = "checkpoint-";
+constexpr const char* name_suffix = ".h5";
+constexpr std::int64_t history_columns = 7;
+
+bool newer(const CheckpointName& a, const CheckpointName& b) {
+    return a.iteration != b.iteration ? a.iteration > b.iteration
+                                      : a.users_half_done && !b.users_half_done;
+}
+
+/// The checkpoints in `dir`, newest first (rank 0 lists, every rank gets the same list).
+std::vector<std::pair<CheckpointName, std::string>> list_checkpoints(const Communicator& comm,
+                                                                     const std::string& dir) {
+    std::string listing;
+    if (comm.rank() == 0) {
+        std::error_code error;
+        for (const auto& entry : fs::directory_iterator(dir, error)) {
+            const std::string file = entry.path().filename().string();
+            if (parse_checkpoint_file_name(file)) listing += file + "\n";
+        }
+    }
+    comm.broadcast(listing);
+    std::vector<std::pair<CheckpointName, std::string>> found;
+    std::istringstream lines(listing);
+    for (std::string file; std::getline(lines, file);) {
+        found.emplace_back(*parse_checkpoint_file_name(file), (fs::path(dir) / file).string());
+    }
+    std::sort(found.begin(), found.end(),
+              [](const auto& a, const auto& b) { return newer(a.first, b.first); });
+    return found;
+}
+
+/// Test-only fault injection: DISTMF_FAULT=abort-during-checkpoint[:N].
+void inject_fault_if_requested(std::int64_t iteration) {
+    const char* fault = std::getenv("DISTMF_FAULT");
+    if (fault == nullptr) return;
+    const std::string request = fault;
+    const std::string kind = "abort-during-checkpoint";
+    if (request.rfind(kind, 0) != 0) return;
+    if (request.size() > kind.size() &&
+        (request[kind.size()] != ':' || std::stoll(request.substr(kind.size() + 1)) != iteration)) {
+        return;
+    }
+    std::fprintf(stderr, "distmf: DISTMF_FAULT: killing this rank while checkpoint %lld is "
+                         "being written\n",
+                 static_cast<long long>(iteration));
+    std::fflush(stderr);
+    std::raise(SIGKILL);
+}
+
+std::string regularization_name(Regularization value) {
+    std::ostringstream text;
+    text << value;
+    return text.str();
+}
+
+double effective_bias_lambda(const ModelConfig& model) {
+    return model.bias_lambda < 0.0 ? model.lambda : model.bias_lambda;
+}
+
+void write_state(const Communicator& comm, const H5Handle& file, const Config& config,
+                 const Dataset& dataset, const TrainState& state, std::uint64_t fingerprint) {
+    const H5Handle group = create_group(file, "state");
+    write_attribute<std::int64_t>(group, "users_half_done", state.users_half_done ? 1 : 0);
+    write_attribute<std::int64_t>(group, "best_iteration", state.best_iteration);
+    write_attribute<std::int64_t>(group, "stopped_early", state.stopped_early ? 1 : 0);
+    write_attribute<std::uint64_t>(group, "data_fingerprint", fingerprint);
+    write_attribute<std::uint64_t>(group, "data_seed", config.data.seed);
+    write_attribute<double>(group, "lambda", config.model.lambda);
+    write_attribute<double>(group, "bias_lambda", effective_bias_lambda(config.model));
+    write_string_attribute(group, "regularization", regularization_name(config.model.regularization));
+    std::vector<double> history;
+    for (const IterationRecord& r : state.history) {
+        history.insert(history.end(), {static_cast<double>(r.iteration), r.train_rmse, r.test_rmse,
+                                       r.test_mae, r.objective, r.seconds, r.elapsed_seconds});
+    }
+    const auto n_records = static_cast<std::int64_t>(state.history.size());
+    write_checked_rows(comm, group, "history", n_records, history_columns, 0,
+                       comm.rank() == 0 ? n_records : 0, history.data());
+    if (state.best_iteration > 0) {
+        const int rank = comm.rank();
+        for (const bool users : {true, false}) {
+            const FactorTable& table = users ? state.best_users : state.best_items;
+            const BlockPartition& blocks = users ? dataset.user_blocks : dataset.item_blocks;
+            write_checked_rows(comm, group, users ? "best_users" : "best_items", table.rows(),
+                               table.width(), blocks.first(rank), blocks.size(rank),
+                               table.values().data() + blocks.first(rank) * table.width());
+        }
+    }
+}
+
+/// A checkpoint as read back.
+struct LoadedCheckpoint {
+    Model model;
+    TrainState state;
+    std::uint64_t fingerprint = 0;
+    std::uint64_t data_seed = 0;
+    double lambda = 0.0;
+    double bias_lambda = 0.0;
+    std::string regularization;
+};
+
+FactorTable table_from_rows(const std::vector<float>& values, std::int64_t rows, int k, bool biases) {
+    FactorTable table(rows, k, biases);
+    if (static_cast<std::int64_t>(values.size()) != rows * table.width()) {
+        throw InputError("a best-model table has the wrong size");
+    }
+    std::copy(values.begin(), values.end(), table.values().data());
+    return table;
+}
+
+LoadedCheckpoint read_checkpoint(const H5Handle& file) {
+    LoadedCheckpoint loaded;
+    loaded.model = read_model(file, true);
+    const ModelInfo& info = loaded.model.info;
+    if (info.kind != "checkpoint") {
+        throw InputError(file.file() + ": a " + info.kind + " file, not a checkpoint");
+    }
+    const H5Handle group = open_group(file, "state");
+    TrainState& state = loaded.state;
+    state.iteration = info.iteration;
+    state.users_half_done = read_attribute<std::int64_t>(group, "users_half_done") != 0;
+    state.best_iteration = read_attribute<std::int64_t>(group, "best_iteration");
+    state.stopped_early = read_attribute<std::int64_t>(group, "stopped_early") != 0;
+    loaded.fingerprint = read_attribute<std::uint64_t>(group, "data_fingerprint");
+    loaded.data_seed = read_attribute<std::uint64_t>(group, "data_seed");
+    loaded.lambda = read_attribute<double>(group, "lambda");
+    loaded.bias_lambda = read_attribute<double>(group, "bias_lambda");
+    loaded.regularization = read_string_attribute(group, "regularization");
+    const std::vector<double> history =
+        read_checked_rows<double>(file, "state/history", history_columns, true);
+    for (std::size_t row = 0; row + history_columns <= history.size(); row += history_columns) {
+        const double* v = history.data() + row;
+        state.history.push_back({static_cast<std::int64_t>(v[0]), v[1], v[2], v[3], v[4], v[5], v[6]});
+    }
+    if (static_cast<std::int64_t>(state.history.size()) != state.iteration) {
+        throw InputError(file.file() + ": the history does not match the iteration count");
+    }
+    if (state.best_iteration > 0) {
+        state.best_users = table_from_rows(
+            read_checked_rows<float>(file, "state/best_users", loaded.model.users.width(), true),
+            loaded.model.users.rows(), info.k, info.biases);
+        state.best_items = table_from_rows(
+            read_checked_rows<float>(file, "state/best_items", loaded.model.items.width(), true),
+            loaded.model.items.rows(), info.k, info.biases);
+    }
+    state.users = std::move(loaded.model.users);
+    state.items = std::move(loaded.model.items);
+    return loaded;
+}
+
+/// Collective. Reads a checkpoint; every rank throws the same InputError if it is not usable.
+LoadedCheckpoint load_checkpoint(const Communicator& comm, const std::string& path) {
+    LoadedCheckpoint loaded;
+    std::optional<std::string> error;
+    try {
+        const H5Handle file = open_parallel_file(comm.get(), path);
+        loaded = read_checkpoint(file);
+    } catch (const Error& e) {
+        error = e.what();
+    }
+    if (const auto first = comm.first_error(error, 0)) throw InputError(*first);
+    return loaded;
+}
+
+/// Throws ConfigError naming the first difference that forbids resuming `loaded` in this run.
+void check_compatible(const LoadedCheckpoint& loaded, const std::string& path,
+                      const Config& config, const Dataset& dataset, std::uint64_t fingerprint) {
+    const ModelInfo& info = loaded.model.info;
+    const auto refuse = [&](const std::string& what) {
+        throw ConfigError("cannot resume from " + path + ": " + what);
+    };
+    const auto number = [](auto value) {
+        std::ostringstream text;
+        text << value;
+        return text.str();
+    };
+    if (info.algorithm != "als") refuse("it was written by algorithm " + info.algorithm);
+    if (info.k != config.model.rank) {
+        refuse("it has --model.rank " + number(info.k) + ", this run " + number(config.model.rank));
+    }
+    if (info.biases != config.model.biases) {
+        refuse(std::string("it has --model.biases ") + (info.biases ? "true" : "false") +
+               ", this run " + (config.model.biases ? "true" : "false"));
+    }
+    if (loaded.data_seed != config.data.seed) {
+        refuse("it has --data.seed " + number(loaded.data_seed) + ", this run " +
+               number(config.data.seed));
+    }
+    if (loaded.fingerprint != fingerprint || loaded.model.user_ids != dataset.user_ids ||
+        loaded.model.item_ids != dataset.item_ids) {
+        refuse("the training data differs (another file, split or test set)");
+    }
+    if (config.checkpoint.force) return;
+    const std::string hint = " (--checkpoint.force resumes anyway)";
+    if (loaded.lambda != config.model.lambda) {
+        refuse("it has --model.lambda " + number(loaded.lambda) + ", this run " +
+               number(config.model.lambda) + hint);
+    }
+    if (loaded.bias_lambda != effective_bias_lambda(config.model)) {
+        refuse("it has --model.bias-lambda " + number(loaded.bias_lambda) + ", this run " +
+               number(effective_bias_lambda(config.model)) + hint);
+    }
+    if (loaded.regularization != regularization_name(config.model.regularization)) {
+        refuse("it has --model.regularization " + loaded.regularization + ", this run " +
+               regularization_name(config.model.regularization) + hint);
+    }
+}
+
+}  // namespace
+
+std::string checkpoint_file_name(const CheckpointName& name) {
+    char text[64];
+    std::snprintf(text, sizeof text, "%s%06lld%s%s", name_prefix,
+                  static_cast<long long>(name.iteration), name.users_half_done ? "+u" : "",
+                  name_suffix);
+    return text;
+}
+
+std::optional<CheckpointName> parse_checkpoint_file_name(const std::string& file_name) {
+    const std::string prefix = name_prefix;
+    const std::string suffix = name_suffix;
+    if (file_name.size() <= prefix.size() + suffix.size() || file_name.rfind(prefix, 0) != 0 ||
+        file_name.compare(file_name.size() - suffix.size(), suffix.size(), suffix) != 0) {
+        return std::nullopt;
+    }
+    std::string middle = file_name.substr(prefix.size(), file_name.size() - prefix.size() - suffix.size());
+    CheckpointName name;
+    if (middle.size() > 2 && middle.compare(middle.size() - 2, 2, "+u") == 0) {
+        name.users_half_done = true;
+        middle.resize(middle.size() - 2);
+    }
+    if (middle.empty() || middle.find_first_not_of("0123456789") != std::string::npos ||
+        middle.size() > 15) {
+        return std::nullopt;
+    }
+    name.iteration = std::stoll(middle);
+    if (checkpoint_file_name(name) != file_name) return std::nullopt;  // canonical names only
+    return name;
+}
+
+std::uint64_t data_fingerprint(const Communicator& comm, const Dataset& dataset,
+                               std::uint64_t data_seed) {
+    std::uint64_t sum = 0;
+    for (const bool test : {false, true}) {
+        const RatingMatrix& ratings = test ? dataset.test_ratings : dataset.user_ratings;
+        for (std::int64_t row = 0; row < ratings.n_rows(); ++row) {
+            const auto user = static_cast<std::uint64_t>(
+                dataset.user_ids[static_cast<std::size_t>(ratings.first_row + row)]);
+            const auto columns = ratings.row_columns(row);
+            const auto values = ratings.row_values(row);
+            for (std::size_t e = 0; e < columns.size(); ++e) {
+                std::uint32_t bits = 0;
+                std::memcpy(&bits, &values[e], sizeof bits);
+                const auto item = static_cast<std::uint64_t>(
+                    dataset.item_ids[static_cast<std::size_t>(columns[e])]);
+                sum += hash_keys(test ? 2 : 1, user, item, bits);
+            }
+        }
+    }
+    return hash_keys(comm.all_reduce_sum(sum), data_seed);
+}
+
+void prepare_checkpoint_dir(const Communicator& comm, const std::string& dir) {
+    std::optional<std::string> error;
+    if (comm.rank() == 0) {
+        std::error_code code;
+        fs::create_directories(dir, code);
+        if (code || !fs::is_directory(dir)) {
+            error = "cannot create checkpoint folder '" + dir + "': " + code.message();
+        } else {
+            for (const auto& entry : fs::directory_iterator(dir, code)) {
+                const std::string file = entry.path().filename().string();
+                const std::string tmp = ".tmp";
+                if (file.size() > tmp.size() &&
+                    file.compare(file.size() - tmp.size(), tmp.size(), tmp) == 0 &&
+                    parse_checkpoint_file_name(file.substr(0, file.size() - tmp.size()))) {
+                    std::printf("removing %s, left by an interrupted checkpoint\n",
+                                entry.path().string().c_str());
+                    fs::remove(entry.path(), code);
+                }
+            }
+        }
+    }
+    if (const auto first = comm.first_error(error, 0)) throw InputError(*first);
+}
+
+ModelInfo run_model_info(const Communicator& comm, const Config& config, const Dataset& dataset,
+                         std::int64_t iteration, const std::string& kind) {
+    ModelInfo info;
+    info.kind = kind;
+    info.algorithm = "als";
+    info.k = config.model.rank;
+    info.biases = config.model.biases;
+    info.iteration = iteration;
+    info.seed = config.train.seed;
+    info.config = effective_ini(config, Command::train);
+    info.global_mean = config.model.biases ? dataset.summary.mean_rating : 0.0;
+    info.rating_min = dataset.summary.min_rating;
+    info.rating_max = dataset.summary.max_rating;
+    std::string created = utc_timestamp();
+    comm.broadcast(created);  // attribute values must agree on every rank
+    info.created = created;
+    return info;
+}
+
+std::string save_checkpoint(const Communicator& comm, const Config& config,
+                            const Dataset& dataset, const TrainState& state,
+                            std::uint64_t fingerprint) {
+    const std::string& dir = config.checkpoint.dir;
+    const CheckpointName name{state.iteration, state.users_half_done};
+    const std::string path = (fs::path(dir) / checkpoint_file_name(name)).string();
+    const ModelInfo info = run_model_info(comm, config, dataset, state.iteration, "checkpoint");
+    save_model(comm, path, info,
+               ModelView{dataset.user_ids, dataset.item_ids, state.users, state.items,
+                         dataset.user_blocks, dataset.item_blocks},
+               [&](const H5Handle& file) {
+                   write_state(comm, file, config, dataset, state, fingerprint);
+                   inject_fault_if_requested(state.iteration);
+               });
+    // Only now, with the new checkpoint complete, may others go: later ones (another run's)
+    // and all but the newest `keep` up to this one.
+    if (comm.rank() == 0) {
+        int kept = 0;
+        for (const auto& [other, other_path] : list_checkpoints(Communicator(MPI_COMM_SELF), dir)) {
+            const bool is_later = newer(other, name);
+            if (!is_later && kept < config.checkpoint.keep) {
+                ++kept;
+                continue;
+            }
+            std::error_code ignored;
+            fs::remove(other_path, ignored);
+        }
+    }
+    comm.barrier();
+    return path;
+}
+
+std::optional<ResumedState> resume_from_checkpoint(const Communicator& comm, const Config& config,
+                                                   const Dataset& dataset,
+                                                   std::uint64_t fingerprint, const Logger& log) {
+    const std::string& resume = config.checkpoint.resume;
+    if (resume == "never") return std::nullopt;
+    const bool explicit_file = resume != "auto";
+    std::vector<std::string> candidates;
+    if (explicit_file) {
+        candidates.push_back(resume);
+    } else if (!config.checkpoint.dir.empty()) {
+        for (const auto& [name, path] : list_checkpoints(comm, config.checkpoint.dir)) {
+            candidates.push_back(path);
+        }
+    }
+    for (const std::string& path : candidates) {
+        LoadedCheckpoint loaded;
+        try {
+            loaded = load_checkpoint(comm, path);
+        } catch (const InputError& e) {
+            if (explicit_file) throw InputError(std::string("cannot resume: ") + e.what());
+            log.warn(std::string("skipping unusable checkpoint: ") + e.what());
+            continue;
+        }
+        check_compatible(loaded, path, config, dataset, fingerprint);
+        return ResumedState{std::move(loaded.state), path};
+    }
+    return std::nullopt;
+}
+
+CheckpointSchedule::CheckpointSchedule(const Communicator& comm, const Config& config,
+                                       const Dataset& dataset, std::uint64_t fingerprint,
+                                       const Logger& log)
+    : comm_(comm),
+      config_(config),
+      dataset_(dataset),
+      fingerprint_(fingerprint),
+      log_(log),
+      active_(!config.checkpoint.dir.empty()),
+      last_time_(MPI_Wtime()) {}
+
+void CheckpointSchedule::after_iteration(const TrainState& state) {
+    if (!active_) return;
+    const CheckpointConfig& c = config_.checkpoint;
+    bool due = c.every > 0 && state.iteration % c.every == 0;
+    if (c.every_seconds > 0.0) {
+        double waited = MPI_Wtime() - last_time_;
+        comm_.broadcast(waited);  // rank 0's clock decides for everyone
+        due = due || waited >= c.every_seconds;
+    }
+    if (due) write_now(state);
+}
+
+std::string CheckpointSchedule::write_now(const TrainState& state) {
+    if (!active_) return "";
+    const CheckpointName name{state.iteration, state.users_half_done};
+    const std::string path =
+        (fs::path(config_.checkpoint.dir) / checkpoint_file_name(name)).string();
+    if (last_written_ && last_written_->iteration == name.iteration &&
+        last_written_->users_half_done == name.users_half_done) {
+        return path;
+    }
+    const double start = MPI_Wtime();
+    save_checkpoint(comm_, config_, dataset_, state, fingerprint_);
+    last_written_ = name;
+    last_time_ = MPI_Wtime();
+    char seconds[32];
+    std::snprintf(seconds, sizeof seconds, "%.2f", last_time_ - start);
+    log_.info("checkpoint " + path + " written in " + seconds + " s");
+    return path;
+}
+
+std::string describe_checkpoint_state(const H5Handle& file) {
+    const H5Handle group = open_group(file, "state");
+    char text[512];
+    std::snprintf(text, sizeof text,
+                  "state         user half-sweep of the next iteration done: %s\n"
+                  "              best iteration (patience): %lld, stopped early: %s\n"
+                  "              data fingerprint %016llx (--data.seed %llu)\n"
+                  "              lambda %g, bias-lambda %g, regularization %s\n",
+                  read_attribute<std::int64_t>(group, "users_half_done") != 0 ? "yes" : "no",
+                  static_cast<long long>(read_attribute<std::int64_t>(group, "best_iteration")),
+                  read_attribute<std::int64_t>(group, "stopped_early") != 0 ? "yes" : "no",
+                  static_cast<unsigned long long>(
+                      read_attribute<std::uint64_t>(group, "data_fingerprint")),
+                  static_cast<unsigned long long>(read_attribute<std::uint64_t>(group, "data_seed")),
+                  read_attribute<double>(group, "lambda"), read_attribute<double>(group, "bias_lambda"),
+                  read_string_attribute(group, "regularization").c_str());
+    return text;
+}
+
+std::string verify_checkpoint(const Communicator& comm, const std::string& path) {
+    try {
+        load_checkpoint(comm, path);
+    } catch (const InputError& e) {
+        return e.what();
+    }
+    return "ok";
+}
+
+}  // namespace distmf
