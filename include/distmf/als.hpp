@@ -51,10 +51,33 @@ void gather_row_system(const RatingMatrix& ratings, std::int64_t row, const Fact
 /// gram is resized to d x d.
 void gram_matrix(const Eigen::Ref<const RowMatrixXf>& x, Eigen::MatrixXf& gram);
 
-/// Local. Solves the ridge regression of one row: (X^T X + diag(penalty)) solution = X^T y
-/// with X (n x d, row-major) and y (n). X^T X is formed with one symmetric rank-n update
-/// (float), the d x d system is factored by Cholesky in double. Returns false when the
-/// factorization fails (not positive definite: e.g. no penalty and fewer ratings than d).
+/// Solves ridge regressions (X^T X + D) s = X^T y, D = diag(penalty), for X (n x d, row-major)
+/// and y (n), keeping its buffers from one call to the next (one solver per thread):
+///  - n >= d, or a zero penalty: the normal equations. X^T X is formed with one symmetric
+///    rank-n update in float; the d x d system is factored by Cholesky in double.
+///  - n < d and D > 0: the dual form (Woodbury), an n x n system instead of d x d:
+///      s = D^-1 X^T z,   (X D^-1 X^T + I) z = y,
+///    since (X^T X + D)^-1 X^T = D^-1 X^T (X D^-1 X^T + I)^-1. Cost n^2 d + n^3/3 instead of
+///    n d^2 + d^3/3: most users and items of real data have fewer ratings than k + 1.
+/// The branch depends only on (n, d, penalty), so results stay independent of ranks/threads.
+class RidgeSolver {
+public:
+    /// Local. Returns false when the system cannot be factored (not positive definite, e.g.
+    /// no penalty and fewer ratings than d) or the solution is not finite.
+    bool solve(const Eigen::Ref<const RowMatrixXf>& x, const Eigen::Ref<const Eigen::VectorXf>& y,
+               const Eigen::Ref<const Eigen::VectorXd>& penalty,
+               Eigen::Ref<Eigen::VectorXf> solution);
+
+private:
+    bool factor_and_solve(Eigen::Ref<Eigen::VectorXd> rhs);
+
+    Eigen::MatrixXf gram_;
+    RowMatrixXf scaled_;
+    Eigen::MatrixXd system_;
+    Eigen::VectorXd rhs_;
+};
+
+/// Local. One RidgeSolver::solve with a fresh solver.
 bool solve_ridge(const Eigen::Ref<const RowMatrixXf>& x, const Eigen::Ref<const Eigen::VectorXf>& y,
                  const Eigen::Ref<const Eigen::VectorXd>& penalty,
                  Eigen::Ref<Eigen::VectorXf> solution);

@@ -31,7 +31,15 @@ void gather_row_system(const RatingMatrix& ratings, std::int64_t row, const Fact
     const auto mean = static_cast<float>(global_mean);
     x.resize(n, fixed.width());
     y.resize(n);
+    constexpr Eigen::Index prefetch_distance = 8;  // rows ahead: hides the random reads' latency
     for (Eigen::Index e = 0; e < n; ++e) {
+        if (e + prefetch_distance < n) {
+            const float* ahead =
+                fixed.values().data() +
+                columns[static_cast<std::size_t>(e + prefetch_distance)] * fixed.width();
+            __builtin_prefetch(ahead);
+            __builtin_prefetch(ahead + fixed.width() - 1);
+        }
         const std::int64_t other = columns[static_cast<std::size_t>(e)];
         x.row(e) = fixed.row(other);
         y(e) = values[static_cast<std::size_t>(e)] - mean - fixed.bias(other);
@@ -44,19 +52,47 @@ void gram_matrix(const Eigen::Ref<const RowMatrixXf>& x, Eigen::MatrixXf& gram) 
     gram.selfadjointView<Eigen::Lower>().rankUpdate(x.transpose());
 }
 
+bool RidgeSolver::factor_and_solve(Eigen::Ref<Eigen::VectorXd> rhs) {
+    const Eigen::LLT<Eigen::Ref<Eigen::MatrixXd>, Eigen::Lower> cholesky(system_);  // in place
+    if (cholesky.info() != Eigen::Success) return false;
+    cholesky.solveInPlace(rhs);
+    return true;
+}
+
+bool RidgeSolver::solve(const Eigen::Ref<const RowMatrixXf>& x,
+                        const Eigen::Ref<const Eigen::VectorXf>& y,
+                        const Eigen::Ref<const Eigen::VectorXd>& penalty,
+                        Eigen::Ref<Eigen::VectorXf> solution) {
+    const Eigen::Index n = x.rows();
+    const Eigen::Index d = x.cols();
+    if (n < d && (penalty.array() > 0.0).all()) {
+        // Dual form: K = (X D^-1/2)(X D^-1/2)^T + I, z = K^-1 y, s = D^-1 X^T z.
+        const Eigen::RowVectorXf inverse_root = penalty.cwiseSqrt().cwiseInverse().cast<float>().transpose();
+        scaled_ = x.array().rowwise() * inverse_root.array();
+        gram_.setZero(n, n);
+        gram_.selfadjointView<Eigen::Lower>().rankUpdate(scaled_);
+        system_ = gram_.cast<double>();
+        system_.diagonal().array() += 1.0;
+        rhs_ = y.cast<double>();
+        if (!factor_and_solve(rhs_)) return false;
+        solution = ((x.transpose().cast<double>() * rhs_).array() / penalty.array()).cast<float>();
+    } else {
+        // Normal equations: A = X^T X (lower triangle, one blocked SYRK) + D, r = X^T y.
+        gram_matrix(x, gram_);
+        system_ = gram_.cast<double>();
+        system_.diagonal() += penalty;
+        rhs_ = (x.transpose() * y).cast<double>();
+        if (!factor_and_solve(rhs_)) return false;
+        solution = rhs_.cast<float>();
+    }
+    return solution.allFinite();
+}
+
 bool solve_ridge(const Eigen::Ref<const RowMatrixXf>& x, const Eigen::Ref<const Eigen::VectorXf>& y,
                  const Eigen::Ref<const Eigen::VectorXd>& penalty,
                  Eigen::Ref<Eigen::VectorXf> solution) {
-    // A = X^T X (lower triangle, one blocked SYRK), r = X^T y.
-    Eigen::MatrixXf gram;
-    gram_matrix(x, gram);
-    const Eigen::VectorXd rhs = (x.transpose() * y).cast<double>();
-    Eigen::MatrixXd system = gram.cast<double>();
-    system.diagonal() += penalty;
-    const Eigen::LLT<Eigen::MatrixXd, Eigen::Lower> cholesky(system);
-    if (cholesky.info() != Eigen::Success) return false;
-    solution = cholesky.solve(rhs).cast<float>();
-    return solution.allFinite();
+    RidgeSolver solver;
+    return solver.solve(x, y, penalty, solution);
 }
 
 std::int64_t solve_rows(const RatingMatrix& ratings, const FactorTable& fixed,
@@ -68,6 +104,7 @@ std::int64_t solve_rows(const RatingMatrix& ratings, const FactorTable& fixed,
         RowMatrixXf x;
         Eigen::VectorXf y;
         Eigen::VectorXf solution(width);
+        RidgeSolver solver;
 #pragma omp for schedule(dynamic, 16) reduction(min : first_failure)
         for (std::int64_t row = 0; row < ratings.n_rows(); ++row) {
             const std::int64_t global_row = ratings.first_row + row;
@@ -77,7 +114,7 @@ std::int64_t solve_rows(const RatingMatrix& ratings, const FactorTable& fixed,
                 continue;
             }
             gather_row_system(ratings, row, fixed, settings.global_mean, x, y);
-            if (solve_ridge(x, y, row_penalty(settings, n, width, fixed.has_bias()), solution)) {
+            if (solver.solve(x, y, row_penalty(settings, n, width, fixed.has_bias()), solution)) {
                 solved.row(global_row) = solution.transpose();
             } else {
                 first_failure = std::min(first_failure, global_row);

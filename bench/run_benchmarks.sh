@@ -1,0 +1,72 @@
+#!/usr/bin/env bash
+# distmf's benchmarks on the 20 M-rating synthetic set (the shape of MovieLens 20M:
+# 138,000 users x 27,000 items). Prints the figures the README and issue notes quote.
+# Usage: bench/run_benchmarks.sh [ingest|kernel|train|converge|checkpoint|all]   (default all)
+# Needs a Release build (cmake --preset release && cmake --build --preset release). Run it on
+# an otherwise idle machine: timings are wall-clock.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+source scripts/mpi-env.sh
+what=${1:-all}
+bin=build/src/distmf
+data_dir=bench-data
+data=$data_dir/synthetic-20m.tsv
+mkdir -p "$data_dir"
+if [ ! -s "$data" ]; then
+    echo "== generating $data"
+    $bin generate --users 138000 --items 27000 --ratings 20000000 --rank 16 --noise 0.5 \
+        --seed 1 --out "$data"
+fi
+common=(--data.train "$data" --data.test-fraction 0.1 --data.seed 42)
+
+if [ "$what" = ingest ] || [ "$what" = all ]; then
+    echo "== ingest (read + parse + map + split + partition + shuffle), P = 2 and P = 1"
+    mpirun -np 2 $bin data "${common[@]}" | grep -E "ratings|imbalance|ingest|memory"
+    mpirun -np 1 $bin data "${common[@]}" | grep -E "ingest|memory"
+fi
+if [ "$what" = kernel ] || [ "$what" = all ]; then
+    echo "== ALS Gram phase vs Eigen GEMM (1 thread), k = 64 and 32"
+    build/bench/als_bench "$data" 64 | grep -v checksum
+    build/bench/als_bench "$data" 32 | grep -v checksum | tail -n 2
+fi
+if [ "$what" = train ] || [ "$what" = all ]; then
+    for k in 64 32; do
+        echo "== ALS k = $k, 3 iterations: P = 2 x 1 thread, then P = 1 x 2 threads"
+        OMP_NUM_THREADS=1 mpirun -np 2 $bin train "${common[@]}" --model.rank $k \
+            --train.iterations 3 | grep -E "all-gathers|^iter|done"
+        OMP_NUM_THREADS=2 mpirun -np 1 --bind-to none $bin train "${common[@]}" \
+            --model.rank $k --train.threads 2 --train.iterations 3 | grep -E "^iter|done"
+    done
+fi
+if [ "$what" = converge ] || [ "$what" = all ]; then
+    echo "== launch to a model within 0.5 % of the best test RMSE, k = 32, P = 2"
+    start=$(date +%s.%N)
+    OMP_NUM_THREADS=1 mpirun -np 2 $bin train "${common[@]}" --config configs/synthetic-20m.ini \
+        --model.rank 32 --train.iterations 12 --output.model "$data_dir/converge.h5" \
+        --output.metrics "$data_dir/converge.jsonl" | grep -E "^iter|done"
+    end=$(date +%s.%N)
+    python3 - "$data_dir/converge.jsonl" "$start" "$end" <<'PY'
+import json, sys
+records = [json.loads(line) for line in open(sys.argv[1]) if line.strip()]
+best = min(r["test_rmse"] for r in records)
+first = next(r for r in records if r["test_rmse"] <= best * 1.005)
+print(f"best test RMSE {best:.4f}; within 0.5 % at iteration {first['iteration']} "
+      f"({first['elapsed_seconds']:.1f} s after start, ingest included); "
+      f"whole run {float(sys.argv[3]) - float(sys.argv[2]):.1f} s wall incl. mpirun")
+PY
+fi
+if [ "$what" = checkpoint ] || [ "$what" = all ]; then
+    echo "== checkpoints of the k = 64 model, P = 2"
+    rm -rf "$data_dir/ckpt"
+    OMP_NUM_THREADS=1 mpirun -np 2 $bin train "${common[@]}" --model.rank 64 \
+        --train.iterations 3 --checkpoint.dir "$data_dir/ckpt" --checkpoint.every 1 |
+        grep -E "checkpoint|^iter|done"
+    ls -l "$data_dir"/ckpt
+    echo "-- dd of the same size to the same disk"
+    size_mb=$(( $(stat -c %s "$(ls "$data_dir"/ckpt/*.h5 | head -n 1)") / 1000000 + 1 ))
+    dd if=/dev/zero of="$data_dir/dd.test" bs=1M count="$size_mb" conv=fsync 2>&1 | tail -n 1
+    rm -f "$data_dir/dd.test"
+    echo "-- the same 3 iterations without checkpoints"
+    OMP_NUM_THREADS=1 mpirun -np 2 $bin train "${common[@]}" --model.rank 64 \
+        --train.iterations 3 | grep -E "^iter|done"
+fi
