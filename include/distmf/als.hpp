@@ -45,7 +45,8 @@ Eigen::VectorXd row_penalty(const AlsSettings& settings, std::int64_t n_ratings,
 /// Local. Solves the ridge regression of one row: (X^T X + diag(penalty)) solution = X^T y
 /// with X (n x d, row-major) and y (n). X^T X is formed with one symmetric rank-n update
 /// (float), the d x d system is factored by Cholesky in double. Returns false when the
-/// factorization fails (not positive definite: e.g. no penalty and fewer ratings than d).
+/// system is singular: more unknowns without penalty than rows of X (e.g. no penalty and
+/// fewer ratings than d), or the factorization fails (not positive definite).
 bool solve_ridge(const Eigen::Ref<const RowMatrixXf>& x, const Eigen::Ref<const Eigen::VectorXf>& y,
                  const Eigen::Ref<const Eigen::VectorXd>& penalty,
                  Eigen::Ref<Eigen::VectorXf> solution);

@@ -27,6 +27,10 @@ bool solve_ridge(const Eigen::Ref<const RowMatrixXf>& x, const Eigen::Ref<const 
                  const Eigen::Ref<const Eigen::VectorXd>& penalty,
                  Eigen::Ref<Eigen::VectorXf> solution) {
     const Eigen::Index d = x.cols();
+    // rank(X^T X) <= n: with more unpenalized unknowns than rows the system is singular in
+    // exact arithmetic, though rounding can leave the float Gram matrix "positive definite"
+    // and the Cholesky factorization would then return a huge, meaningless solution.
+    if ((penalty.array() <= 0.0).count() > x.rows()) return false;
     // A = X^T X (lower triangle, one blocked SYRK), r = X^T y.
     Eigen::MatrixXf gram = Eigen::MatrixXf::Zero(d, d);
     gram.selfadjointView<Eigen::Lower>().rankUpdate(x.transpose());
