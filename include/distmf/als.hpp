@@ -62,8 +62,10 @@ void gram_matrix(const Eigen::Ref<const RowMatrixXf>& x, Eigen::MatrixXf& gram);
 /// The branch depends only on (n, d, penalty), so results stay independent of ranks/threads.
 class RidgeSolver {
 public:
-    /// Local. Returns false when the system cannot be factored (not positive definite, e.g.
-    /// no penalty and fewer ratings than d) or the solution is not finite.
+    /// Local. Returns false when the system is singular: more unknowns without penalty than
+    /// rows of X (e.g. no penalty and fewer ratings than d; rounding could otherwise let the
+    /// Cholesky factorization "succeed" with a huge, meaningless solution), or the
+    /// factorization fails (not positive definite), or the solution is not finite.
     bool solve(const Eigen::Ref<const RowMatrixXf>& x, const Eigen::Ref<const Eigen::VectorXf>& y,
                const Eigen::Ref<const Eigen::VectorXd>& penalty,
                Eigen::Ref<Eigen::VectorXf> solution);

@@ -65,6 +65,9 @@ bool RidgeSolver::solve(const Eigen::Ref<const RowMatrixXf>& x,
                         Eigen::Ref<Eigen::VectorXf> solution) {
     const Eigen::Index n = x.rows();
     const Eigen::Index d = x.cols();
+    // rank(X^T X) <= n: with more unpenalized unknowns than rows the system is singular in
+    // exact arithmetic, though rounding can leave the float Gram matrix "positive definite".
+    if ((penalty.array() <= 0.0).count() > n) return false;
     if (n < d && (penalty.array() > 0.0).all()) {
         // Dual form: K = (X D^-1/2)(X D^-1/2)^T + I, z = K^-1 y, s = D^-1 X^T z.
         const Eigen::RowVectorXf inverse_root = penalty.cwiseSqrt().cwiseInverse().cast<float>().transpose();

@@ -468,6 +468,10 @@ void validate(const Config& config, Command command) {
         if (!(m.lambda >= 0.0) || !std::isfinite(m.lambda)) {
             fail("model", "lambda", "must be a finite number >= 0, got " + format_value(m.lambda));
         }
+        if (!std::isfinite(m.bias_lambda)) {  // negative is allowed: the same as lambda
+            fail("model", "bias-lambda",
+                 "must be a finite number, got " + format_value(m.bias_lambda));
+        }
         const TrainConfig& t = config.train;
         if (t.iterations < 1) {
             fail("train", "iterations", "must be >= 1, got " + format_value(t.iterations));

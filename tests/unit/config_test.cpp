@@ -366,6 +366,73 @@ TEST_CASE("validate: data options", "[config]") {
     }
 }
 
+TEST_CASE("validate: train option ranges", "[config]") {
+    Config config = valid_data_config();
+    CHECK(validate_error(config, Command::train).empty());
+    auto& m = config.model;
+    auto& t = config.train;
+    std::string option;
+    SECTION("rank 0") {
+        m.rank = 0;
+        option = "--model.rank";
+    }
+    SECTION("rank above 4096") {
+        m.rank = 4097;
+        option = "--model.rank";
+    }
+    SECTION("lambda negative") {
+        m.lambda = -1.0;
+        option = "--model.lambda";
+    }
+    SECTION("lambda infinite") {
+        m.lambda = std::numeric_limits<double>::infinity();
+        option = "--model.lambda";
+    }
+    SECTION("bias-lambda NaN") {
+        m.bias_lambda = std::numeric_limits<double>::quiet_NaN();
+        option = "--model.bias-lambda";
+    }
+    SECTION("bias-lambda infinite") {
+        m.bias_lambda = std::numeric_limits<double>::infinity();
+        option = "--model.bias-lambda";
+    }
+    SECTION("iterations") {
+        t.iterations = 0;
+        option = "--train.iterations";
+    }
+    SECTION("threads") {
+        t.threads = -1;
+        option = "--train.threads";
+    }
+    SECTION("patience negative") {
+        t.patience = -1;
+        option = "--train.patience";
+    }
+    SECTION("patience without test data") {
+        t.patience = 2;
+        option = "--train.patience";
+    }
+    const std::string message = validate_error(config, Command::train);
+    INFO(message);
+    CHECK(message.rfind(option + ":", 0) == 0);  // the message starts with the option's name
+}
+
+TEST_CASE("validate accepts the train options' boundary values", "[config]") {
+    Config config = valid_data_config();
+    config.model.rank = 4096;
+    config.model.lambda = 0.0;
+    config.model.bias_lambda = -1.0;  // negative: the same as lambda
+    CHECK(validate_error(config, Command::train).empty());
+    config.model.rank = 1;
+    config.model.bias_lambda = 0.0;
+    config.train.patience = 3;
+    config.data.test_fraction = 0.1;
+    CHECK(validate_error(config, Command::train).empty());
+    config.data.test_fraction = 0.0;
+    config.data.test = "test.tsv";
+    CHECK(validate_error(config, Command::train).empty());
+}
+
 TEST_CASE("validate: generate option ranges", "[config]") {
     Config config = valid_generate_config();
     auto& g = config.generate;
