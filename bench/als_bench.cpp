@@ -6,8 +6,8 @@
 #include <mpi.h>
 
 #include <Eigen/Core>
-#include <cstdlib>
 #include <cstdio>
+#include <cstdlib>
 #include <string>
 
 #include "distmf/als.hpp"
@@ -95,11 +95,11 @@ int main(int argc, char** argv) {
         const PhaseTimes t = users ? gram_phase(dataset.user_ratings, state.items, mean)
                                    : gram_phase(dataset.item_ratings, state.users, mean);
         const double flops = 2.0 * k * k * static_cast<double>(t.nnz);  // the count
-        std::printf("%s half-sweep, k=%d: gather %.2f s, Gram %.2f s (%.1f GFLOP/s = %.0f %% of "
-                    "GEMM), gather+Gram %.2f s (%.0f %% of GEMM)\n",
-                    users ? "user" : "item", k, t.gather, t.gram, flops / t.gram / 1e9,
-                    100.0 * flops / t.gram / 1e9 / gemm, t.total,
-                    100.0 * flops / t.total / 1e9 / gemm);
+        std::printf(
+            "%s half-sweep, k=%d: gather %.2f s, Gram %.2f s (%.1f GFLOP/s = %.0f %% of "
+            "GEMM), gather+Gram %.2f s (%.0f %% of GEMM)\n",
+            users ? "user" : "item", k, t.gather, t.gram, flops / t.gram / 1e9,
+            100.0 * flops / t.gram / 1e9 / gemm, t.total, 100.0 * flops / t.total / 1e9 / gemm);
     }
     return 0;
 }

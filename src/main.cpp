@@ -36,7 +36,8 @@ int run(const distmf::Communicator& world, int argc, char** argv) {
         return 0;
     }
     if (parsed.print_config) {
-        if (world.rank() == 0) std::fputs(effective_ini(parsed.config, parsed.command).c_str(), stdout);
+        if (world.rank() == 0)
+            std::fputs(effective_ini(parsed.config, parsed.command).c_str(), stdout);
         return 0;
     }
     validate(parsed.config, parsed.command);

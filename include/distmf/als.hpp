@@ -27,8 +27,8 @@ namespace distmf {
 
 /// What a half-sweep needs besides the data.
 struct AlsSettings {
-    double lambda = 0.05;      ///< penalty of the factors
-    double bias_lambda = 0.05; ///< penalty of the bias (column 0 with biases)
+    double lambda = 0.05;       ///< penalty of the factors
+    double bias_lambda = 0.05;  ///< penalty of the bias (column 0 with biases)
     Regularization regularization = Regularization::weighted;
     double global_mean = 0.0;  ///< mu (0 without biases)
     int threads = 1;           ///< OpenMP threads for the row solves
@@ -61,7 +61,7 @@ void gram_matrix(const Eigen::Ref<const RowMatrixXf>& x, Eigen::MatrixXf& gram);
 ///    n d^2 + d^3/3: most users and items of real data have fewer ratings than k + 1.
 /// The branch depends only on (n, d, penalty), so results stay independent of ranks/threads.
 class RidgeSolver {
-public:
+  public:
     /// Local. Returns false when the system is singular: more unknowns without penalty than
     /// rows of X (e.g. no penalty and fewer ratings than d; rounding could otherwise let the
     /// Cholesky factorization "succeed" with a huge, meaningless solution), or the
@@ -70,7 +70,7 @@ public:
                const Eigen::Ref<const Eigen::VectorXd>& penalty,
                Eigen::Ref<Eigen::VectorXf> solution);
 
-private:
+  private:
     bool factor_and_solve(Eigen::Ref<Eigen::VectorXd> rhs);
 
     Eigen::MatrixXf gram_;

@@ -27,7 +27,7 @@ void check_writable_destination(const std::string& path);
 
 /// A text or binary output file written through a temporary name. Local.
 class AtomicFile {
-public:
+  public:
     /// Creates "<path>.tmp" for writing; throws InputError naming the path on failure.
     explicit AtomicFile(std::string path);
     /// Removes the temporary file unless commit() succeeded; never throws.
@@ -42,7 +42,7 @@ public:
     /// Flushes, fsyncs, closes and renames the file into place; throws InputError on failure.
     void commit();
 
-private:
+  private:
     std::string path_;
     std::string temporary_;
     std::FILE* stream_ = nullptr;

@@ -61,9 +61,8 @@ ModelInfo run_model_info(const Communicator& comm, const Config& config, const D
 /// config.checkpoint.dir, then deletes the checkpoints that are not among the newest
 /// config.checkpoint.keep up to this one (files of a later iteration belong to another run:
 /// a run owns its checkpoint folder). Returns the path written.
-std::string save_checkpoint(const Communicator& comm, const Config& config,
-                            const Dataset& dataset, const TrainState& state,
-                            std::uint64_t fingerprint);
+std::string save_checkpoint(const Communicator& comm, const Config& config, const Dataset& dataset,
+                            const TrainState& state, std::uint64_t fingerprint);
 
 /// Collective: every rank of comm must call. Per --checkpoint.resume: `never` -> nullopt;
 /// `auto` -> the newest valid checkpoint in the folder (invalid ones are reported in one line
@@ -82,7 +81,7 @@ std::optional<ResumedState> resume_from_checkpoint(const Communicator& comm, con
 /// When to write checkpoints: every --checkpoint.every iterations and/or every
 /// --checkpoint.every-seconds (decided on rank 0's clock, so every rank agrees).
 class CheckpointSchedule {
-public:
+  public:
     /// Collective. Inactive when config.checkpoint.dir is empty.
     CheckpointSchedule(const Communicator& comm, const Config& config, const Dataset& dataset,
                        std::uint64_t fingerprint, const Logger& log);
@@ -94,7 +93,7 @@ public:
     /// Whether checkpoints are written at all.
     bool active() const noexcept { return active_; }
 
-private:
+  private:
     const Communicator& comm_;
     const Config& config_;
     const Dataset& dataset_;

@@ -39,7 +39,7 @@ int to_mpi_count(Integer value, const char* what) {
 /// MPI_COMM_WORLD so errors become exceptions. Finalizes only when no exception is in flight
 /// (after an uncaught error, main calls MPI_Abort instead). Construct it first in main.
 class MpiSession {
-public:
+  public:
     /// Collective over MPI_COMM_WORLD.
     MpiSession(int& argc, char**& argv);
     ~MpiSession();
@@ -55,7 +55,7 @@ template <class T>
 class MpiType {
     static_assert(std::is_trivially_copyable_v<T>, "MPI can only move trivially copyable types");
 
-public:
+  public:
     MpiType();
     ~MpiType();
     MpiType(const MpiType&) = delete;  // owns a committed derived datatype
@@ -65,7 +65,7 @@ public:
     /// The datatype to pass to MPI.
     MPI_Datatype get() const noexcept { return type_; }
 
-private:
+  private:
     MPI_Datatype type_ = MPI_DATATYPE_NULL;
     bool owned_ = false;
 };
@@ -74,7 +74,7 @@ private:
 /// checked collectives. Every member function that communicates is collective: every rank of
 /// the communicator must call it, in the same order, with consistent arguments.
 class Communicator {
-public:
+  public:
     /// Wraps MPI_COMM_WORLD.
     Communicator();
     /// Wraps an existing communicator without taking ownership.
@@ -140,7 +140,7 @@ public:
     std::optional<std::string> first_error(const std::optional<std::string>& local_error,
                                            std::uint64_t order_key) const;
 
-private:
+  private:
     MPI_Comm comm_;
     int rank_ = 0;
     int size_ = 1;
@@ -234,8 +234,8 @@ std::vector<T> Communicator::all_gather(T value) const {
 
 template <class T>
 std::vector<T> Communicator::all_gather_v(std::span<const T> mine) const {
-    const std::vector<std::int64_t> counts = all_gather<std::int64_t>(
-        static_cast<std::int64_t>(mine.size()));
+    const std::vector<std::int64_t> counts =
+        all_gather<std::int64_t>(static_cast<std::int64_t>(mine.size()));
     std::vector<int> recv_counts(counts.size());
     std::vector<int> displacements(counts.size());
     std::int64_t total = 0;
@@ -246,10 +246,10 @@ std::vector<T> Communicator::all_gather_v(std::span<const T> mine) const {
     }
     std::vector<T> result(static_cast<std::size_t>(total));
     const MpiType<T> type;
-    check_mpi(MPI_Allgatherv(mine.data(), to_mpi_count(mine.size(), "all_gather_v"), type.get(),
-                             result.data(), recv_counts.data(), displacements.data(), type.get(),
-                             comm_),
-              "MPI_Allgatherv");
+    check_mpi(
+        MPI_Allgatherv(mine.data(), to_mpi_count(mine.size(), "all_gather_v"), type.get(),
+                       result.data(), recv_counts.data(), displacements.data(), type.get(), comm_),
+        "MPI_Allgatherv");
     return result;
 }
 
@@ -290,8 +290,7 @@ std::vector<T> Communicator::all_to_all_v(std::span<const T> send,
     check_mpi(MPI_Alltoall(send_counts.data(), 1, count_type.get(), recv_counts64.data(), 1,
                            count_type.get(), comm_),
               "MPI_Alltoall");
-    std::vector<int> send_int(n_ranks), send_displ(n_ranks), recv_int(n_ranks),
-        recv_displ(n_ranks);
+    std::vector<int> send_int(n_ranks), send_displ(n_ranks), recv_int(n_ranks), recv_displ(n_ranks);
     std::int64_t send_total = 0;
     std::int64_t recv_total = 0;
     for (std::size_t r = 0; r < n_ranks; ++r) {
@@ -308,8 +307,7 @@ std::vector<T> Communicator::all_to_all_v(std::span<const T> send,
     std::vector<T> received(static_cast<std::size_t>(recv_total));
     const MpiType<T> type;
     check_mpi(MPI_Alltoallv(send.data(), send_int.data(), send_displ.data(), type.get(),
-                            received.data(), recv_int.data(), recv_displ.data(), type.get(),
-                            comm_),
+                            received.data(), recv_int.data(), recv_displ.data(), type.get(), comm_),
               "MPI_Alltoallv");
     return received;
 }

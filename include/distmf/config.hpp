@@ -26,66 +26,66 @@ enum class Regularization { weighted, plain };
 
 /// [data]: where ratings come from and how they are split into train and test.
 struct DataConfig {
-    std::string train;                ///< ratings file to train on (required)
-    std::string test;                 ///< optional separate test file
-    double test_fraction = 0.0;       ///< fraction of train held out by hash, in [0, 1)
+    std::string train;           ///< ratings file to train on (required)
+    std::string test;            ///< optional separate test file
+    double test_fraction = 0.0;  ///< fraction of train held out by hash, in [0, 1)
     DataFormat format = DataFormat::automatic;
-    std::string delimiter;            ///< overrides the format's separator; empty: from format
+    std::string delimiter;  ///< overrides the format's separator; empty: from format
     HeaderMode header = HeaderMode::automatic;
-    std::uint64_t seed = 42;          ///< seeds the hash split and the partition permutation
+    std::uint64_t seed = 42;  ///< seeds the hash split and the partition permutation
     DuplicatePolicy duplicates = DuplicatePolicy::error;
 };
 
 /// Options of `distmf generate` (top level, no section: `--users 1000`).
 struct GenerateConfig {
-    std::int64_t users = 1000;        ///< number of users
-    std::int64_t items = 1000;        ///< number of items
-    std::int64_t ratings = 100000;    ///< number of distinct (user, item) ratings
-    int rank = 8;                     ///< rank of the true low-rank model
-    double noise = 0.5;               ///< standard deviation of the Gaussian rating noise
-    std::uint64_t seed = 1;           ///< everything generated follows from this seed
-    std::string out;                  ///< output TSV file (required)
-    double min_rating = 1.0;          ///< ratings are clipped to [min_rating, max_rating]
+    std::int64_t users = 1000;      ///< number of users
+    std::int64_t items = 1000;      ///< number of items
+    std::int64_t ratings = 100000;  ///< number of distinct (user, item) ratings
+    int rank = 8;                   ///< rank of the true low-rank model
+    double noise = 0.5;             ///< standard deviation of the Gaussian rating noise
+    std::uint64_t seed = 1;         ///< everything generated follows from this seed
+    std::string out;                ///< output TSV file (required)
+    double min_rating = 1.0;        ///< ratings are clipped to [min_rating, max_rating]
     double max_rating = 5.0;
 };
 
 /// [model]: the model being fitted.
 struct ModelConfig {
-    int rank = 10;                    ///< k, the number of latent factors
-    double lambda = 0.05;             ///< ridge penalty of factors (per rating with `weighted`)
-    double bias_lambda = -1.0;        ///< ridge penalty of biases; < 0: the same as lambda
+    int rank = 10;              ///< k, the number of latent factors
+    double lambda = 0.05;       ///< ridge penalty of factors (per rating with `weighted`)
+    double bias_lambda = -1.0;  ///< ridge penalty of biases; < 0: the same as lambda
     Regularization regularization = Regularization::weighted;
-    bool biases = true;               ///< a_ij ~ mu + b_i + c_j + w_i.h_j (else w_i.h_j)
+    bool biases = true;  ///< a_ij ~ mu + b_i + c_j + w_i.h_j (else w_i.h_j)
 };
 
 /// [train]: the training loop.
 struct TrainConfig {
-    int iterations = 10;              ///< ALS iterations (a user and an item half-sweep each)
-    std::uint64_t seed = 1;           ///< seeds the initial factors (by external ID)
-    int threads = 0;                  ///< OpenMP threads per rank; 0: OMP_NUM_THREADS
-    int patience = 0;                 ///< stop after this many iterations without a better
-                                      ///< test RMSE and keep the best model; 0: never
+    int iterations = 10;     ///< ALS iterations (a user and an item half-sweep each)
+    std::uint64_t seed = 1;  ///< seeds the initial factors (by external ID)
+    int threads = 0;         ///< OpenMP threads per rank; 0: OMP_NUM_THREADS
+    int patience = 0;        ///< stop after this many iterations without a better
+                             ///< test RMSE and keep the best model; 0: never
 };
 
 /// [output]: what training writes.
 struct OutputConfig {
-    std::string model;                ///< HDF5 model file (optional)
-    std::string metrics;              ///< JSON-lines metrics file (optional)
+    std::string model;    ///< HDF5 model file (optional)
+    std::string metrics;  ///< JSON-lines metrics file (optional)
 };
 
 /// [checkpoint]: periodic checkpoints and resuming from them.
 struct CheckpointConfig {
-    std::string dir;                  ///< folder of checkpoint files; empty: no checkpoints
-    int every = 1;                    ///< checkpoint every N iterations (0: not by count)
-    double every_seconds = 0.0;       ///< and/or when this many seconds passed (0: not by time)
-    int keep = 2;                     ///< newest N checkpoints kept
-    std::string resume = "auto";      ///< auto | never | a checkpoint file
-    bool force = false;               ///< resume despite changed lambda/regularization/biases-lambda
+    std::string dir;              ///< folder of checkpoint files; empty: no checkpoints
+    int every = 1;                ///< checkpoint every N iterations (0: not by count)
+    double every_seconds = 0.0;   ///< and/or when this many seconds passed (0: not by time)
+    int keep = 2;                 ///< newest N checkpoints kept
+    std::string resume = "auto";  ///< auto | never | a checkpoint file
+    bool force = false;           ///< resume despite changed lambda/regularization/biases-lambda
 };
 
 /// Options of `distmf evaluate` and `distmf inspect` (top level).
 struct ModelFileConfig {
-    std::string model;                ///< the HDF5 model file to read
+    std::string model;  ///< the HDF5 model file to read
 };
 
 /// Everything a run needs. Identical on every rank (checked by hash at start-up).

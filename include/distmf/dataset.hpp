@@ -22,27 +22,27 @@ namespace distmf {
 
 /// Global facts about a loaded data set; identical on every rank.
 struct DatasetSummary {
-    std::int64_t n_users = 0;           ///< distinct users in train and test
-    std::int64_t n_items = 0;           ///< distinct items in train and test
-    std::int64_t n_train = 0;           ///< training ratings (after merging duplicates)
-    std::int64_t n_test = 0;            ///< test ratings (after merging duplicates)
-    std::int64_t duplicates_merged = 0; ///< ratings dropped by --data.duplicates last|mean
-    std::int64_t cold_users = 0;        ///< users with no training rating
-    std::int64_t cold_items = 0;        ///< items with no training rating
-    double min_rating = 0.0;            ///< over training ratings
+    std::int64_t n_users = 0;            ///< distinct users in train and test
+    std::int64_t n_items = 0;            ///< distinct items in train and test
+    std::int64_t n_train = 0;            ///< training ratings (after merging duplicates)
+    std::int64_t n_test = 0;             ///< test ratings (after merging duplicates)
+    std::int64_t duplicates_merged = 0;  ///< ratings dropped by --data.duplicates last|mean
+    std::int64_t cold_users = 0;         ///< users with no training rating
+    std::int64_t cold_items = 0;         ///< items with no training rating
+    double min_rating = 0.0;             ///< over training ratings
     double max_rating = 0.0;
-    double mean_rating = 0.0;           ///< exact (order-independent) mean of training ratings
+    double mean_rating = 0.0;  ///< exact (order-independent) mean of training ratings
     std::vector<std::int64_t> train_by_user_block;  ///< training ratings per rank (user side)
     std::vector<std::int64_t> train_by_item_block;  ///< training ratings per rank (item side)
-    std::string train_layout;           ///< e.g. "tab-separated, 4 fields"
-    std::string test_layout;            ///< for a --data.test file
+    std::string train_layout;                       ///< e.g. "tab-separated, 4 fields"
+    std::string test_layout;                        ///< for a --data.test file
 };
 
 /// Seconds spent in each ingest phase on this rank (for benchmarks and logs).
 struct IngestTimings {
-    double read_seconds = 0.0;       ///< read and parse this rank's byte ranges
-    double map_seconds = 0.0;        ///< global ID numbering and partitioning
-    double shuffle_seconds = 0.0;    ///< all-to-alls and building the CSR blocks
+    double read_seconds = 0.0;     ///< read and parse this rank's byte ranges
+    double map_seconds = 0.0;      ///< global ID numbering and partitioning
+    double shuffle_seconds = 0.0;  ///< all-to-alls and building the CSR blocks
 };
 
 /// One rank's share of a data set, ready for ALS.
@@ -65,8 +65,7 @@ struct Dataset {
 /// test by `rule`). Errors are agreed: every rank throws the same InputError naming the file
 /// and the global line number of the first malformed line.
 TextLayout read_ratings_shard(const Communicator& comm, const std::string& path,
-                              const DataConfig& options, const SplitRule& rule,
-                              RatingShard& shard);
+                              const DataConfig& options, const SplitRule& rule, RatingShard& shard);
 
 /// Collective: every rank of comm must call, in the same order. Loads options.train (and
 /// options.test) as described above. Errors (missing or malformed file, duplicates with

@@ -16,43 +16,43 @@ namespace distmf {
 
 /// Base of every distmf error.
 class Error : public std::runtime_error {
-public:
+  public:
     using std::runtime_error::runtime_error;
 };
 
 /// An option or configuration value is unknown, malformed or impossible.
 class ConfigError : public Error {
-public:
+  public:
     using Error::Error;
 };
 
 /// An input file is missing, unreadable or malformed.
 class InputError : public Error {
-public:
+  public:
     using Error::Error;
 };
 
 /// An MPI call returned an error code.
 class MpiError : public Error {
-public:
+  public:
     /// @param code the MPI error code, @param operation the MPI function that failed.
     MpiError(int code, const std::string& operation);
     /// The MPI error code returned by the failed call.
     int code() const noexcept { return code_; }
 
-private:
+  private:
     int code_;
 };
 
 /// An HDF5 call failed.
 class Hdf5Error : public Error {
-public:
+  public:
     using Error::Error;
 };
 
 /// A numerical kernel failed (for example, a Cholesky factorization of a row's system).
 class NumericalError : public Error {
-public:
+  public:
     using Error::Error;
 };
 

@@ -18,7 +18,7 @@ namespace distmf {
 /// A term that is not finite or has |x| >= 2^80 makes the sum NaN (it never throws, so it is
 /// safe inside OpenMP regions).
 class ExactSum {
-public:
+  public:
     /// Local. Adds one term.
     void add(double x) noexcept;
     /// Local. Adds another partial sum.
@@ -33,7 +33,7 @@ public:
     /// partial sums; bitwise the same for any number of ranks and any split of the terms.
     static ExactSum all_reduce(const Communicator& comm, const ExactSum& mine);
 
-private:
+  private:
     Int128 fixed_ = 0;  // the sum in units of 2^-40
     bool invalid_ = false;
 };

@@ -17,7 +17,7 @@ using RowMatrixXf = Eigen::Matrix<float, Eigen::Dynamic, Eigen::Dynamic, Eigen::
 
 /// One side's biases and factors. Glossary: k = the rank of the factorization.
 class FactorTable {
-public:
+  public:
     FactorTable() = default;
     /// rows x (k + biases) zeros.
     FactorTable(std::int64_t rows, int k, bool biases);
@@ -51,7 +51,7 @@ public:
     /// whatever the rank count or the order of rows.
     void initialize(std::span<const std::int64_t> external_ids, std::uint64_t seed, float scale);
 
-private:
+  private:
     RowMatrixXf values_;
     int k_ = 0;
     bool biases_ = false;

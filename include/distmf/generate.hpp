@@ -27,7 +27,7 @@ struct GenerateSummary {
 /// The true model and the sampling tables of a synthetic data set. Built once (O(items * rank)
 /// plus O(users)); then any range of users can be generated independently and in parallel.
 class SyntheticRatings {
-public:
+  public:
     /// Local. Builds the item factors, biases, popularity table and per-user rating counts.
     explicit SyntheticRatings(const GenerateConfig& options);
 
@@ -40,7 +40,7 @@ public:
     /// of users [first_user, end_user) to `out`.
     void append_users(std::int64_t first_user, std::int64_t end_user, std::string& out) const;
 
-private:
+  private:
     std::int64_t draw_item(std::uint64_t random_bits, double uniform) const noexcept;
 
     GenerateConfig options_;

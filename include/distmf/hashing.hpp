@@ -36,7 +36,7 @@ constexpr double unit_interval(std::uint64_t bits) noexcept {
 /// A small, fast, seedable generator (SplitMix64) for sequential streams, such as one user's
 /// ratings in `distmf generate`. Seed it from hash_keys() so each stream is independent.
 class SplitMix64 {
-public:
+  public:
     /// Starts the stream at `seed`.
     explicit constexpr SplitMix64(std::uint64_t seed) noexcept : state_(seed) {}
     /// Next 64 random bits.
@@ -50,7 +50,7 @@ public:
     /// Standard normal deviate (Box-Muller; one of the pair is discarded for simplicity).
     double normal() noexcept;
 
-private:
+  private:
     std::uint64_t state_;
 };
 

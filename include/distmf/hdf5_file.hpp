@@ -28,7 +28,7 @@ void silence_hdf5_errors();
 
 /// Owns one HDF5 identifier and closes it with the matching H5*close. Move-only.
 class H5Handle {
-public:
+  public:
     using Closer = herr_t (*)(hid_t);
     H5Handle() = default;
     /// Takes ownership of `id` (closed with `closer`); `file` names the file for messages.
@@ -58,7 +58,7 @@ public:
     /// Closes now, reporting failure (use for files, where close flushes data).
     void close();
 
-private:
+  private:
     void reset() noexcept;
 
     hid_t id_ = H5I_INVALID_HID;
@@ -125,8 +125,8 @@ void read_rows_raw(const H5Handle& dataset, hid_t memory_type, std::int64_t firs
 
 /// Typed write_rows_raw.
 template <class T>
-void write_rows(const H5Handle& dataset, std::int64_t first_row, std::int64_t n_rows,
-                const T* data, bool collective) {
+void write_rows(const H5Handle& dataset, std::int64_t first_row, std::int64_t n_rows, const T* data,
+                bool collective) {
     write_rows_raw(dataset, H5Type<T>::memory(), first_row, n_rows, data, collective);
 }
 /// Typed read_rows_raw.

@@ -12,7 +12,7 @@ namespace distmf {
 
 /// A dense numbering of external IDs. Local; not thread-safe for writes.
 class IdIndex {
-public:
+  public:
     /// Marks "not present" in lookups.
     static constexpr std::int32_t absent = -1;
 
@@ -28,11 +28,11 @@ public:
     /// The external IDs, in index order.
     std::span<const std::int64_t> ids() const noexcept { return ids_; }
 
-private:
+  private:
     void grow();
     std::size_t slot_of(std::int64_t external_id) const noexcept;
 
-    std::vector<std::int64_t> slot_keys_;   // -1: empty slot
+    std::vector<std::int64_t> slot_keys_;  // -1: empty slot
     std::vector<std::int32_t> slot_values_;
     std::vector<std::int64_t> ids_;
     std::size_t mask_ = 0;

@@ -9,7 +9,7 @@ namespace distmf {
 
 /// Prints messages on behalf of one MPI rank. Cheap to copy; holds no communicator.
 class Logger {
-public:
+  public:
     /// @param rank this process's rank, @param quiet suppress info() lines.
     explicit Logger(int rank, bool quiet = false) : rank_(rank), quiet_(quiet) {}
 
@@ -22,7 +22,7 @@ public:
     /// This logger's rank.
     int rank() const noexcept { return rank_; }
 
-private:
+  private:
     int rank_;
     bool quiet_;
 };

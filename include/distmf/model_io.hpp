@@ -36,17 +36,17 @@ constexpr std::int64_t model_format_version = 1;
 
 /// The attributes of a model file.
 struct ModelInfo {
-    std::string kind = "model";       ///< "model" or "checkpoint"
+    std::string kind = "model";  ///< "model" or "checkpoint"
     std::string algorithm = "als";
     int k = 0;
     bool biases = true;
-    std::int64_t iteration = 0;       ///< iterations completed
-    std::uint64_t seed = 0;           ///< --train.seed
-    std::int64_t ranks = 1;           ///< number of ranks that wrote the file
-    std::string created;              ///< UTC time of writing, ISO 8601
-    std::string config;               ///< effective INI text of the run
+    std::int64_t iteration = 0;  ///< iterations completed
+    std::uint64_t seed = 0;      ///< --train.seed
+    std::int64_t ranks = 1;      ///< number of ranks that wrote the file
+    std::string created;         ///< UTC time of writing, ISO 8601
+    std::string config;          ///< effective INI text of the run
     double global_mean = 0.0;
-    double rating_min = 0.0;          ///< training rating range (predictions are clipped to it)
+    double rating_min = 0.0;  ///< training rating range (predictions are clipped to it)
     double rating_max = 0.0;
     std::int64_t n_users = 0;
     std::int64_t n_items = 0;
@@ -102,8 +102,10 @@ void write_checked_rows(const Communicator& comm, const H5Handle& parent, const 
     if (width > 0) shape.push_back(static_cast<std::uint64_t>(width));
     const H5Handle dataset = create_dataset(parent, name, H5Type<T>::file(), shape);
     write_rows(dataset, first, count, data, true);
-    const std::int64_t row_bytes = std::max<std::int64_t>(1, width) * static_cast<std::int64_t>(sizeof(T));
-    const std::uint64_t checksum = comm.all_reduce_sum(rows_checksum(data, first, count, row_bytes));
+    const std::int64_t row_bytes =
+        std::max<std::int64_t>(1, width) * static_cast<std::int64_t>(sizeof(T));
+    const std::uint64_t checksum =
+        comm.all_reduce_sum(rows_checksum(data, first, count, row_bytes));
     write_attribute<std::uint64_t>(dataset, "checksum", checksum);
 }
 
@@ -115,9 +117,9 @@ std::vector<T> read_checked_rows(const H5Handle& parent, const std::string& name
                                  std::int64_t width, bool collective) {
     const H5Handle dataset = open_dataset(parent, name);
     const std::vector<std::uint64_t> shape = dataset_shape(dataset);
-    const bool shape_ok = width == 0 ? shape.size() == 1
-                                     : shape.size() == 2 &&
-                                           shape[1] == static_cast<std::uint64_t>(width);
+    const bool shape_ok = width == 0
+                              ? shape.size() == 1
+                              : shape.size() == 2 && shape[1] == static_cast<std::uint64_t>(width);
     if (!shape_ok) throw InputError(parent.file() + ": dataset " + name + " has the wrong shape");
     const auto n_rows = static_cast<std::int64_t>(shape[0]);
     const std::int64_t row_width = std::max<std::int64_t>(1, width);
@@ -125,7 +127,8 @@ std::vector<T> read_checked_rows(const H5Handle& parent, const std::string& name
     read_rows(dataset, 0, n_rows, values.data(), collective);
     if (!has_attribute(dataset, "checksum") ||
         read_attribute<std::uint64_t>(dataset, "checksum") !=
-            rows_checksum(values.data(), 0, n_rows, row_width * static_cast<std::int64_t>(sizeof(T)))) {
+            rows_checksum(values.data(), 0, n_rows,
+                          row_width * static_cast<std::int64_t>(sizeof(T)))) {
         throw InputError(parent.file() + ": checksum mismatch in dataset " + name +
                          " (the file is corrupt)");
     }

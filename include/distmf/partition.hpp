@@ -20,7 +20,7 @@ std::vector<std::int64_t> global_id_order(std::span<const std::int64_t> ids, std
 
 /// A division of rows 0..n_rows-1 into contiguous blocks, block r = [first(r), end(r)).
 class BlockPartition {
-public:
+  public:
     /// One block holding every row.
     BlockPartition() = default;
     /// From block boundaries: boundaries[0] = 0, non-decreasing, back() = n_rows.
@@ -45,7 +45,7 @@ public:
     /// Local. The block holding `row` (binary search over the boundaries).
     int owner(std::int64_t row) const;
 
-private:
+  private:
     std::vector<std::int64_t> boundaries_{0, 0};
 };
 

@@ -17,15 +17,13 @@ namespace distmf {
 /// Ratings of rows [first_row, first_row + n_rows()) in CSR: local row r holds entries
 /// [row_start[r], row_start[r+1]) of `columns` (global indices, ascending) and `values`.
 struct RatingMatrix {
-    std::int64_t first_row = 0;               ///< global index of local row 0
-    std::vector<std::int64_t> row_start{0};   ///< n_rows() + 1 offsets
-    std::vector<std::int32_t> columns;        ///< global column index per entry
-    std::vector<float> values;                ///< rating per entry
+    std::int64_t first_row = 0;              ///< global index of local row 0
+    std::vector<std::int64_t> row_start{0};  ///< n_rows() + 1 offsets
+    std::vector<std::int32_t> columns;       ///< global column index per entry
+    std::vector<float> values;               ///< rating per entry
 
     /// Number of local rows.
-    std::int64_t n_rows() const noexcept {
-        return static_cast<std::int64_t>(row_start.size()) - 1;
-    }
+    std::int64_t n_rows() const noexcept { return static_cast<std::int64_t>(row_start.size()) - 1; }
     /// Number of stored ratings.
     std::int64_t nnz() const noexcept { return static_cast<std::int64_t>(columns.size()); }
     /// Number of ratings in local row r.
@@ -57,8 +55,8 @@ struct DuplicatePair {
 
 /// What building a matrix found besides the matrix.
 struct BuildReport {
-    std::int64_t duplicates_merged = 0;       ///< entries removed by `last` or `mean`
-    std::optional<DuplicatePair> duplicate;   ///< with policy `error`: the first duplicate
+    std::int64_t duplicates_merged = 0;      ///< entries removed by `last` or `mean`
+    std::optional<DuplicatePair> duplicate;  ///< with policy `error`: the first duplicate
 };
 
 /// Local. Builds the CSR matrix of rows [first_row, first_row + n_rows) from `entries`

@@ -68,9 +68,9 @@ struct LineError {
 
 /// What reading a range produced besides the ratings.
 struct RangeReadResult {
-    std::int64_t lines = 0;            ///< lines that start in the range (all of them, even
-                                       ///< after an error, so later ranks can number theirs)
-    std::optional<LineError> error;    ///< first malformed line, if any
+    std::int64_t lines = 0;          ///< lines that start in the range (all of them, even
+                                     ///< after an error, so later ranks can number theirs)
+    std::optional<LineError> error;  ///< first malformed line, if any
 };
 
 /// Local. Parses the lines of `path` that start in `range` (the header, when the layout has

@@ -31,8 +31,8 @@ struct TrainState {
     std::int64_t best_iteration = 0;  ///< with --train.patience: iteration of the best test RMSE
     FactorTable best_users;           ///< with --train.patience: the best model so far
     FactorTable best_items;
-    bool users_half_done = false;     ///< the user half-sweep of iteration + 1 is done
-    bool stopped_early = false;       ///< --train.patience ended the run
+    bool users_half_done = false;  ///< the user half-sweep of iteration + 1 is done
+    bool stopped_early = false;    ///< --train.patience ended the run
 };
 
 }  // namespace distmf

@@ -70,7 +70,8 @@ bool RidgeSolver::solve(const Eigen::Ref<const RowMatrixXf>& x,
     if ((penalty.array() <= 0.0).count() > n) return false;
     if (n < d && (penalty.array() > 0.0).all()) {
         // Dual form: K = (X D^-1/2)(X D^-1/2)^T + I, z = K^-1 y, s = D^-1 X^T z.
-        const Eigen::RowVectorXf inverse_root = penalty.cwiseSqrt().cwiseInverse().cast<float>().transpose();
+        const Eigen::RowVectorXf inverse_root =
+            penalty.cwiseSqrt().cwiseInverse().cast<float>().transpose();
         scaled_ = x.array().rowwise() * inverse_root.array();
         gram_.setZero(n, n);
         gram_.selfadjointView<Eigen::Lower>().rankUpdate(scaled_);

@@ -60,8 +60,9 @@ void inject_fault_if_requested(std::int64_t iteration) {
         (request[kind.size()] != ':' || std::stoll(request.substr(kind.size() + 1)) != iteration)) {
         return;
     }
-    std::fprintf(stderr, "distmf: DISTMF_FAULT: killing this rank while checkpoint %lld is "
-                         "being written\n",
+    std::fprintf(stderr,
+                 "distmf: DISTMF_FAULT: killing this rank while checkpoint %lld is "
+                 "being written\n",
                  static_cast<long long>(iteration));
     std::fflush(stderr);
     std::raise(SIGKILL);
@@ -87,7 +88,8 @@ void write_state(const Communicator& comm, const H5Handle& file, const Config& c
     write_attribute<std::uint64_t>(group, "data_seed", config.data.seed);
     write_attribute<double>(group, "lambda", config.model.lambda);
     write_attribute<double>(group, "bias_lambda", effective_bias_lambda(config.model));
-    write_string_attribute(group, "regularization", regularization_name(config.model.regularization));
+    write_string_attribute(group, "regularization",
+                           regularization_name(config.model.regularization));
     std::vector<double> history;
     for (const IterationRecord& r : state.history) {
         history.insert(history.end(), {static_cast<double>(r.iteration), r.train_rmse, r.test_rmse,
@@ -119,7 +121,8 @@ struct LoadedCheckpoint {
     std::string regularization;
 };
 
-FactorTable table_from_rows(const std::vector<float>& values, std::int64_t rows, int k, bool biases) {
+FactorTable table_from_rows(const std::vector<float>& values, std::int64_t rows, int k,
+                            bool biases) {
     FactorTable table(rows, k, biases);
     if (static_cast<std::int64_t>(values.size()) != rows * table.width()) {
         throw InputError("a best-model table has the wrong size");
@@ -150,7 +153,8 @@ LoadedCheckpoint read_checkpoint(const H5Handle& file) {
         read_checked_rows<double>(file, "state/history", history_columns, true);
     for (std::size_t row = 0; row + history_columns <= history.size(); row += history_columns) {
         const double* v = history.data() + row;
-        state.history.push_back({static_cast<std::int64_t>(v[0]), v[1], v[2], v[3], v[4], v[5], v[6]});
+        state.history.push_back(
+            {static_cast<std::int64_t>(v[0]), v[1], v[2], v[3], v[4], v[5], v[6]});
     }
     if (static_cast<std::int64_t>(state.history.size()) != state.iteration) {
         throw InputError(file.file() + ": the history does not match the iteration count");
@@ -183,8 +187,8 @@ LoadedCheckpoint load_checkpoint(const Communicator& comm, const std::string& pa
 }
 
 /// Throws ConfigError naming the first difference that forbids resuming `loaded` in this run.
-void check_compatible(const LoadedCheckpoint& loaded, const std::string& path,
-                      const Config& config, const Dataset& dataset, std::uint64_t fingerprint) {
+void check_compatible(const LoadedCheckpoint& loaded, const std::string& path, const Config& config,
+                      const Dataset& dataset, std::uint64_t fingerprint) {
     const ModelInfo& info = loaded.model.info;
     const auto refuse = [&](const std::string& what) {
         throw ConfigError("cannot resume from " + path + ": " + what);
@@ -243,7 +247,8 @@ std::optional<CheckpointName> parse_checkpoint_file_name(const std::string& file
         file_name.compare(file_name.size() - suffix.size(), suffix.size(), suffix) != 0) {
         return std::nullopt;
     }
-    std::string middle = file_name.substr(prefix.size(), file_name.size() - prefix.size() - suffix.size());
+    std::string middle =
+        file_name.substr(prefix.size(), file_name.size() - prefix.size() - suffix.size());
     CheckpointName name;
     if (middle.size() > 2 && middle.compare(middle.size() - 2, 2, "+u") == 0) {
         name.users_half_done = true;
@@ -323,9 +328,8 @@ ModelInfo run_model_info(const Communicator& comm, const Config& config, const D
     return info;
 }
 
-std::string save_checkpoint(const Communicator& comm, const Config& config,
-                            const Dataset& dataset, const TrainState& state,
-                            std::uint64_t fingerprint) {
+std::string save_checkpoint(const Communicator& comm, const Config& config, const Dataset& dataset,
+                            const TrainState& state, std::uint64_t fingerprint) {
     const std::string& dir = config.checkpoint.dir;
     const CheckpointName name{state.iteration, state.users_half_done};
     const std::string path = (fs::path(dir) / checkpoint_file_name(name)).string();
@@ -429,19 +433,19 @@ std::string CheckpointSchedule::write_now(const TrainState& state) {
 std::string describe_checkpoint_state(const H5Handle& file) {
     const H5Handle group = open_group(file, "state");
     char text[512];
-    std::snprintf(text, sizeof text,
-                  "state         user half-sweep of the next iteration done: %s\n"
-                  "              best iteration (patience): %lld, stopped early: %s\n"
-                  "              data fingerprint %016llx (--data.seed %llu)\n"
-                  "              lambda %g, bias-lambda %g, regularization %s\n",
-                  read_attribute<std::int64_t>(group, "users_half_done") != 0 ? "yes" : "no",
-                  static_cast<long long>(read_attribute<std::int64_t>(group, "best_iteration")),
-                  read_attribute<std::int64_t>(group, "stopped_early") != 0 ? "yes" : "no",
-                  static_cast<unsigned long long>(
-                      read_attribute<std::uint64_t>(group, "data_fingerprint")),
-                  static_cast<unsigned long long>(read_attribute<std::uint64_t>(group, "data_seed")),
-                  read_attribute<double>(group, "lambda"), read_attribute<double>(group, "bias_lambda"),
-                  read_string_attribute(group, "regularization").c_str());
+    std::snprintf(
+        text, sizeof text,
+        "state         user half-sweep of the next iteration done: %s\n"
+        "              best iteration (patience): %lld, stopped early: %s\n"
+        "              data fingerprint %016llx (--data.seed %llu)\n"
+        "              lambda %g, bias-lambda %g, regularization %s\n",
+        read_attribute<std::int64_t>(group, "users_half_done") != 0 ? "yes" : "no",
+        static_cast<long long>(read_attribute<std::int64_t>(group, "best_iteration")),
+        read_attribute<std::int64_t>(group, "stopped_early") != 0 ? "yes" : "no",
+        static_cast<unsigned long long>(read_attribute<std::uint64_t>(group, "data_fingerprint")),
+        static_cast<unsigned long long>(read_attribute<std::uint64_t>(group, "data_seed")),
+        read_attribute<double>(group, "lambda"), read_attribute<double>(group, "bias_lambda"),
+        read_string_attribute(group, "regularization").c_str());
     return text;
 }
 

@@ -47,7 +47,7 @@ void Communicator::check_same_on_all_ranks(std::uint64_t value, const std::strin
 }
 
 std::optional<std::string> Communicator::first_error(const std::optional<std::string>& local_error,
-                                                      std::uint64_t order_key) const {
+                                                     std::uint64_t order_key) const {
     struct Candidate {
         std::uint64_t key;
         std::int64_t rank;

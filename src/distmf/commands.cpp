@@ -30,8 +30,9 @@ int run_data_command(const Communicator& comm, const Config& config) {
     const Logger log(comm.rank());
     const Dataset dataset = load_dataset(comm, config.data);
     const DatasetSummary& s = dataset.summary;
-    const double ingest_seconds = comm.all_reduce_max(
-        dataset.timings.read_seconds + dataset.timings.map_seconds + dataset.timings.shuffle_seconds);
+    const double ingest_seconds =
+        comm.all_reduce_max(dataset.timings.read_seconds + dataset.timings.map_seconds +
+                            dataset.timings.shuffle_seconds);
     const auto users_per_rank = comm.all_gather(dataset.user_blocks.size(comm.rank()));
     const auto items_per_rank = comm.all_gather(dataset.item_blocks.size(comm.rank()));
 
@@ -43,8 +44,8 @@ int run_data_command(const Communicator& comm, const Config& config) {
     log.info(format("users         %lld", static_cast<long long>(s.n_users)));
     log.info(format("items         %lld", static_cast<long long>(s.n_items)));
     log.info(format("ratings       %lld (train %lld, test %lld)",
-                    static_cast<long long>(s.n_train + s.n_test),
-                    static_cast<long long>(s.n_train), static_cast<long long>(s.n_test)));
+                    static_cast<long long>(s.n_train + s.n_test), static_cast<long long>(s.n_train),
+                    static_cast<long long>(s.n_test)));
     log.info(format("train rating  min %g, max %g, mean %.6f", s.min_rating, s.max_rating,
                     s.mean_rating));
     log.info(format("density       %.4f%% of users x items have a training rating",
@@ -68,16 +69,15 @@ int run_data_command(const Communicator& comm, const Config& config) {
     }
     log.info(format("imbalance     %.4f (users), %.4f (items): max/mean training ratings per rank",
                     imbalance(s.train_by_user_block), imbalance(s.train_by_item_block)));
-    log.info(format("ingest        %.3f s (slowest rank): %.0f ratings/s per rank",
-                    ingest_seconds,
+    log.info(format("ingest        %.3f s (slowest rank): %.0f ratings/s per rank", ingest_seconds,
                     static_cast<double>(s.n_train + s.n_test) / ingest_seconds / comm.size()));
     const MemoryReport memory = peak_memory(comm);
-    log.info(format("memory        peak %.1f MB on the largest rank, %.1f MB over all ranks "
-                    "(%.1f bytes per rating)",
-                    static_cast<double>(memory.max_bytes) / 1e6,
-                    static_cast<double>(memory.total_bytes) / 1e6,
-                    static_cast<double>(memory.total_bytes) /
-                        static_cast<double>(std::max<std::int64_t>(1, s.n_train + s.n_test))));
+    log.info(format(
+        "memory        peak %.1f MB on the largest rank, %.1f MB over all ranks "
+        "(%.1f bytes per rating)",
+        static_cast<double>(memory.max_bytes) / 1e6, static_cast<double>(memory.total_bytes) / 1e6,
+        static_cast<double>(memory.total_bytes) /
+            static_cast<double>(std::max<std::int64_t>(1, s.n_train + s.n_test))));
     return 0;
 }
 
@@ -94,12 +94,12 @@ int run_generate_command(const Communicator& comm, const Config& config) {
     }
     if (const auto first = comm.first_error(error, 0)) throw InputError(*first);
     const GenerateConfig& g = config.generate;
-    log.info(format("wrote %lld ratings (%lld users with ratings, %lld items, rank %d, noise %g) "
-                    "to %s: %.1f MB in %.2f s",
-                    static_cast<long long>(summary.ratings),
-                    static_cast<long long>(summary.users_with_ratings),
-                    static_cast<long long>(g.items), g.rank, g.noise, g.out.c_str(),
-                    static_cast<double>(summary.bytes) / 1e6, summary.seconds));
+    log.info(format(
+        "wrote %lld ratings (%lld users with ratings, %lld items, rank %d, noise %g) "
+        "to %s: %.1f MB in %.2f s",
+        static_cast<long long>(summary.ratings), static_cast<long long>(summary.users_with_ratings),
+        static_cast<long long>(g.items), g.rank, g.noise, g.out.c_str(),
+        static_cast<double>(summary.bytes) / 1e6, summary.seconds));
     return 0;
 }
 

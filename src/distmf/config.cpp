@@ -2,8 +2,8 @@
 
 #include <algorithm>
 #include <array>
-#include <cmath>
 #include <boost/program_options.hpp>
+#include <cmath>
 #include <fstream>
 #include <functional>
 #include <istream>
@@ -147,7 +147,7 @@ struct DeclaredOption {
 };
 
 class OptionRegistry {
-public:
+  public:
     /// Starts a new group; options added next belong to it.
     void group(const std::string& prefix, const std::string& caption) {
         groups_.push_back({prefix, caption, std::make_shared<po::options_description>(caption)});
@@ -191,7 +191,7 @@ public:
         return found == choices_.end() ? std::string() : found->second;
     }
 
-private:
+  private:
     std::vector<OptionGroup> groups_;
     std::vector<DeclaredOption> options_;
     std::map<std::string, std::string> choices_;
@@ -212,7 +212,8 @@ enum GroupIndex : std::size_t {
 void declare_options(Config& c, OptionRegistry& r) {
     r.group("data", "Ratings data [data]");
     r.add("train", c.data.train, "ratings file to train on (required)");
-    r.add("test", c.data.test, "separate ratings file to test on (instead of --data.test-fraction)");
+    r.add("test", c.data.test,
+          "separate ratings file to test on (instead of --data.test-fraction)");
     r.add("test-fraction", c.data.test_fraction,
           "fraction of the train file held out for testing, chosen by a hash of "
           "(seed, user, item); in [0, 1)");
@@ -289,17 +290,26 @@ struct CommandInfo {
 
 const std::vector<CommandInfo>& command_table() {
     static const std::vector<CommandInfo> table{
-        {Command::train, "train", "Trains a matrix-factorization model with ALS across all ranks.",
+        {Command::train,
+         "train",
+         "Trains a matrix-factorization model with ALS across all ranks.",
          {data_group, model_group, train_group, output_group, checkpoint_group}},
-        {Command::evaluate, "evaluate", "Prints the RMSE and MAE of a saved model on a ratings file.",
+        {Command::evaluate,
+         "evaluate",
+         "Prints the RMSE and MAE of a saved model on a ratings file.",
          {model_file_group, data_group}},
-        {Command::inspect, "inspect", "Prints the metadata of a model file (distmf inspect FILE).",
+        {Command::inspect,
+         "inspect",
+         "Prints the metadata of a model file (distmf inspect FILE).",
          {model_file_group}},
-        {Command::data, "data",
+        {Command::data,
+         "data",
          "Reads a ratings data set across all ranks and prints its statistics and partition.",
          {data_group}},
-        {Command::generate, "generate",
-         "Writes a synthetic ratings file with known low-rank structure.", {generate_group}},
+        {Command::generate,
+         "generate",
+         "Writes a synthetic ratings file with known low-rank structure.",
+         {generate_group}},
     };
     return table;
 }
@@ -323,7 +333,7 @@ void add_common_options(po::options_description& common, std::string& config_fil
 }
 
 po::options_description description_for(const OptionRegistry& registry,
-                                         const std::vector<std::size_t>& group_indices) {
+                                        const std::vector<std::size_t>& group_indices) {
     po::options_description all;
     for (const std::size_t index : group_indices) all.add(*registry.groups()[index].description);
     return all;
@@ -371,7 +381,8 @@ std::uint64_t fnv1a(std::string_view text) {
 }
 
 std::string option_name(std::string_view prefix, std::string_view key) {
-    return "--" + (prefix.empty() ? std::string(key) : std::string(prefix) + "." + std::string(key));
+    return "--" +
+           (prefix.empty() ? std::string(key) : std::string(prefix) + "." + std::string(key));
 }
 
 }  // namespace
@@ -383,13 +394,9 @@ std::istream& operator>>(std::istream& in, HeaderMode& value) { return read_enum
 std::ostream& operator<<(std::ostream& out, DuplicatePolicy value) {
     return write_enum(out, value);
 }
-std::istream& operator>>(std::istream& in, DuplicatePolicy& value) {
-    return read_enum(in, value);
-}
+std::istream& operator>>(std::istream& in, DuplicatePolicy& value) { return read_enum(in, value); }
 
-std::ostream& operator<<(std::ostream& out, Regularization value) {
-    return write_enum(out, value);
-}
+std::ostream& operator<<(std::ostream& out, Regularization value) { return write_enum(out, value); }
 std::istream& operator>>(std::istream& in, Regularization& value) { return read_enum(in, value); }
 
 const char* command_name(Command command) { return info_of(command).name; }
@@ -416,8 +423,8 @@ ParsedCommandLine parse_command_line(int argc, const char* const* argv) {
 
     po::variables_map values;
     try {
-        const int style = po::command_line_style::default_style &
-                          ~po::command_line_style::allow_guessing;
+        const int style =
+            po::command_line_style::default_style & ~po::command_line_style::allow_guessing;
         po::positional_options_description positional;  // distmf inspect FILE
         if (result.command == Command::inspect) positional.add("model", 1);
         po::store(po::command_line_parser(argc - 1, argv + 1)
@@ -451,7 +458,8 @@ void validate(const Config& config, Command command) {
     }
     if (command == Command::data || command == Command::train || command == Command::evaluate) {
         if (!(d.test_fraction >= 0.0 && d.test_fraction < 1.0)) {
-            fail("data", "test-fraction", "must be in [0, 1), got " + format_value(d.test_fraction));
+            fail("data", "test-fraction",
+                 "must be in [0, 1), got " + format_value(d.test_fraction));
         }
         if (!d.test.empty() && d.test_fraction > 0.0) {
             fail("data", "test-fraction", "cannot be combined with --data.test (choose one)");
@@ -505,10 +513,11 @@ void validate(const Config& config, Command command) {
         if (g.ratings < 1) fail("", "ratings", "must be >= 1, got " + format_value(g.ratings));
         if (static_cast<double>(g.ratings) >
             static_cast<double>(g.users) * static_cast<double>(g.items) / 2.0) {
-            fail("", "ratings", "must be at most users * items / 2 (" +
-                                    format_value(static_cast<double>(g.users) *
-                                                 static_cast<double>(g.items) / 2.0) +
-                                    "), got " + format_value(g.ratings));
+            fail("", "ratings",
+                 "must be at most users * items / 2 (" +
+                     format_value(static_cast<double>(g.users) * static_cast<double>(g.items) /
+                                  2.0) +
+                     "), got " + format_value(g.ratings));
         }
         if (g.rank < 1) fail("", "rank", "must be >= 1, got " + format_value(g.rank));
         if (!(g.noise >= 0.0)) fail("", "noise", "must be >= 0, got " + format_value(g.noise));
@@ -563,7 +572,8 @@ std::string effective_ini(const Config& config, Command command) {
         if (!group.prefix.empty()) out << "[" << group.prefix << "]\n";
         for (const DeclaredOption& option : registry.options()) {
             if (option.group != index) continue;
-            out << "# " << option.help << "\n" << option.key << " = " << option.value_text() << "\n";
+            out << "# " << option.help << "\n"
+                << option.key << " = " << option.value_text() << "\n";
         }
     }
     return out.str();

@@ -34,7 +34,8 @@ void agree(const Communicator& comm, const std::function<void()>& step) {
 TextLayout agreed_layout(const Communicator& comm, const std::string& path,
                          const DataConfig& options) {
     TextLayout layout;
-    agree(comm, [&] { layout = detect_layout(read_file_head(path, layout_head_bytes), options, path); });
+    agree(comm,
+          [&] { layout = detect_layout(read_file_head(path, layout_head_bytes), options, path); });
     return layout;
 }
 
@@ -45,8 +46,7 @@ void read_agreed(const Communicator& comm, const std::string& path, const TextLa
     RangeReadResult result;
     std::optional<std::string> io_error;
     try {
-        const ByteRange range =
-            nominal_byte_range(file_size_bytes(path), comm.rank(), comm.size());
+        const ByteRange range = nominal_byte_range(file_size_bytes(path), comm.rank(), comm.size());
         result = read_rating_range(path, layout, range, rule, shard);
     } catch (const InputError& e) {
         io_error = e.what();
@@ -90,8 +90,8 @@ void renumber(std::vector<LocalRating>& ratings, const std::vector<std::int32_t>
 }
 
 std::vector<std::int64_t> global_row_counts(const Communicator& comm,
-                                            const std::vector<LocalRating>& ratings,
-                                            RowField field, std::size_t n_rows) {
+                                            const std::vector<LocalRating>& ratings, RowField field,
+                                            std::size_t n_rows) {
     std::vector<std::int64_t> counts(n_rows, 0);
     for (const LocalRating& r : ratings) {
         ++counts[static_cast<std::size_t>(field == RowField::user ? r.user : r.item)];
@@ -175,9 +175,8 @@ RatingMatrix transpose_to_item_owners(const Communicator& comm, const RatingMatr
     std::vector<LocalRating> owned =
         send_to_owners(comm, std::move(entries), item_blocks, RowField::item);
     BuildReport report;  // no duplicates can remain
-    return build_rating_matrix(std::move(owned), RowField::item,
-                               item_blocks.first(comm.rank()), item_blocks.size(comm.rank()),
-                               DuplicatePolicy::error, report);
+    return build_rating_matrix(std::move(owned), RowField::item, item_blocks.first(comm.rank()),
+                               item_blocks.size(comm.rank()), DuplicatePolicy::error, report);
 }
 
 void summarize(const Communicator& comm, Dataset& dataset) {
@@ -188,8 +187,10 @@ void summarize(const Communicator& comm, Dataset& dataset) {
     s.train_by_item_block = comm.all_gather(dataset.item_ratings.nnz());
     s.n_train = comm.all_reduce_sum(dataset.user_ratings.nnz());
     s.n_test = comm.all_reduce_sum(dataset.test_ratings.nnz());
-    s.cold_users = std::count(dataset.user_train_counts.begin(), dataset.user_train_counts.end(), 0);
-    s.cold_items = std::count(dataset.item_train_counts.begin(), dataset.item_train_counts.end(), 0);
+    s.cold_users =
+        std::count(dataset.user_train_counts.begin(), dataset.user_train_counts.end(), 0);
+    s.cold_items =
+        std::count(dataset.item_train_counts.begin(), dataset.item_train_counts.end(), 0);
     ExactSum sum;
     float low = std::numeric_limits<float>::max();
     float high = std::numeric_limits<float>::lowest();
@@ -229,12 +230,13 @@ Dataset load_dataset(const Communicator& comm, const DataConfig& options) {
         if (test_layout.delimiter != train_layout.delimiter ||
             test_layout.fields != train_layout.fields) {
             throw InputError(options.test + ": its format (" + describe_layout(test_layout) +
-                             ") differs from the train file's (" +
-                             describe_layout(train_layout) + ")");
+                             ") differs from the train file's (" + describe_layout(train_layout) +
+                             ")");
         }
         read_agreed(comm, options.test, test_layout, SplitRule{true, 0.0, options.seed}, shard);
     }
-    const std::int64_t n_train_read = comm.all_reduce_sum(static_cast<std::int64_t>(shard.train.size()));
+    const std::int64_t n_train_read =
+        comm.all_reduce_sum(static_cast<std::int64_t>(shard.train.size()));
     if (n_train_read == 0) {
         throw InputError(options.train + ": no training ratings" +
                          (options.test_fraction > 0.0 ? " (all were held out for testing)" : ""));
@@ -267,13 +269,16 @@ Dataset load_dataset(const Communicator& comm, const DataConfig& options) {
         dataset.user_blocks, options, options.train, dataset, merged);
     dataset.test_ratings = build_agreed(
         comm, send_to_owners(comm, std::move(shard.test), dataset.user_blocks, RowField::user),
-        dataset.user_blocks, options, options.test.empty() ? options.train : options.test,
-        dataset, merged);
-    dataset.item_ratings = transpose_to_item_owners(comm, dataset.user_ratings, dataset.item_blocks);
+        dataset.user_blocks, options, options.test.empty() ? options.train : options.test, dataset,
+        merged);
+    dataset.item_ratings =
+        transpose_to_item_owners(comm, dataset.user_ratings, dataset.item_blocks);
     dataset.summary.duplicates_merged = merged;
     // Exact counts after merging duplicates (the partition was balanced on the raw counts).
-    dataset.user_train_counts = global_row_sizes(comm, dataset.user_ratings, dataset.user_ids.size());
-    dataset.item_train_counts = global_row_sizes(comm, dataset.item_ratings, dataset.item_ids.size());
+    dataset.user_train_counts =
+        global_row_sizes(comm, dataset.user_ratings, dataset.user_ids.size());
+    dataset.item_train_counts =
+        global_row_sizes(comm, dataset.item_ratings, dataset.item_ids.size());
     dataset.timings.shuffle_seconds = MPI_Wtime() - clock;
     summarize(comm, dataset);
     return dataset;

@@ -40,7 +40,8 @@ double predict_known_parts(const Model& model, std::int64_t user_row, std::int64
     if (user_row >= 0) prediction += static_cast<double>(model.users.bias(user_row));
     if (item_row >= 0) prediction += static_cast<double>(model.items.bias(item_row));
     if (user_row >= 0 && item_row >= 0) {
-        prediction += static_cast<double>(model.users.factors(user_row).dot(model.items.factors(item_row)));
+        prediction +=
+            static_cast<double>(model.users.factors(user_row).dot(model.items.factors(item_row)));
     }
     return std::clamp(prediction, model.info.rating_min, model.info.rating_max);
 }
@@ -80,10 +81,11 @@ int run_evaluate_command(const Communicator& comm, const Config& config) {
                     static_cast<long long>(model.info.iteration), config.data.test.c_str(),
                     static_cast<long long>(count)));
     log.info(format("RMSE %.6f  MAE %.6f", std::sqrt(sum_squared / n), sum_absolute / n));
-    log.info(format("unknown: %lld pairs with an unknown user, %lld with an unknown item, "
-                    "%lld with both (predicted from the known biases and the global mean)",
-                    static_cast<long long>(unknown_user), static_cast<long long>(unknown_item),
-                    static_cast<long long>(unknown_both)));
+    log.info(
+        format("unknown: %lld pairs with an unknown user, %lld with an unknown item, "
+               "%lld with both (predicted from the known biases and the global mean)",
+               static_cast<long long>(unknown_user), static_cast<long long>(unknown_item),
+               static_cast<long long>(unknown_both)));
     return 0;
 }
 
@@ -128,8 +130,8 @@ int run_inspect_command(const Communicator& comm, const Config& config) {
     if (kind == "checkpoint" && status == "ok") status = verify_checkpoint(comm, path);
     if (comm.rank() == 0) {
         std::fputs(report.c_str(), stdout);
-        std::printf("checksums     %s\n", status == "ok" ? "ok (every dataset verified)"
-                                                        : ("FAILED: " + status).c_str());
+        std::printf("checksums     %s\n",
+                    status == "ok" ? "ok (every dataset verified)" : ("FAILED: " + status).c_str());
     }
     return status == "ok" ? 0 : 2;
 }

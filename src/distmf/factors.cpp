@@ -19,10 +19,12 @@ void FactorTable::initialize(std::span<const std::int64_t> external_ids, std::ui
                              float scale) {
     const int offset = biases_ ? 1 : 0;
     for (std::int64_t row = 0; row < rows(); ++row) {
-        SplitMix64 random(hash_keys(seed, static_cast<std::uint64_t>(external_ids[static_cast<std::size_t>(row)])));
+        SplitMix64 random(hash_keys(
+            seed, static_cast<std::uint64_t>(external_ids[static_cast<std::size_t>(row)])));
         if (biases_) values_(row, 0) = 0.0F;
         for (int f = 0; f < k_; ++f) {
-            values_(row, offset + f) = static_cast<float>(static_cast<double>(scale) * random.normal());
+            values_(row, offset + f) =
+                static_cast<float>(static_cast<double>(scale) * random.normal());
         }
     }
 }

@@ -66,8 +66,8 @@ SyntheticRatings::SyntheticRatings(const GenerateConfig& options) : options_(opt
         for (std::size_t f = 0; f < rank; ++f) {
             item_factors_[i * rank + f] = static_cast<float>(factor_scale_ * random.normal());
         }
-        item_bias_[i] = static_cast<float>(item_bias_spread * width / reference_scale_width *
-                                           random.normal());
+        item_bias_[i] =
+            static_cast<float>(item_bias_spread * width / reference_scale_width * random.normal());
     }
 
     // Item popularity: p_i = (1 - u) zipf_i + u / n_items, sampled with Vose's alias method.
@@ -142,7 +142,8 @@ SyntheticRatings::SyntheticRatings(const GenerateConfig& options) : options_(opt
 }
 
 std::int64_t SyntheticRatings::draw_item(std::uint64_t random_bits, double uniform) const noexcept {
-    const auto column = static_cast<std::size_t>(random_bits % static_cast<std::uint64_t>(options_.items));
+    const auto column =
+        static_cast<std::size_t>(random_bits % static_cast<std::uint64_t>(options_.items));
     return uniform < alias_probability_[column] ? static_cast<std::int64_t>(column)
                                                 : alias_other_[column];
 }
@@ -165,9 +166,11 @@ void SyntheticRatings::append_users(std::int64_t first_user, std::int64_t end_us
             --remaining;
             const float* h = &item_factors_[static_cast<std::size_t>(item) * rank];
             double dot = 0.0;
-            for (std::size_t f = 0; f < rank; ++f) dot += user_factors[f] * static_cast<double>(h[f]);
-            const double value = mean_ + user_bias + static_cast<double>(item_bias_[static_cast<std::size_t>(item)]) + dot +
-                                 options_.noise * random.normal();
+            for (std::size_t f = 0; f < rank; ++f)
+                dot += user_factors[f] * static_cast<double>(h[f]);
+            const double value = mean_ + user_bias +
+                                 static_cast<double>(item_bias_[static_cast<std::size_t>(item)]) +
+                                 dot + options_.noise * random.normal();
             append_integer(out, user + 1);
             out.push_back('\t');
             append_integer(out, item + 1);

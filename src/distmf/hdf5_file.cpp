@@ -24,8 +24,8 @@ void checked_status(herr_t status, const char* call, const std::string& file,
 H5Handle file_access(MPI_Comm comm, const std::string& path) {
     H5Handle access(checked(H5Pcreate(H5P_FILE_ACCESS), "H5Pcreate", path), H5Pclose, path);
     checked_status(H5Pset_fapl_mpio(access.get(), comm, MPI_INFO_NULL), "H5Pset_fapl_mpio", path);
-    checked_status(H5Pset_all_coll_metadata_ops(access.get(), true),
-                   "H5Pset_all_coll_metadata_ops", path);
+    checked_status(H5Pset_all_coll_metadata_ops(access.get(), true), "H5Pset_all_coll_metadata_ops",
+                   path);
     checked_status(H5Pset_coll_metadata_write(access.get(), true), "H5Pset_coll_metadata_write",
                    path);
     return access;
@@ -33,9 +33,9 @@ H5Handle file_access(MPI_Comm comm, const std::string& path) {
 
 H5Handle transfer_list(bool collective, const std::string& file) {
     H5Handle transfer(checked(H5Pcreate(H5P_DATASET_XFER), "H5Pcreate", file), H5Pclose, file);
-    checked_status(H5Pset_dxpl_mpio(transfer.get(),
-                                    collective ? H5FD_MPIO_COLLECTIVE : H5FD_MPIO_INDEPENDENT),
-                   "H5Pset_dxpl_mpio", file);
+    checked_status(
+        H5Pset_dxpl_mpio(transfer.get(), collective ? H5FD_MPIO_COLLECTIVE : H5FD_MPIO_INDEPENDENT),
+        "H5Pset_dxpl_mpio", file);
     return transfer;
 }
 
@@ -55,20 +55,18 @@ RowSelection select_rows(const H5Handle& dataset, std::int64_t first_row, std::i
     const int dimensions = static_cast<int>(shape.size());
     std::array<hsize_t, 2> start{static_cast<hsize_t>(first_row), 0};
     std::array<hsize_t, 2> count{static_cast<hsize_t>(n_rows), dimensions == 2 ? shape[1] : 1};
-    if (first_row < 0 || n_rows < 0 ||
-        static_cast<std::uint64_t>(first_row + n_rows) > shape[0]) {
+    if (first_row < 0 || n_rows < 0 || static_cast<std::uint64_t>(first_row + n_rows) > shape[0]) {
         fail("select_rows", file, "rows outside the dataset");
     }
     selection.memory_space = H5Handle(
-        checked(H5Screate_simple(dimensions, count.data(), nullptr),
-                "H5Screate_simple", file),
+        checked(H5Screate_simple(dimensions, count.data(), nullptr), "H5Screate_simple", file),
         H5Sclose, file);
     if (n_rows == 0) {  // still takes part in the collective transfer
         checked_status(H5Sselect_none(selection.file_space.get()), "H5Sselect_none", file);
         checked_status(H5Sselect_none(selection.memory_space.get()), "H5Sselect_none", file);
     } else {
-        checked_status(H5Sselect_hyperslab(selection.file_space.get(), H5S_SELECT_SET,
-                                           start.data(), nullptr, count.data(), nullptr),
+        checked_status(H5Sselect_hyperslab(selection.file_space.get(), H5S_SELECT_SET, start.data(),
+                                           nullptr, count.data(), nullptr),
                        "H5Sselect_hyperslab", file);
     }
     return selection;
@@ -124,26 +122,26 @@ void flush_file(const H5Handle& file) {
 }
 
 H5Handle create_group(const H5Handle& parent, const std::string& name) {
-    return H5Handle(checked(H5Gcreate2(parent.get(), name.c_str(), H5P_DEFAULT, H5P_DEFAULT,
-                                       H5P_DEFAULT),
-                            "H5Gcreate2", parent.file(), name),
-                    H5Gclose, parent.file());
+    return H5Handle(
+        checked(H5Gcreate2(parent.get(), name.c_str(), H5P_DEFAULT, H5P_DEFAULT, H5P_DEFAULT),
+                "H5Gcreate2", parent.file(), name),
+        H5Gclose, parent.file());
 }
 
 H5Handle open_group(const H5Handle& parent, const std::string& name) {
     if (!has_object(parent, name)) fail("H5Gopen2", parent.file(), "no group " + name);
-    return H5Handle(checked(H5Gopen2(parent.get(), name.c_str(), H5P_DEFAULT), "H5Gopen2",
-                            parent.file(), name),
-                    H5Gclose, parent.file());
+    return H5Handle(
+        checked(H5Gopen2(parent.get(), name.c_str(), H5P_DEFAULT), "H5Gopen2", parent.file(), name),
+        H5Gclose, parent.file());
 }
 
 H5Handle create_dataset(const H5Handle& parent, const std::string& name, hid_t file_type,
                         const std::vector<std::uint64_t>& dims) {
     const std::vector<hsize_t> extent(dims.begin(), dims.end());
-    const H5Handle space(checked(H5Screate_simple(static_cast<int>(extent.size()), extent.data(),
-                                                  nullptr),
-                                 "H5Screate_simple", parent.file(), name),
-                         H5Sclose, parent.file());
+    const H5Handle space(
+        checked(H5Screate_simple(static_cast<int>(extent.size()), extent.data(), nullptr),
+                "H5Screate_simple", parent.file(), name),
+        H5Sclose, parent.file());
     return H5Handle(checked(H5Dcreate2(parent.get(), name.c_str(), file_type, space.get(),
                                        H5P_DEFAULT, H5P_DEFAULT, H5P_DEFAULT),
                             "H5Dcreate2", parent.file(), name),
@@ -152,9 +150,9 @@ H5Handle create_dataset(const H5Handle& parent, const std::string& name, hid_t f
 
 H5Handle open_dataset(const H5Handle& parent, const std::string& name) {
     if (!has_object(parent, name)) fail("H5Dopen2", parent.file(), "no dataset " + name);
-    return H5Handle(checked(H5Dopen2(parent.get(), name.c_str(), H5P_DEFAULT), "H5Dopen2",
-                            parent.file(), name),
-                    H5Dclose, parent.file());
+    return H5Handle(
+        checked(H5Dopen2(parent.get(), name.c_str(), H5P_DEFAULT), "H5Dopen2", parent.file(), name),
+        H5Dclose, parent.file());
 }
 
 bool has_object(const H5Handle& parent, const std::string& name) {
@@ -202,8 +200,8 @@ void write_attribute_raw(const H5Handle& object, const std::string& name, hid_t 
                          hid_t file_type, const void* value) {
     const std::string& file = object.file();
     const H5Handle space(checked(H5Screate(H5S_SCALAR), "H5Screate", file), H5Sclose, file);
-    const H5Handle attribute(checked(H5Acreate2(object.get(), name.c_str(), file_type,
-                                                space.get(), H5P_DEFAULT, H5P_DEFAULT),
+    const H5Handle attribute(checked(H5Acreate2(object.get(), name.c_str(), file_type, space.get(),
+                                                H5P_DEFAULT, H5P_DEFAULT),
                                      "H5Acreate2", file, name),
                              H5Aclose, file);
     checked_status(H5Awrite(attribute.get(), memory_type, value), "H5Awrite", file, name);
@@ -213,9 +211,9 @@ void read_attribute_raw(const H5Handle& object, const std::string& name, hid_t m
                         void* value) {
     const std::string& file = object.file();
     if (!has_attribute(object, name)) fail("H5Aopen", file, "no attribute " + name);
-    const H5Handle attribute(checked(H5Aopen(object.get(), name.c_str(), H5P_DEFAULT), "H5Aopen",
-                                     file, name),
-                             H5Aclose, file);
+    const H5Handle attribute(
+        checked(H5Aopen(object.get(), name.c_str(), H5P_DEFAULT), "H5Aopen", file, name), H5Aclose,
+        file);
     checked_status(H5Aread(attribute.get(), memory_type, value), "H5Aread", file, name);
 }
 
@@ -229,9 +227,9 @@ void write_string_attribute(const H5Handle& object, const std::string& name,
 std::string read_string_attribute(const H5Handle& object, const std::string& name) {
     const std::string& file = object.file();
     if (!has_attribute(object, name)) fail("H5Aopen", file, "no attribute " + name);
-    const H5Handle attribute(checked(H5Aopen(object.get(), name.c_str(), H5P_DEFAULT), "H5Aopen",
-                                     file, name),
-                             H5Aclose, file);
+    const H5Handle attribute(
+        checked(H5Aopen(object.get(), name.c_str(), H5P_DEFAULT), "H5Aopen", file, name), H5Aclose,
+        file);
     const H5Handle stored(checked(H5Aget_type(attribute.get()), "H5Aget_type", file, name),
                           H5Tclose, file);
     if (H5Tget_class(stored.get()) != H5T_STRING) fail("H5Aread", file, name + " is not a string");

@@ -22,7 +22,8 @@ ErrorSums rating_errors(const RatingMatrix& by_user, const FactorTable& users,
             const auto columns = by_user.row_columns(row);
             const auto values = by_user.row_values(row);
             for (std::size_t e = 0; e < columns.size(); ++e) {
-                const double predicted = predict_rating(users, user, items, columns[e], global_mean);
+                const double predicted =
+                    predict_rating(users, user, items, columns[e], global_mean);
                 const double actual = static_cast<double>(values[e]);
                 const double error = actual - std::clamp(predicted, range.low, range.high);
                 mine.squared.add(error * error);
@@ -46,8 +47,8 @@ ExactSum penalty_sum(const FactorTable& table, std::span<const std::int64_t> cou
                      std::int64_t first, std::int64_t count, const AlsSettings& settings) {
     ExactSum sum;
     for (std::int64_t row = first; row < first + count; ++row) {
-        const Eigen::VectorXd penalty = row_penalty(
-            settings, counts[static_cast<std::size_t>(row)], table.width(), table.has_bias());
+        const Eigen::VectorXd penalty = row_penalty(settings, counts[static_cast<std::size_t>(row)],
+                                                    table.width(), table.has_bias());
         sum.add(penalty.dot(table.row(row).transpose().cast<double>().cwiseAbs2()));
     }
     return sum;

@@ -39,8 +39,8 @@ BlockPartition::BlockPartition(std::vector<std::int64_t> boundaries)
 BlockPartition BlockPartition::balanced(std::span<const std::int64_t> row_weights, int n_blocks) {
     if (n_blocks < 1) throw Error("BlockPartition::balanced: need at least one block");
     const auto n_rows = static_cast<std::int64_t>(row_weights.size());
-    const std::int64_t total = std::accumulate(row_weights.begin(), row_weights.end(),
-                                               std::int64_t{0});
+    const std::int64_t total =
+        std::accumulate(row_weights.begin(), row_weights.end(), std::int64_t{0});
     std::vector<std::int64_t> boundaries(static_cast<std::size_t>(n_blocks) + 1, n_rows);
     boundaries[0] = 0;
     std::int64_t row = 0;
@@ -49,7 +49,8 @@ BlockPartition BlockPartition::balanced(std::span<const std::int64_t> row_weight
         // target = ceil(total * block / n_blocks), in 128 bits to avoid overflow
         const auto target = static_cast<std::int64_t>(
             (static_cast<Int128>(total) * block + n_blocks - 1) / n_blocks);
-        while (row < n_rows && running < target) running += row_weights[static_cast<std::size_t>(row++)];
+        while (row < n_rows && running < target)
+            running += row_weights[static_cast<std::size_t>(row++)];
         boundaries[static_cast<std::size_t>(block)] = row;
     }
     if (total == 0) {  // nothing to balance: equal numbers of rows

@@ -50,8 +50,7 @@ RatingMatrix build_rating_matrix(std::vector<LocalRating> entries, RowField row_
                                  std::int64_t first_row, std::int64_t n_rows,
                                  DuplicatePolicy policy, BuildReport& report) {
     const auto row_of = [&](const LocalRating& r) {
-        return static_cast<std::int64_t>(row_field == RowField::user ? r.user : r.item) -
-               first_row;
+        return static_cast<std::int64_t>(row_field == RowField::user ? r.user : r.item) - first_row;
     };
     const auto column_of = [&](const LocalRating& r) {
         return row_field == RowField::user ? r.item : r.user;
@@ -84,12 +83,11 @@ RatingMatrix build_rating_matrix(std::vector<LocalRating> entries, RowField row_
         const auto begin = static_cast<std::size_t>(start[row]);
         const auto length = static_cast<std::size_t>(start[row + 1]) - begin;
         std::optional<std::int32_t> duplicate_column;
-        const std::size_t kept =
-            sort_and_merge_row(std::span<Entry>(placed).subspan(begin, length), policy,
-                               duplicate_column);
+        const std::size_t kept = sort_and_merge_row(std::span<Entry>(placed).subspan(begin, length),
+                                                    policy, duplicate_column);
         if (duplicate_column && !report.duplicate) {
-            report.duplicate = DuplicatePair{first_row + static_cast<std::int64_t>(row),
-                                             *duplicate_column};
+            report.duplicate =
+                DuplicatePair{first_row + static_cast<std::int64_t>(row), *duplicate_column};
         }
         report.duplicates_merged += static_cast<std::int64_t>(length - kept);
         std::copy_n(placed.begin() + static_cast<std::ptrdiff_t>(begin), kept,

@@ -31,8 +31,8 @@ int split_fields(std::string_view line, std::string_view delimiter,
                  std::array<std::string_view, max_fields + 1>& fields) {
     int count = 0;
     while (true) {
-        const std::size_t at = delimiter.size() == 1 ? line.find(delimiter.front())
-                                                     : line.find(delimiter);
+        const std::size_t at =
+            delimiter.size() == 1 ? line.find(delimiter.front()) : line.find(delimiter);
         if (count == max_fields || at == std::string_view::npos) {
             fields[static_cast<std::size_t>(count++)] = line;
             return count;
@@ -51,8 +51,7 @@ std::int64_t parse_id(std::string_view field, const char* what) {
                          "' is out of range (64-bit integers)");
     }
     if (error != std::errc() || end != field.data() + field.size() || field.empty()) {
-        throw InputError(std::string(what) + " id '" + std::string(field) +
-                         "' is not an integer");
+        throw InputError(std::string(what) + " id '" + std::string(field) + "' is not an integer");
     }
     if (value < 0) {
         throw InputError(std::string(what) + " id '" + std::string(field) + "' is negative");
@@ -148,8 +147,8 @@ TextLayout detect_layout(std::string_view head, const DataConfig& options,
     if (found == 0) throw InputError(path + ": the file is empty (no ratings)");
 
     TextLayout layout;
-    layout.format = options.format == DataFormat::automatic ? guess_format(lines[0])
-                                                            : options.format;
+    layout.format =
+        options.format == DataFormat::automatic ? guess_format(lines[0]) : options.format;
     const std::string chosen = delimiter_from_option(options.delimiter);
     layout.delimiter = chosen.empty() ? delimiter_of(layout.format) : chosen;
     switch (options.header) {
@@ -171,15 +170,15 @@ TextLayout detect_layout(std::string_view head, const DataConfig& options,
     if (data_line >= found) throw InputError(path + ": the file has a header but no ratings");
 
     std::array<std::string_view, max_fields + 1> fields;
-    layout.fields = split_fields(lines[static_cast<std::size_t>(data_line)], layout.delimiter,
-                                 fields);
+    layout.fields =
+        split_fields(lines[static_cast<std::size_t>(data_line)], layout.delimiter, fields);
     if (layout.fields < 3 || layout.fields > max_fields) {
-        throw InputError(path + ":" +
-                         std::to_string(line_numbers[static_cast<std::size_t>(data_line)]) +
-                         ": expected 3 or 4 fields (user, item, rating[, timestamp]) separated "
-                         "by " + delimiter_name(layout.delimiter) + ", found " +
-                         (layout.fields > max_fields ? "more than 4" :
-                                                       std::to_string(layout.fields)));
+        throw InputError(
+            path + ":" + std::to_string(line_numbers[static_cast<std::size_t>(data_line)]) +
+            ": expected 3 or 4 fields (user, item, rating[, timestamp]) separated "
+            "by " +
+            delimiter_name(layout.delimiter) + ", found " +
+            (layout.fields > max_fields ? "more than 4" : std::to_string(layout.fields)));
     }
     return layout;
 }

@@ -20,7 +20,7 @@ constexpr std::int64_t read_block_bytes = 8 << 20;
 
 /// An open file descriptor; closes on destruction.
 class InputFile {
-public:
+  public:
     explicit InputFile(const std::string& path) : path_(path), fd_(::open(path.c_str(), O_RDONLY)) {
         if (fd_ < 0) fail("cannot open ratings file");
         struct stat info {};
@@ -55,7 +55,7 @@ public:
         return done;
     }
 
-private:
+  private:
     [[noreturn]] void fail(const char* what) const {
         throw InputError(std::string(what) + " '" + path_ + "': " + std::strerror(errno));
     }
@@ -67,7 +67,7 @@ private:
 
 /// Turns each parsed line into a LocalRating in the right vector.
 class ShardAppender {
-public:
+  public:
     ShardAppender(const SplitRule& rule, RatingShard& shard) : rule_(rule), shard_(shard) {}
 
     void append(const TextRating& rating) {
@@ -80,7 +80,7 @@ public:
         }
     }
 
-private:
+  private:
     const SplitRule& rule_;
     RatingShard& shard_;
 };
@@ -99,15 +99,15 @@ std::int64_t file_size_bytes(const std::string& path) { return InputFile(path).s
 std::string read_file_head(const std::string& path, std::int64_t max_bytes) {
     const InputFile file(path);
     std::string head(static_cast<std::size_t>(std::min(max_bytes, file.size())), '\0');
-    head.resize(static_cast<std::size_t>(file.read_at(0, head.data(),
-                                                      static_cast<std::int64_t>(head.size()))));
+    head.resize(static_cast<std::size_t>(
+        file.read_at(0, head.data(), static_cast<std::int64_t>(head.size()))));
     return head;
 }
 
 bool is_test_pair(const SplitRule& rule, std::int64_t user, std::int64_t item) {
     if (rule.test_fraction <= 0.0) return false;
-    const std::uint64_t bits = hash_keys(rule.seed, static_cast<std::uint64_t>(user),
-                                         static_cast<std::uint64_t>(item));
+    const std::uint64_t bits =
+        hash_keys(rule.seed, static_cast<std::uint64_t>(user), static_cast<std::uint64_t>(item));
     return unit_interval(bits) < rule.test_fraction;
 }
 

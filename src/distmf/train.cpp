@@ -10,13 +10,13 @@
 
 #include "distmf/als.hpp"
 #include "distmf/atomic_file.hpp"
+#include "distmf/checkpoint.hpp"
 #include "distmf/error.hpp"
 #include "distmf/hashing.hpp"
 #include "distmf/metrics.hpp"
-#include "distmf/checkpoint.hpp"
 #include "distmf/model_io.hpp"
-#include "distmf/signals.hpp"
 #include "distmf/resources.hpp"
+#include "distmf/signals.hpp"
 
 namespace distmf {
 namespace {
@@ -40,8 +40,8 @@ int thread_count(const Config& config) {
 AlsSettings als_settings(const Config& config, const Dataset& dataset) {
     AlsSettings settings;
     settings.lambda = config.model.lambda;
-    settings.bias_lambda = config.model.bias_lambda < 0.0 ? config.model.lambda
-                                                          : config.model.bias_lambda;
+    settings.bias_lambda =
+        config.model.bias_lambda < 0.0 ? config.model.lambda : config.model.bias_lambda;
     settings.regularization = config.model.regularization;
     settings.global_mean = config.model.biases ? dataset.summary.mean_rating : 0.0;
     settings.threads = thread_count(config);
@@ -54,15 +54,15 @@ bool has_test_data(const Dataset& dataset) { return dataset.summary.n_test > 0; 
 IterationRecord measure(const Communicator& comm, const Dataset& dataset, const TrainState& state,
                         const AlsSettings& settings) {
     const RatingRange range{dataset.summary.min_rating, dataset.summary.max_rating};
-    const ErrorMetrics train = all_reduce_errors(
-        comm, rating_errors(dataset.user_ratings, state.users, state.items, settings.global_mean,
-                            range, settings.threads));
-    const ErrorMetrics test = all_reduce_errors(
-        comm, rating_errors(dataset.test_ratings, state.users, state.items, settings.global_mean,
-                            range, settings.threads));
-    ExactSum penalty = penalty_sum(state.users, dataset.user_train_counts,
-                                   dataset.user_blocks.first(comm.rank()),
-                                   dataset.user_blocks.size(comm.rank()), settings);
+    const ErrorMetrics train =
+        all_reduce_errors(comm, rating_errors(dataset.user_ratings, state.users, state.items,
+                                              settings.global_mean, range, settings.threads));
+    const ErrorMetrics test =
+        all_reduce_errors(comm, rating_errors(dataset.test_ratings, state.users, state.items,
+                                              settings.global_mean, range, settings.threads));
+    ExactSum penalty =
+        penalty_sum(state.users, dataset.user_train_counts, dataset.user_blocks.first(comm.rank()),
+                    dataset.user_blocks.size(comm.rank()), settings);
     penalty.add(penalty_sum(state.items, dataset.item_train_counts,
                             dataset.item_blocks.first(comm.rank()),
                             dataset.item_blocks.size(comm.rank()), settings));
@@ -78,9 +78,11 @@ IterationRecord measure(const Communicator& comm, const Dataset& dataset, const 
 }
 
 std::string progress_line(const IterationRecord& r, std::int64_t total, double seconds_left) {
-    std::string line = format("iter %3lld/%lld  train RMSE %.4f", static_cast<long long>(r.iteration),
-                              static_cast<long long>(total), r.train_rmse);
-    if (!std::isnan(r.test_rmse)) line += format("  test RMSE %.4f  MAE %.4f", r.test_rmse, r.test_mae);
+    std::string line =
+        format("iter %3lld/%lld  train RMSE %.4f", static_cast<long long>(r.iteration),
+               static_cast<long long>(total), r.train_rmse);
+    if (!std::isnan(r.test_rmse))
+        line += format("  test RMSE %.4f  MAE %.4f", r.test_rmse, r.test_mae);
     line += format("  objective %.6g  %.2f s  eta %.0f s", r.objective, r.seconds, seconds_left);
     return line;
 }
@@ -88,7 +90,7 @@ std::string progress_line(const IterationRecord& r, std::int64_t total, double s
 /// Rank 0's JSON-lines metrics file: rewritten from the state's history when training starts
 /// (so a resumed run's file holds each iteration exactly once), then appended to.
 class MetricsFile {
-public:
+  public:
     /// Collective: an open failure on rank 0 is an agreed InputError.
     MetricsFile(const Communicator& comm, const std::string& path,
                 const std::vector<IterationRecord>& history) {
@@ -105,7 +107,7 @@ public:
         out_ << metrics_json(record) << '\n' << std::flush;
     }
 
-private:
+  private:
     std::ofstream out_;
 };
 
@@ -123,25 +125,25 @@ void check_outputs(const Communicator& comm, const Config& config) {
     if (const auto first = comm.first_error(error, 0)) throw InputError(*first);
 }
 
-void log_dataset(const Logger& log, const Dataset& dataset, int n_ranks, int threads,
-                 int width) {
+void log_dataset(const Logger& log, const Dataset& dataset, int n_ranks, int threads, int width) {
     const DatasetSummary& s = dataset.summary;
     // Each half-sweep, every rank receives the rows it does not own: per iteration about
     // (m + n) * width * 4 * (P - 1) / P bytes.
-    const double received_bytes = static_cast<double>(s.n_users + s.n_items) * width * 4.0 *
-                                  (n_ranks - 1) / n_ranks;
-    log.info(format("data: %lld users, %lld items, %lld train and %lld test ratings (mean %.4f); "
-                    "%d rank%s x %d thread%s, imbalance %.3f users / %.3f items",
-                    static_cast<long long>(s.n_users), static_cast<long long>(s.n_items),
-                    static_cast<long long>(s.n_train), static_cast<long long>(s.n_test),
-                    s.mean_rating, n_ranks, n_ranks == 1 ? "" : "s", threads,
-                    threads == 1 ? "" : "s", imbalance(s.train_by_user_block),
-                    imbalance(s.train_by_item_block)));
-    log.info(format("ingest %.2f s; each iteration all-gathers the factors: %.1f MB received "
-                    "per rank",
-                    dataset.timings.read_seconds + dataset.timings.map_seconds +
-                        dataset.timings.shuffle_seconds,
-                    received_bytes / 1e6));
+    const double received_bytes =
+        static_cast<double>(s.n_users + s.n_items) * width * 4.0 * (n_ranks - 1) / n_ranks;
+    log.info(
+        format("data: %lld users, %lld items, %lld train and %lld test ratings (mean %.4f); "
+               "%d rank%s x %d thread%s, imbalance %.3f users / %.3f items",
+               static_cast<long long>(s.n_users), static_cast<long long>(s.n_items),
+               static_cast<long long>(s.n_train), static_cast<long long>(s.n_test), s.mean_rating,
+               n_ranks, n_ranks == 1 ? "" : "s", threads, threads == 1 ? "" : "s",
+               imbalance(s.train_by_user_block), imbalance(s.train_by_item_block)));
+    log.info(
+        format("ingest %.2f s; each iteration all-gathers the factors: %.1f MB received "
+               "per rank",
+               dataset.timings.read_seconds + dataset.timings.map_seconds +
+                   dataset.timings.shuffle_seconds,
+               received_bytes / 1e6));
 }
 
 /// Logs the final figures and writes --output.model (the best iteration with --train.patience).
@@ -167,8 +169,8 @@ void write_final_model(const Communicator& comm, const Config& config, const Dat
                run_model_info(comm, config, dataset, final_record.iteration, "model"),
                ModelView{dataset.user_ids, dataset.item_ids, users, items, dataset.user_blocks,
                          dataset.item_blocks});
-    log.info(format("model written to %s (%.2f s)", config.output.model.c_str(),
-                    MPI_Wtime() - start));
+    log.info(
+        format("model written to %s (%.2f s)", config.output.model.c_str(), MPI_Wtime() - start));
 }
 
 }  // namespace
@@ -194,8 +196,7 @@ std::string metrics_json(const IterationRecord& record) {
            ",\"train_rmse\":" + number(record.train_rmse) +
            ",\"test_rmse\":" + number(record.test_rmse) +
            ",\"test_mae\":" + number(record.test_mae) +
-           ",\"objective\":" + number(record.objective) +
-           ",\"seconds\":" + number(record.seconds) +
+           ",\"objective\":" + number(record.objective) + ",\"seconds\":" + number(record.seconds) +
            ",\"elapsed_seconds\":" + number(record.elapsed_seconds) + "}";
 }
 
@@ -232,20 +233,20 @@ TrainOutcome train_als(const Communicator& comm, const Config& config, const Dat
         metrics.write(record);
 
         if (patience > 0 && has_test_data(dataset)) {
-            const double best = state.best_iteration == 0
-                                    ? std::numeric_limits<double>::infinity()
-                                    : state.history[static_cast<std::size_t>(
-                                                        state.best_iteration - 1)]
-                                          .test_rmse;
+            const double best =
+                state.best_iteration == 0
+                    ? std::numeric_limits<double>::infinity()
+                    : state.history[static_cast<std::size_t>(state.best_iteration - 1)].test_rmse;
             if (record.test_rmse < best) {
                 state.best_iteration = state.iteration;
                 state.best_users = state.users;
                 state.best_items = state.items;
             } else if (state.iteration - state.best_iteration >= patience) {
-                log.info(format("early stop: test RMSE has not improved for %lld iterations; "
-                                "keeping iteration %lld",
-                                static_cast<long long>(patience),
-                                static_cast<long long>(state.best_iteration)));
+                log.info(
+                    format("early stop: test RMSE has not improved for %lld iterations; "
+                           "keeping iteration %lld",
+                           static_cast<long long>(patience),
+                           static_cast<long long>(state.best_iteration)));
                 state.stopped_early = true;
             }
         }
@@ -284,17 +285,19 @@ int run_train_command(const Communicator& comm, const Config& config) {
     if (outcome == TrainOutcome::interrupted) {
         const int signal_number = comm.all_reduce_max(stop_signal());
         if (!checkpoints.active()) {
-            log.info(format("stopped by signal %d after iteration %lld; no --checkpoint.dir, so "
-                            "nothing was saved",
-                            signal_number, static_cast<long long>(state.iteration)));
+            log.info(
+                format("stopped by signal %d after iteration %lld; no --checkpoint.dir, so "
+                       "nothing was saved",
+                       signal_number, static_cast<long long>(state.iteration)));
             return 128 + signal_number;
         }
         const std::string path = checkpoints.write_now(state);
-        log.info(format("stopped by signal %d: checkpoint %s holds %lld iteration%s%s; resume "
-                        "with --checkpoint.resume auto (exit code %d)",
-                        signal_number, path.c_str(), static_cast<long long>(state.iteration),
-                        state.iteration == 1 ? "" : "s",
-                        state.users_half_done ? " and a user half-sweep" : "", exit_checkpointed));
+        log.info(
+            format("stopped by signal %d: checkpoint %s holds %lld iteration%s%s; resume "
+                   "with --checkpoint.resume auto (exit code %d)",
+                   signal_number, path.c_str(), static_cast<long long>(state.iteration),
+                   state.iteration == 1 ? "" : "s",
+                   state.users_half_done ? " and a user half-sweep" : "", exit_checkpointed));
         return exit_checkpointed;
     }
     checkpoints.write_now(state);

@@ -13,7 +13,7 @@ namespace distmf::testing {
 /// A fresh folder under the system temporary directory, removed (with its contents) on
 /// destruction. With a communicator, rank 0 creates it and every rank gets the same path.
 class TempDir {
-public:
+  public:
     TempDir();
     explicit TempDir(const Communicator& comm);
     ~TempDir();
@@ -26,7 +26,7 @@ public:
     /// path() + "/" + name.
     std::string file(const std::string& name) const { return path_ + "/" + name; }
 
-private:
+  private:
     std::string path_;
     bool owner_ = true;
 };

@@ -153,9 +153,9 @@ TEST_CASE("ExactSum: large and tiny values", "[exact_sum]") {
         CHECK(sum.value() == 1.0);
     }
     SECTION("non-finite and too large terms make the sum NaN") {
-        for (const double bad : {std::numeric_limits<double>::infinity(),
-                                 -std::numeric_limits<double>::infinity(),
-                                 std::numeric_limits<double>::quiet_NaN(), 0x1.0p80, -0x1.0p80}) {
+        for (const double bad :
+             {std::numeric_limits<double>::infinity(), -std::numeric_limits<double>::infinity(),
+              std::numeric_limits<double>::quiet_NaN(), 0x1.0p80, -0x1.0p80}) {
             ExactSum sum;
             sum.add(1.0);
             sum.add(bad);

@@ -21,7 +21,8 @@ TEST_CASE("global_id_order is a permutation that ignores input order", "[partiti
 
 TEST_CASE("balanced partition covers every row and balances weight", "[partition]") {
     std::vector<std::int64_t> weights(1000);
-    for (std::size_t i = 0; i < weights.size(); ++i) weights[i] = static_cast<std::int64_t>(i % 17 + 1);
+    for (std::size_t i = 0; i < weights.size(); ++i)
+        weights[i] = static_cast<std::int64_t>(i % 17 + 1);
     const std::int64_t total = std::accumulate(weights.begin(), weights.end(), std::int64_t{0});
     for (int blocks = 1; blocks <= 8; ++blocks) {
         const auto partition = BlockPartition::balanced(weights, blocks);
