@@ -3,9 +3,13 @@
 /// Rank-aware logging: progress goes to stdout from rank 0 only; warnings go to stderr, from
 /// rank 0 by default or from every rank when a message is rank-specific.
 
+#include <string>
 #include <string_view>
 
 namespace distmf {
+
+/// Local. printf-style formatting into a std::string (for log lines and messages).
+std::string format_text(const char* pattern, ...) __attribute__((format(printf, 1, 2)));
 
 /// Prints messages on behalf of one MPI rank. Cheap to copy; holds no communicator.
 class Logger {

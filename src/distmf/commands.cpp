@@ -14,18 +14,6 @@
 #include "distmf/resources.hpp"
 
 namespace distmf {
-namespace {
-
-std::string format(const char* pattern, auto... values) {
-    const int length = std::snprintf(nullptr, 0, pattern, values...);
-    std::string text(static_cast<std::size_t>(length) + 1, '\0');
-    std::snprintf(text.data(), text.size(), pattern, values...);
-    text.pop_back();
-    return text;
-}
-
-}  // namespace
-
 int run_data_command(const Communicator& comm, const Config& config) {
     const Logger log(comm.rank());
     const Dataset dataset = load_dataset(comm, config.data);
@@ -36,43 +24,46 @@ int run_data_command(const Communicator& comm, const Config& config) {
     const auto users_per_rank = comm.all_gather(dataset.user_blocks.size(comm.rank()));
     const auto items_per_rank = comm.all_gather(dataset.item_blocks.size(comm.rank()));
 
-    log.info(format("distmf data: %d rank%s", comm.size(), comm.size() == 1 ? "" : "s"));
+    log.info(format_text("distmf data: %d rank%s", comm.size(), comm.size() == 1 ? "" : "s"));
     log.info("train file    " + config.data.train + " (" + s.train_layout + ")");
     if (!config.data.test.empty()) {
         log.info("test file     " + config.data.test + " (" + s.test_layout + ")");
     }
-    log.info(format("users         %lld", static_cast<long long>(s.n_users)));
-    log.info(format("items         %lld", static_cast<long long>(s.n_items)));
-    log.info(format("ratings       %lld (train %lld, test %lld)",
-                    static_cast<long long>(s.n_train + s.n_test), static_cast<long long>(s.n_train),
-                    static_cast<long long>(s.n_test)));
-    log.info(format("train rating  min %g, max %g, mean %.6f", s.min_rating, s.max_rating,
-                    s.mean_rating));
-    log.info(format("density       %.4f%% of users x items have a training rating",
-                    100.0 * static_cast<double>(s.n_train) /
-                        (static_cast<double>(s.n_users) * static_cast<double>(s.n_items))));
-    log.info(format("cold          %lld users and %lld items have no training rating",
-                    static_cast<long long>(s.cold_users), static_cast<long long>(s.cold_items)));
+    log.info(format_text("users         %lld", static_cast<long long>(s.n_users)));
+    log.info(format_text("items         %lld", static_cast<long long>(s.n_items)));
+    log.info(format_text("ratings       %lld (train %lld, test %lld)",
+                         static_cast<long long>(s.n_train + s.n_test),
+                         static_cast<long long>(s.n_train), static_cast<long long>(s.n_test)));
+    log.info(format_text("train rating  min %g, max %g, mean %.6f", s.min_rating, s.max_rating,
+                         s.mean_rating));
+    log.info(format_text("density       %.4f%% of users x items have a training rating",
+                         100.0 * static_cast<double>(s.n_train) /
+                             (static_cast<double>(s.n_users) * static_cast<double>(s.n_items))));
+    log.info(format_text("cold          %lld users and %lld items have no training rating",
+                         static_cast<long long>(s.cold_users),
+                         static_cast<long long>(s.cold_items)));
     if (s.duplicates_merged > 0) {
-        log.info(format("duplicates    %lld ratings merged (--data.duplicates %s)",
-                        static_cast<long long>(s.duplicates_merged),
-                        config.data.duplicates == DuplicatePolicy::mean ? "mean" : "last"));
+        log.info(format_text("duplicates    %lld ratings merged (--data.duplicates %s)",
+                             static_cast<long long>(s.duplicates_merged),
+                             config.data.duplicates == DuplicatePolicy::mean ? "mean" : "last"));
     }
     log.info("partition     rank      users      items  train(users)  train(items)");
     for (int r = 0; r < comm.size(); ++r) {
         const auto index = static_cast<std::size_t>(r);
-        log.info(format("              %4d %10lld %10lld %13lld %13lld", r,
-                        static_cast<long long>(users_per_rank[index]),
-                        static_cast<long long>(items_per_rank[index]),
-                        static_cast<long long>(s.train_by_user_block[index]),
-                        static_cast<long long>(s.train_by_item_block[index])));
+        log.info(format_text("              %4d %10lld %10lld %13lld %13lld", r,
+                             static_cast<long long>(users_per_rank[index]),
+                             static_cast<long long>(items_per_rank[index]),
+                             static_cast<long long>(s.train_by_user_block[index]),
+                             static_cast<long long>(s.train_by_item_block[index])));
     }
-    log.info(format("imbalance     %.4f (users), %.4f (items): max/mean training ratings per rank",
+    log.info(
+        format_text("imbalance     %.4f (users), %.4f (items): max/mean training ratings per rank",
                     imbalance(s.train_by_user_block), imbalance(s.train_by_item_block)));
-    log.info(format("ingest        %.3f s (slowest rank): %.0f ratings/s per rank", ingest_seconds,
-                    static_cast<double>(s.n_train + s.n_test) / ingest_seconds / comm.size()));
+    log.info(format_text("ingest        %.3f s (slowest rank): %.0f ratings/s per rank",
+                         ingest_seconds,
+                         static_cast<double>(s.n_train + s.n_test) / ingest_seconds / comm.size()));
     const MemoryReport memory = peak_memory(comm);
-    log.info(format(
+    log.info(format_text(
         "memory        peak %.1f MB on the largest rank, %.1f MB over all ranks "
         "(%.1f bytes per rating)",
         static_cast<double>(memory.max_bytes) / 1e6, static_cast<double>(memory.total_bytes) / 1e6,
@@ -94,7 +85,7 @@ int run_generate_command(const Communicator& comm, const Config& config) {
     }
     if (const auto first = comm.first_error(error, 0)) throw InputError(*first);
     const GenerateConfig& g = config.generate;
-    log.info(format(
+    log.info(format_text(
         "wrote %lld ratings (%lld users with ratings, %lld items, rank %d, noise %g) "
         "to %s: %.1f MB in %.2f s",
         static_cast<long long>(summary.ratings), static_cast<long long>(summary.users_with_ratings),

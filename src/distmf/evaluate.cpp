@@ -16,14 +16,6 @@
 namespace distmf {
 namespace {
 
-std::string format(const char* pattern, auto... values) {
-    const int length = std::snprintf(nullptr, 0, pattern, values...);
-    std::string text(static_cast<std::size_t>(length) + 1, '\0');
-    std::snprintf(text.data(), text.size(), pattern, values...);
-    text.pop_back();
-    return text;
-}
-
 /// For each local index of `local`, the model row of the same external ID, or -1.
 std::vector<std::int64_t> model_rows(const IdIndex& local, const std::vector<std::int64_t>& ids) {
     IdIndex model_index;
@@ -76,16 +68,16 @@ int run_evaluate_command(const Communicator& comm, const Config& config) {
     unknown_both = comm.all_reduce_sum(unknown_both);
     if (count == 0) throw InputError(config.data.test + ": no ratings to evaluate");
     const auto n = static_cast<double>(count);
-    log.info(format("model %s (%s, k=%d, iteration %lld); test file %s: %lld ratings",
-                    config.model_file.model.c_str(), model.info.algorithm.c_str(), model.info.k,
-                    static_cast<long long>(model.info.iteration), config.data.test.c_str(),
-                    static_cast<long long>(count)));
-    log.info(format("RMSE %.6f  MAE %.6f", std::sqrt(sum_squared / n), sum_absolute / n));
+    log.info(format_text("model %s (%s, k=%d, iteration %lld); test file %s: %lld ratings",
+                         config.model_file.model.c_str(), model.info.algorithm.c_str(),
+                         model.info.k, static_cast<long long>(model.info.iteration),
+                         config.data.test.c_str(), static_cast<long long>(count)));
+    log.info(format_text("RMSE %.6f  MAE %.6f", std::sqrt(sum_squared / n), sum_absolute / n));
     log.info(
-        format("unknown: %lld pairs with an unknown user, %lld with an unknown item, "
-               "%lld with both (predicted from the known biases and the global mean)",
-               static_cast<long long>(unknown_user), static_cast<long long>(unknown_item),
-               static_cast<long long>(unknown_both)));
+        format_text("unknown: %lld pairs with an unknown user, %lld with an unknown item, "
+                    "%lld with both (predicted from the known biases and the global mean)",
+                    static_cast<long long>(unknown_user), static_cast<long long>(unknown_item),
+                    static_cast<long long>(unknown_both)));
     return 0;
 }
 
@@ -106,7 +98,7 @@ int run_inspect_command(const Communicator& comm, const Config& config) {
             const H5Handle file = open_serial_file(path);
             const ModelInfo info = read_model_info(file);
             kind = info.kind;
-            report = format(
+            report = format_text(
                 "file          %s\nkind          %s\nformat        distmf version %lld\n"
                 "algorithm     %s\nk             %d\nbiases        %s\niteration     %lld\n"
                 "seed          %llu\nusers         %lld\nitems         %lld\n"

@@ -13,6 +13,7 @@
 #include "distmf/checkpoint.hpp"
 #include "distmf/error.hpp"
 #include "distmf/hashing.hpp"
+#include "distmf/log.hpp"
 #include "distmf/metrics.hpp"
 #include "distmf/model_io.hpp"
 #include "distmf/resources.hpp"
@@ -24,14 +25,6 @@ namespace {
 constexpr float initial_factor_scale = 0.1F;
 constexpr std::uint64_t user_init_stream = 1;
 constexpr std::uint64_t item_init_stream = 2;
-
-std::string format(const char* pattern, auto... values) {
-    const int length = std::snprintf(nullptr, 0, pattern, values...);
-    std::string text(static_cast<std::size_t>(length) + 1, '\0');
-    std::snprintf(text.data(), text.size(), pattern, values...);
-    text.pop_back();
-    return text;
-}
 
 int thread_count(const Config& config) {
     return config.train.threads > 0 ? config.train.threads : omp_get_max_threads();
@@ -79,11 +72,12 @@ IterationRecord measure(const Communicator& comm, const Dataset& dataset, const 
 
 std::string progress_line(const IterationRecord& r, std::int64_t total, double seconds_left) {
     std::string line =
-        format("iter %3lld/%lld  train RMSE %.4f", static_cast<long long>(r.iteration),
-               static_cast<long long>(total), r.train_rmse);
+        format_text("iter %3lld/%lld  train RMSE %.4f", static_cast<long long>(r.iteration),
+                    static_cast<long long>(total), r.train_rmse);
     if (!std::isnan(r.test_rmse))
-        line += format("  test RMSE %.4f  MAE %.4f", r.test_rmse, r.test_mae);
-    line += format("  objective %.6g  %.2f s  eta %.0f s", r.objective, r.seconds, seconds_left);
+        line += format_text("  test RMSE %.4f  MAE %.4f", r.test_rmse, r.test_mae);
+    line +=
+        format_text("  objective %.6g  %.2f s  eta %.0f s", r.objective, r.seconds, seconds_left);
     return line;
 }
 
@@ -131,19 +125,19 @@ void log_dataset(const Logger& log, const Dataset& dataset, int n_ranks, int thr
     // (m + n) * width * 4 * (P - 1) / P bytes.
     const double received_bytes =
         static_cast<double>(s.n_users + s.n_items) * width * 4.0 * (n_ranks - 1) / n_ranks;
+    log.info(format_text(
+        "data: %lld users, %lld items, %lld train and %lld test ratings (mean %.4f); "
+        "%d rank%s x %d thread%s, imbalance %.3f users / %.3f items",
+        static_cast<long long>(s.n_users), static_cast<long long>(s.n_items),
+        static_cast<long long>(s.n_train), static_cast<long long>(s.n_test), s.mean_rating, n_ranks,
+        n_ranks == 1 ? "" : "s", threads, threads == 1 ? "" : "s", imbalance(s.train_by_user_block),
+        imbalance(s.train_by_item_block)));
     log.info(
-        format("data: %lld users, %lld items, %lld train and %lld test ratings (mean %.4f); "
-               "%d rank%s x %d thread%s, imbalance %.3f users / %.3f items",
-               static_cast<long long>(s.n_users), static_cast<long long>(s.n_items),
-               static_cast<long long>(s.n_train), static_cast<long long>(s.n_test), s.mean_rating,
-               n_ranks, n_ranks == 1 ? "" : "s", threads, threads == 1 ? "" : "s",
-               imbalance(s.train_by_user_block), imbalance(s.train_by_item_block)));
-    log.info(
-        format("ingest %.2f s; each iteration all-gathers the factors: %.1f MB received "
-               "per rank",
-               dataset.timings.read_seconds + dataset.timings.map_seconds +
-                   dataset.timings.shuffle_seconds,
-               received_bytes / 1e6));
+        format_text("ingest %.2f s; each iteration all-gathers the factors: %.1f MB received "
+                    "per rank",
+                    dataset.timings.read_seconds + dataset.timings.map_seconds +
+                        dataset.timings.shuffle_seconds,
+                    received_bytes / 1e6));
 }
 
 /// Logs the final figures and writes --output.model (the best iteration with --train.patience).
@@ -156,12 +150,13 @@ void write_final_model(const Communicator& comm, const Config& config, const Dat
     const IterationRecord& final_record = state.history[static_cast<std::size_t>(
         (keep_best ? state.best_iteration : state.iteration) - 1)];
     if (!std::isnan(final_record.test_rmse)) {
-        log.info(format("final: iteration %lld, test RMSE %.4f, MAE %.4f",
-                        static_cast<long long>(final_record.iteration), final_record.test_rmse,
-                        final_record.test_mae));
+        log.info(format_text("final: iteration %lld, test RMSE %.4f, MAE %.4f",
+                             static_cast<long long>(final_record.iteration), final_record.test_rmse,
+                             final_record.test_mae));
     } else {
-        log.info(format("final: iteration %lld, train RMSE %.4f",
-                        static_cast<long long>(final_record.iteration), final_record.train_rmse));
+        log.info(format_text("final: iteration %lld, train RMSE %.4f",
+                             static_cast<long long>(final_record.iteration),
+                             final_record.train_rmse));
     }
     if (config.output.model.empty()) return;
     const double start = MPI_Wtime();
@@ -169,8 +164,8 @@ void write_final_model(const Communicator& comm, const Config& config, const Dat
                run_model_info(comm, config, dataset, final_record.iteration, "model"),
                ModelView{dataset.user_ids, dataset.item_ids, users, items, dataset.user_blocks,
                          dataset.item_blocks});
-    log.info(
-        format("model written to %s (%.2f s)", config.output.model.c_str(), MPI_Wtime() - start));
+    log.info(format_text("model written to %s (%.2f s)", config.output.model.c_str(),
+                         MPI_Wtime() - start));
 }
 
 }  // namespace
@@ -190,7 +185,7 @@ TrainState initial_state(const Config& config, const Dataset& dataset) {
 
 std::string metrics_json(const IterationRecord& record) {
     const auto number = [](double value) {
-        return std::isfinite(value) ? format("%.17g", value) : std::string("null");
+        return std::isfinite(value) ? format_text("%.17g", value) : std::string("null");
     };
     return "{\"iteration\":" + std::to_string(record.iteration) +
            ",\"train_rmse\":" + number(record.train_rmse) +
@@ -243,10 +238,10 @@ TrainOutcome train_als(const Communicator& comm, const Config& config, const Dat
                 state.best_items = state.items;
             } else if (state.iteration - state.best_iteration >= patience) {
                 log.info(
-                    format("early stop: test RMSE has not improved for %lld iterations; "
-                           "keeping iteration %lld",
-                           static_cast<long long>(patience),
-                           static_cast<long long>(state.best_iteration)));
+                    format_text("early stop: test RMSE has not improved for %lld iterations; "
+                                "keeping iteration %lld",
+                                static_cast<long long>(patience),
+                                static_cast<long long>(state.best_iteration)));
                 state.stopped_early = true;
             }
         }
@@ -271,9 +266,10 @@ int run_train_command(const Communicator& comm, const Config& config) {
     TrainState state;
     if (auto resumed = resume_from_checkpoint(comm, config, dataset, fingerprint, log)) {
         state = std::move(resumed->state);
-        log.info(format("resuming from %s: %lld iteration%s done%s", resumed->path.c_str(),
-                        static_cast<long long>(state.iteration), state.iteration == 1 ? "" : "s",
-                        state.users_half_done ? " and the user half-sweep of the next" : ""));
+        log.info(format_text("resuming from %s: %lld iteration%s done%s", resumed->path.c_str(),
+                             static_cast<long long>(state.iteration),
+                             state.iteration == 1 ? "" : "s",
+                             state.users_half_done ? " and the user half-sweep of the next" : ""));
     } else {
         state = initial_state(config, dataset);
     }
@@ -286,27 +282,27 @@ int run_train_command(const Communicator& comm, const Config& config) {
         const int signal_number = comm.all_reduce_max(stop_signal());
         if (!checkpoints.active()) {
             log.info(
-                format("stopped by signal %d after iteration %lld; no --checkpoint.dir, so "
-                       "nothing was saved",
-                       signal_number, static_cast<long long>(state.iteration)));
+                format_text("stopped by signal %d after iteration %lld; no --checkpoint.dir, so "
+                            "nothing was saved",
+                            signal_number, static_cast<long long>(state.iteration)));
             return 128 + signal_number;
         }
         const std::string path = checkpoints.write_now(state);
         log.info(
-            format("stopped by signal %d: checkpoint %s holds %lld iteration%s%s; resume "
-                   "with --checkpoint.resume auto (exit code %d)",
-                   signal_number, path.c_str(), static_cast<long long>(state.iteration),
-                   state.iteration == 1 ? "" : "s",
-                   state.users_half_done ? " and a user half-sweep" : "", exit_checkpointed));
+            format_text("stopped by signal %d: checkpoint %s holds %lld iteration%s%s; resume "
+                        "with --checkpoint.resume auto (exit code %d)",
+                        signal_number, path.c_str(), static_cast<long long>(state.iteration),
+                        state.iteration == 1 ? "" : "s",
+                        state.users_half_done ? " and a user half-sweep" : "", exit_checkpointed));
         return exit_checkpointed;
     }
     checkpoints.write_now(state);
     write_final_model(comm, config, dataset, state, log);
     const MemoryReport memory = peak_memory(comm);
-    log.info(format("done in %.2f s; peak memory %.1f MB on the largest rank, %.1f MB in all",
-                    comm.all_reduce_max(MPI_Wtime() - run_start),
-                    static_cast<double>(memory.max_bytes) / 1e6,
-                    static_cast<double>(memory.total_bytes) / 1e6));
+    log.info(format_text("done in %.2f s; peak memory %.1f MB on the largest rank, %.1f MB in all",
+                         comm.all_reduce_max(MPI_Wtime() - run_start),
+                         static_cast<double>(memory.max_bytes) / 1e6,
+                         static_cast<double>(memory.total_bytes) / 1e6));
     return 0;
 }
 
