@@ -17,18 +17,6 @@ std::string make_temp_dir() {
     return pattern;
 }
 
-std::string shell_quote(const std::string& word) {
-    std::string quoted = "'";
-    for (const char c : word) {
-        if (c == '\'') {
-            quoted += "'\\''";
-        } else {
-            quoted += c;
-        }
-    }
-    return quoted + "'";
-}
-
 }  // namespace
 
 TempDir::TempDir() : path_(make_temp_dir()) {}
@@ -59,9 +47,20 @@ std::string read_text(const std::string& path) {
 
 bool exists(const std::string& path) { return std::filesystem::exists(path); }
 
-CommandResult run_distmf(int ranks, const std::vector<std::string>& args,
-                         const std::vector<std::string>& environment) {
-    const TempDir capture;
+std::string shell_quote(const std::string& word) {
+    std::string quoted = "'";
+    for (const char c : word) {
+        if (c == '\'') {
+            quoted += "'\\''";
+        } else {
+            quoted += c;
+        }
+    }
+    return quoted + "'";
+}
+
+std::string distmf_command_line(int ranks, const std::vector<std::string>& args,
+                                const std::vector<std::string>& environment) {
     std::string command =
         "env OMPI_ALLOW_RUN_AS_ROOT=1 OMPI_ALLOW_RUN_AS_ROOT_CONFIRM=1 "
         "OMPI_MCA_rmaps_base_oversubscribe=1 OMPI_MCA_btl_vader_single_copy_mechanism=none "
@@ -75,7 +74,15 @@ CommandResult run_distmf(int ranks, const std::vector<std::string>& args,
     }
     command += " " + shell_quote(DISTMF_BINARY);
     for (const std::string& arg : args) command += " " + shell_quote(arg);
-    command += " > " + shell_quote(capture.file("out")) + " 2> " + shell_quote(capture.file("err"));
+    return command;
+}
+
+CommandResult run_distmf(int ranks, const std::vector<std::string>& args,
+                         const std::vector<std::string>& environment) {
+    const TempDir capture;
+    const std::string command = distmf_command_line(ranks, args, environment) + " > " +
+                                shell_quote(capture.file("out")) + " 2> " +
+                                shell_quote(capture.file("err"));
     const int status = std::system(command.c_str());
     CommandResult result;
     result.exit_code = WIFEXITED(status) ? WEXITSTATUS(status) : 128 + WTERMSIG(status);

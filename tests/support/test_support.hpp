@@ -45,6 +45,14 @@ struct CommandResult {
     std::string err;
 };
 
+/// `word` quoted for /bin/sh (single quotes).
+std::string shell_quote(const std::string& word);
+
+/// The /bin/sh command line that runs `distmf <args...>` as run_distmf does (without
+/// redirections): `env <Open MPI switches> <environment...> mpiexec -n <ranks> distmf ...`.
+std::string distmf_command_line(int ranks, const std::vector<std::string>& args,
+                                const std::vector<std::string>& environment = {});
+
 /// Runs `distmf <args...>` under mpiexec with `ranks` processes (0: directly, as a singleton),
 /// with Open MPI's run-as-root and oversubscription switches and OMP_NUM_THREADS=1 set
 /// (override or add variables with `environment`, "NAME=value" each).

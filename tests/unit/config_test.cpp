@@ -123,7 +123,7 @@ TEST_CASE("command-line values reach the config", "[config]") {
     CHECK(g.max_rating == 10.0);
 }
 
-TEST_CASE("defaults are the member initializers; --help is recorded", "[config]") {
+TEST_CASE("defaults are the member initializers, and --help is recorded", "[config]") {
     const auto parsed = parse({"data", "--help"});
     CHECK(parsed.help);
     require_same_data(parsed.config.data, Config{}.data);
