@@ -262,10 +262,11 @@ int run_train_command(const Communicator& comm, const Config& config) {
     log_dataset(log, dataset, comm.size(), threads,
                 config.model.rank + (config.model.biases ? 1 : 0));
     if (config.model.rank > std::min(dataset.summary.n_users, dataset.summary.n_items)) {
-        log.warn(format_text("--model.rank %d exceeds the number of users (%lld) or items (%lld): "
-                             "the extra factors can only fit noise",
-                             config.model.rank, static_cast<long long>(dataset.summary.n_users),
-                             static_cast<long long>(dataset.summary.n_items)));
+        log.warn(
+            format_text("--model.rank %d exceeds the number of users (%lld) or items (%lld): "
+                        "the extra factors can only fit noise",
+                        config.model.rank, static_cast<long long>(dataset.summary.n_users),
+                        static_cast<long long>(dataset.summary.n_items)));
     }
     const std::uint64_t fingerprint = data_fingerprint(comm, dataset, config.data.seed);
 

@@ -5,11 +5,11 @@
 #include <hdf5.h>
 
 #include <catch2/catch.hpp>
-#include <iostream>
 #include <cmath>
 #include <cstdint>
 #include <cstdlib>
 #include <filesystem>
+#include <iostream>
 #include <limits>
 #include <map>
 #include <regex>
