@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # The whole test suite, as CI runs it: formatting check, Release build + every test (unit, MPI
-# under 1/2/4 ranks, CLI end to end), then the sanitizer build (ASan + UBSan) running the unit
-# and MPI tests. Tests that need the real data sets read DISTMF_DATA_DIR (skipped when unset).
+# under 1/2/4 ranks, CLI end to end, the Slurm scripts on a single-node cluster), then the
+# sanitizer build (ASan + UBSan) running the unit and MPI tests. Tests that need the real data
+# sets read DISTMF_DATA_DIR (skipped when unset).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 source scripts/mpi-env.sh
