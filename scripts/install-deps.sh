@@ -10,7 +10,6 @@ packages=(
     libeigen3-dev libboost-program-options-dev catch2
     clang-format
     python3 python3-h5py python3-numpy python3-matplotlib
-    slurmctld slurmd slurm-client munge    # the Slurm test (tests/slurm) runs its own cluster
 )
 missing=()
 for package in "${packages[@]}"; do
