@@ -5,15 +5,17 @@
 # sets read DISTMF_DATA_DIR (skipped when unset).
 set -euo pipefail
 cd "$(dirname "$0")/.."
+started=$SECONDS
+stage() { echo "== $1 ($((SECONDS - started)) s so far)"; }
 source scripts/mpi-env.sh
-echo "== clang-format"
+stage "clang-format"
 git ls-files '*.cpp' '*.hpp' | xargs clang-format --dry-run -Werror
-echo "== release build and tests"
+stage "release build and tests"
 cmake --preset release >/dev/null
 cmake --build --preset release
 ctest --preset release
-echo "== sanitizer build (ASan + UBSan) and unit/MPI tests"
+stage "sanitizer build (ASan + UBSan) and unit/MPI tests"
 cmake --preset asan >/dev/null
 cmake --build --preset asan --target unit_tests mpi_tests
 ctest --preset asan
-echo "test.sh: all passed"
+echo "test.sh: all passed in $((SECONDS - started)) s"
