@@ -13,7 +13,14 @@ void ExactSum::add(double x) noexcept {
         invalid_ = true;
         return;
     }
-    fixed_ += static_cast<Int128>(std::nearbyint(std::ldexp(x, fraction_bits)));
+    const double scaled = std::ldexp(x, fraction_bits);
+    // Most terms fit in 64 bits: one cvtsd2si instead of the library's double -> __int128.
+    // Both round to nearest, ties to even, so the sum is the same either way.
+    if (std::fabs(scaled) < 0x1.0p62) {
+        fixed_ += static_cast<Int128>(std::llrint(scaled));
+    } else {
+        fixed_ += static_cast<Int128>(std::nearbyint(scaled));
+    }
 }
 
 double ExactSum::value() const noexcept {
