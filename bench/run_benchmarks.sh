@@ -66,6 +66,15 @@ if [ "$what" = checkpoint ] || [ "$what" = all ]; then
     size_mb=$(( $(stat -c %s "$(ls "$data_dir"/ckpt/*.h5 | head -n 1)") / 1000000 + 1 ))
     dd if=/dev/zero of="$data_dir/dd.test" bs=1M count="$size_mb" conv=fsync 2>&1 | tail -n 1
     rm -f "$data_dir/dd.test"
+    echo "-- a large model (2,000,000 users x 200,000 items, k = 64: a 590 MB checkpoint)"
+    wide=$data_dir/wide-6m.tsv
+    [ -s "$wide" ] || $bin generate --users 2000000 --items 200000 --ratings 6000000 --rank 8 \
+        --seed 3 --out "$wide"
+    rm -rf "$data_dir/ckpt-wide"
+    OMP_NUM_THREADS=1 mpirun -np 2 $bin train --data.train "$wide" --model.rank 64 \
+        --train.iterations 2 --checkpoint.dir "$data_dir/ckpt-wide" | grep -E "checkpoint "
+    dd if=/dev/zero of="$data_dir/dd.test" bs=1M count=590 conv=fsync 2>&1 | tail -n 1
+    rm -rf "$data_dir/dd.test" "$data_dir/ckpt-wide"
     echo "-- the same 3 iterations without checkpoints"
     OMP_NUM_THREADS=1 mpirun -np 2 $bin train "${common[@]}" --model.rank 64 \
         --train.iterations 3 | grep -E "^iter|done"

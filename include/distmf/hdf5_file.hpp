@@ -115,10 +115,20 @@ bool has_object(const H5Handle& parent, const std::string& name);
 /// The shape of a dataset.
 std::vector<std::uint64_t> dataset_shape(const H5Handle& dataset);
 
-/// Writes rows [first_row, first_row + n_rows) of a 1-D or 2-D dataset (row_width columns;
-/// 1 for 1-D) from `data` (n_rows * row_width values). Collective transfer when `collective`.
+/// Where a block of rows lies in memory: rows of `row_width` values (0: as wide as the
+/// dataset's rows), of which the dataset's columns are [first_column, first_column + width).
+/// Lets a rank write part of each row of a wider table without copying it first.
+struct MemoryRows {
+    std::int64_t row_width = 0;
+    std::int64_t first_column = 0;
+};
+
+/// Writes rows [first_row, first_row + n_rows) of a 1-D or 2-D dataset (its row width: the
+/// number of columns, 1 for 1-D) from `data`, laid out as `memory` says. Collective transfer
+/// when `collective`.
 void write_rows_raw(const H5Handle& dataset, hid_t memory_type, std::int64_t first_row,
-                    std::int64_t n_rows, const void* data, bool collective);
+                    std::int64_t n_rows, const void* data, bool collective,
+                    const MemoryRows& memory = {});
 /// Reads rows [first_row, first_row + n_rows) into `data`. Collective transfer when `collective`.
 void read_rows_raw(const H5Handle& dataset, hid_t memory_type, std::int64_t first_row,
                    std::int64_t n_rows, void* data, bool collective);
@@ -126,8 +136,8 @@ void read_rows_raw(const H5Handle& dataset, hid_t memory_type, std::int64_t firs
 /// Typed write_rows_raw.
 template <class T>
 void write_rows(const H5Handle& dataset, std::int64_t first_row, std::int64_t n_rows, const T* data,
-                bool collective) {
-    write_rows_raw(dataset, H5Type<T>::memory(), first_row, n_rows, data, collective);
+                bool collective, const MemoryRows& memory = {}) {
+    write_rows_raw(dataset, H5Type<T>::memory(), first_row, n_rows, data, collective, memory);
 }
 /// Typed read_rows_raw.
 template <class T>

@@ -87,25 +87,27 @@ void save_model(const Communicator& comm, const std::string& path, const ModelIn
 Model load_model(const Communicator& comm, const std::string& path);
 
 /// Local. The checksum of rows [first_row, first_row + n_rows) of a dataset whose rows are
-/// `row_bytes` bytes each, stored contiguously at `data` (row first_row first).
+/// `row_bytes` bytes each, stored at `data` (row first_row first) every `stride_bytes` bytes
+/// (0: contiguous).
 std::uint64_t rows_checksum(const void* data, std::int64_t first_row, std::int64_t n_rows,
-                            std::int64_t row_bytes);
+                            std::int64_t row_bytes, std::int64_t stride_bytes = 0);
 
 /// Collective: every rank of comm must call. Creates dataset `name` under `parent`, shaped
 /// [n_rows] (width 0) or [n_rows, width], writes this rank's rows [first, first + count) from
-/// `data` (row-major) and stores the checksum of all rows as its attribute "checksum".
+/// `data` (laid out as `memory` says: by default dense and row-major) and stores the checksum
+/// of all rows as its attribute "checksum".
 template <class T>
 void write_checked_rows(const Communicator& comm, const H5Handle& parent, const std::string& name,
                         std::int64_t n_rows, std::int64_t width, std::int64_t first,
-                        std::int64_t count, const T* data) {
+                        std::int64_t count, const T* data, const MemoryRows& memory = {}) {
     std::vector<std::uint64_t> shape{static_cast<std::uint64_t>(n_rows)};
     if (width > 0) shape.push_back(static_cast<std::uint64_t>(width));
     const H5Handle dataset = create_dataset(parent, name, H5Type<T>::file(), shape);
-    write_rows(dataset, first, count, data, true);
-    const std::int64_t row_bytes =
-        std::max<std::int64_t>(1, width) * static_cast<std::int64_t>(sizeof(T));
-    const std::uint64_t checksum =
-        comm.all_reduce_sum(rows_checksum(data, first, count, row_bytes));
+    write_rows(dataset, first, count, data, true, memory);
+    const auto element_bytes = static_cast<std::int64_t>(sizeof(T));
+    const std::int64_t row_bytes = std::max<std::int64_t>(1, width) * element_bytes;
+    const std::uint64_t checksum = comm.all_reduce_sum(rows_checksum(
+        data + memory.first_column, first, count, row_bytes, memory.row_width * element_bytes));
     write_attribute<std::uint64_t>(dataset, "checksum", checksum);
 }
 

@@ -45,7 +45,8 @@ struct RowSelection {
     H5Handle memory_space;
 };
 
-RowSelection select_rows(const H5Handle& dataset, std::int64_t first_row, std::int64_t n_rows) {
+RowSelection select_rows(const H5Handle& dataset, std::int64_t first_row, std::int64_t n_rows,
+                         const MemoryRows& memory) {
     const std::string& file = dataset.file();
     RowSelection selection;
     selection.file_space =
@@ -53,13 +54,20 @@ RowSelection select_rows(const H5Handle& dataset, std::int64_t first_row, std::i
     const std::vector<std::uint64_t> shape = dataset_shape(dataset);
     if (shape.empty() || shape.size() > 2) fail("select_rows", file, "not a 1-D or 2-D dataset");
     const int dimensions = static_cast<int>(shape.size());
+    const hsize_t width = dimensions == 2 ? shape[1] : 1;
     std::array<hsize_t, 2> start{static_cast<hsize_t>(first_row), 0};
-    std::array<hsize_t, 2> count{static_cast<hsize_t>(n_rows), dimensions == 2 ? shape[1] : 1};
+    std::array<hsize_t, 2> count{static_cast<hsize_t>(n_rows), width};
     if (first_row < 0 || n_rows < 0 || static_cast<std::uint64_t>(first_row + n_rows) > shape[0]) {
         fail("select_rows", file, "rows outside the dataset");
     }
+    // Memory: n_rows rows of `row_width` values, of which columns [first_column, + width) move.
+    const hsize_t memory_width =
+        memory.row_width > 0 ? static_cast<hsize_t>(memory.row_width) : width;
+    const auto first_column = static_cast<hsize_t>(memory.first_column);
+    if (first_column + width > memory_width) fail("select_rows", file, "memory rows too narrow");
+    std::array<hsize_t, 2> memory_extent{static_cast<hsize_t>(n_rows), memory_width};
     selection.memory_space = H5Handle(
-        checked(H5Screate_simple(dimensions, count.data(), nullptr), "H5Screate_simple", file),
+        checked(H5Screate_simple(2, memory_extent.data(), nullptr), "H5Screate_simple", file),
         H5Sclose, file);
     if (n_rows == 0) {  // still takes part in the collective transfer
         checked_status(H5Sselect_none(selection.file_space.get()), "H5Sselect_none", file);
@@ -67,6 +75,10 @@ RowSelection select_rows(const H5Handle& dataset, std::int64_t first_row, std::i
     } else {
         checked_status(H5Sselect_hyperslab(selection.file_space.get(), H5S_SELECT_SET, start.data(),
                                            nullptr, count.data(), nullptr),
+                       "H5Sselect_hyperslab", file);
+        const std::array<hsize_t, 2> memory_start{0, first_column};
+        checked_status(H5Sselect_hyperslab(selection.memory_space.get(), H5S_SELECT_SET,
+                                           memory_start.data(), nullptr, count.data(), nullptr),
                        "H5Sselect_hyperslab", file);
     }
     return selection;
@@ -187,9 +199,10 @@ std::vector<std::uint64_t> dataset_shape(const H5Handle& dataset) {
 }
 
 void write_rows_raw(const H5Handle& dataset, hid_t memory_type, std::int64_t first_row,
-                    std::int64_t n_rows, const void* data, bool collective) {
+                    std::int64_t n_rows, const void* data, bool collective,
+                    const MemoryRows& memory) {
     if (n_rows == 0 && has_no_rows(dataset)) return;
-    const RowSelection selection = select_rows(dataset, first_row, n_rows);
+    const RowSelection selection = select_rows(dataset, first_row, n_rows, memory);
     const H5Handle transfer = transfer_list(collective, dataset.file());
     checked_status(H5Dwrite(dataset.get(), memory_type, selection.memory_space.get(),
                             selection.file_space.get(), transfer.get(), data),
@@ -198,8 +211,9 @@ void write_rows_raw(const H5Handle& dataset, hid_t memory_type, std::int64_t fir
 
 void read_rows_raw(const H5Handle& dataset, hid_t memory_type, std::int64_t first_row,
                    std::int64_t n_rows, void* data, bool collective) {
+    const MemoryRows memory;
     if (n_rows == 0 && has_no_rows(dataset)) return;
-    const RowSelection selection = select_rows(dataset, first_row, n_rows);
+    const RowSelection selection = select_rows(dataset, first_row, n_rows, memory);
     const H5Handle transfer = transfer_list(collective, dataset.file());
     checked_status(H5Dread(dataset.get(), memory_type, selection.memory_space.get(),
                            selection.file_space.get(), transfer.get(), data),

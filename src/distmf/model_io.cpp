@@ -19,12 +19,13 @@ void write_side(const Communicator& comm, const H5Handle& file, const std::strin
     const std::int64_t first = blocks.first(comm.rank());
     const std::int64_t count = blocks.size(comm.rank());
     write_checked_rows(comm, group, "ids", n_rows, 0, first, count, ids.data() + first);
-    const RowMatrixXf factors =
-        table.values().block(first, table.width() - table.k(), count, table.k());
-    write_checked_rows(comm, group, "factors", n_rows, table.k(), first, count, factors.data());
+    // Straight from the table's rows ([bias,] factors): HDF5 picks the columns, no copy.
+    const float* rows = table.values().data() + first * table.width();
+    write_checked_rows(comm, group, "factors", n_rows, table.k(), first, count, rows,
+                       MemoryRows{table.width(), table.width() - table.k()});
     if (table.has_bias()) {
-        const Eigen::VectorXf bias = table.values().block(first, 0, count, 1);
-        write_checked_rows(comm, group, "bias", n_rows, 0, first, count, bias.data());
+        write_checked_rows(comm, group, "bias", n_rows, 0, first, count, rows,
+                           MemoryRows{table.width(), 0});
     }
 }
 
@@ -76,12 +77,13 @@ void write_contents(const Communicator& comm, const H5Handle& file, const ModelI
 }  // namespace
 
 std::uint64_t rows_checksum(const void* data, std::int64_t first_row, std::int64_t n_rows,
-                            std::int64_t row_bytes) {
+                            std::int64_t row_bytes, std::int64_t stride_bytes) {
     const auto* bytes = static_cast<const unsigned char*>(data);
+    const std::int64_t stride = stride_bytes > 0 ? stride_bytes : row_bytes;
     std::uint64_t sum = 0;
     for (std::int64_t r = 0; r < n_rows; ++r) {
         sum += hash_keys(0x636865636bULL, static_cast<std::uint64_t>(first_row + r),
-                         hash_bytes(0, bytes + r * row_bytes, static_cast<std::size_t>(row_bytes)));
+                         hash_bytes(0, bytes + r * stride, static_cast<std::size_t>(row_bytes)));
     }
     return sum;
 }
