@@ -29,25 +29,13 @@ using distmf::Dataset;
 using distmf::FactorTable;
 using distmf::TrainState;
 using distmf::testing::TempDir;
+using distmf::testing::write_on_rank0;
 
 // Every rank calls the same collectives in the same order and asserts only after the last
 // one (a failed REQUIRE on one rank must not leave the others waiting). Files are used only
 // before the last collective: rank 0 removes the TempDir as soon as it is done.
 
 namespace {
-
-/// Rank 0 writes `text` to `path`; every rank learns whether that worked. Collective.
-bool write_on_rank0(const Communicator& comm, const std::string& path, const std::string& text) {
-    std::optional<std::string> error;
-    if (comm.rank() == 0) {
-        try {
-            distmf::testing::write_text(path, text);
-        } catch (const std::exception& e) {
-            error = e.what();
-        }
-    }
-    return !comm.first_error(error, 0).has_value();
-}
 
 /// A small synthetic data set (150 users, 90 items, 4000 ratings of a rank-3 model).
 std::string synthetic_ratings() {

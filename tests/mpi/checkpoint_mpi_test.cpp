@@ -56,12 +56,12 @@ void generate_data(const Communicator& comm, const std::string& path) {
 }
 
 /// Rank 0 copies `from` to `to` with the rating of line `line` (0-based) raised by 0.5 (or
-/// lowered, at the top of the scale).
-void copy_with_one_rating_changed(const Communicator& comm, const std::string& from,
+/// lowered, at the top of the scale); every rank learns whether that worked. Collective.
+bool copy_with_one_rating_changed(const Communicator& comm, const std::string& from,
                                   const std::string& to, int line) {
+    std::ostringstream out;
     if (comm.rank() == 0) {
         std::ifstream in(from);
-        std::ofstream out(to);
         int number = 0;
         for (std::string text; std::getline(in, text); ++number) {
             if (number == line) {
@@ -74,7 +74,7 @@ void copy_with_one_rating_changed(const Communicator& comm, const std::string& f
             out << text << '\n';
         }
     }
-    comm.barrier();
+    return distmf::testing::write_on_rank0(comm, to, out.str());
 }
 
 /// The configuration of these tests: rank 3 with biases, 20 % test ratings.
@@ -132,7 +132,7 @@ TEST_CASE("data_fingerprint: the same on any number of ranks, different for othe
     const std::string data = dir.file("ratings.tsv");
     const std::string changed = dir.file("changed.tsv");
     generate_data(world, data);
-    copy_with_one_rating_changed(world, data, changed, 700);
+    const bool copied = copy_with_one_rating_changed(world, data, changed, 700);
 
     const Config config = small_config(data, "");
     const std::uint64_t seed = config.data.seed;
@@ -157,6 +157,7 @@ TEST_CASE("data_fingerprint: the same on any number of ranks, different for othe
         distmf::data_fingerprint(world, distmf::load_dataset(world, other), seed);
     world.barrier();
 
+    REQUIRE(copied);
     CHECK(on_world == on_self);
     for (const std::uint64_t value : every_rank) CHECK(value == on_world);
     CHECK(one_rating_changed != on_world);

@@ -27,6 +27,7 @@ using distmf::Dataset;
 using distmf::DuplicatePolicy;
 using distmf::RatingMatrix;
 using distmf::testing::TempDir;
+using distmf::testing::write_on_rank0;
 
 // Every rank calls the same collectives in the same order: load, then gather what every rank
 // holds, and only then assert (a failed REQUIRE cannot leave the other ranks waiting). Files
@@ -82,19 +83,6 @@ std::string fixture_text(const std::vector<std::string>& extra = {}, int extra_a
     for (const std::string& line : lines) text += line;
     text.resize(text.size() - 2);
     return text;
-}
-
-/// Rank 0 writes the file; every rank learns whether that worked. Collective.
-bool write_fixture(const Communicator& comm, const std::string& path, const std::string& text) {
-    std::optional<std::string> error;
-    if (comm.rank() == 0) {
-        try {
-            distmf::testing::write_text(path, text);
-        } catch (const std::exception& e) {
-            error = e.what();
-        }
-    }
-    return !comm.first_error(error, 0).has_value();
 }
 
 // ---- the expected result, computed serially from the whole file ----------------------------
@@ -387,7 +375,7 @@ TEST_CASE("load_dataset matches a serial reading of the file", "[dataset]") {
     const TempDir dir(comm);
     DataConfig options;
     options.train = dir.file("ratings.csv");
-    const bool written = write_fixture(comm, options.train, fixture_text());
+    const bool written = write_on_rank0(comm, options.train, fixture_text());
     SECTION("everything for training") { options.seed = 42; }
     SECTION("a hash split") {
         options.test_fraction = 0.25;
@@ -422,8 +410,8 @@ TEST_CASE("load_dataset with a separate test file", "[dataset]") {
     test_text += csv_line(5, item_id(0), 2.0, 2);
     test_text += csv_line(user_id(0), 99, 1.0, 3);
     test_text += csv_line(user_id(0), item_id(0), 3.5, 4);
-    bool written = write_fixture(comm, options.train, fixture_text());
-    written = write_fixture(comm, options.test, test_text) && written;
+    bool written = write_on_rank0(comm, options.train, fixture_text());
+    written = write_on_rank0(comm, options.test, test_text) && written;
     const Expected expected =
         expect(parse_whole_file(options.train), parse_whole_file(options.test), options);
     const Dataset dataset = distmf::load_dataset(comm, options);
@@ -450,7 +438,7 @@ TEST_CASE("load_dataset: duplicate ratings by policy", "[dataset]") {
     text += "\r\n" + csv_line(user_id(1), item_id(3), 2.5, 901) +
             csv_line(user_id(1), item_id(3), 5.0, 902);
     text.insert(text.find("\r\n") + 2, csv_line(user_id(1), item_id(3), 4.0, 903));
-    const bool written = write_fixture(comm, options.train, text);
+    const bool written = write_on_rank0(comm, options.train, text);
 
     SECTION("error: every rank throws the same InputError naming the file and the IDs") {
         options.duplicates = DuplicatePolicy::error;
@@ -504,7 +492,7 @@ TEST_CASE("load_dataset: a malformed line is reported with its global line numbe
         expected_prefix = options.train + ":305: ";
         expected_reason = "not finite";
     }
-    const bool written = write_fixture(comm, options.train, text);
+    const bool written = write_on_rank0(comm, options.train, text);
     const Failure failure = load_expecting_failure(comm, options);
 
     REQUIRE(written);
@@ -518,7 +506,7 @@ TEST_CASE("load_dataset: file errors are agreed by every rank", "[dataset]") {
     const TempDir dir(comm);
     DataConfig options;
     options.train = dir.file("train.csv");
-    bool written = write_fixture(comm, options.train, fixture_text());
+    bool written = write_on_rank0(comm, options.train, fixture_text());
     std::string expected;
     SECTION("a missing train file") {
         options.train = dir.file("missing.csv");
@@ -530,11 +518,11 @@ TEST_CASE("load_dataset: file errors are agreed by every rank", "[dataset]") {
     }
     SECTION("a test file in another format") {
         options.test = dir.file("test.tsv");
-        written = write_fixture(comm, options.test, "1\t2\t3\n") && written;
+        written = write_on_rank0(comm, options.test, "1\t2\t3\n") && written;
         expected = options.test + ": its format";
     }
     SECTION("an empty train file") {
-        written = write_fixture(comm, options.train, "") && written;
+        written = write_on_rank0(comm, options.train, "") && written;
         expected = options.train + ": the file is empty";
     }
     SECTION("everything held out") {
