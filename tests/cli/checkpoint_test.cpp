@@ -12,8 +12,6 @@
 #include <algorithm>
 #include <catch2/catch.hpp>
 #include <csignal>
-#include <cstdint>
-#include <cstring>
 #include <filesystem>
 #include <fstream>
 #include <optional>
@@ -23,7 +21,7 @@
 #include "background_run.hpp"
 #include "cli_support.hpp"
 #include "distmf/hdf5_file.hpp"
-#include "distmf/model_io.hpp"
+#include "model_files.hpp"
 #include "test_support.hpp"
 
 namespace {
@@ -31,6 +29,7 @@ namespace {
 namespace fs = std::filesystem;
 
 using distmf::testing::BackgroundRun;
+using distmf::testing::check_same_model;
 using distmf::testing::CommandResult;
 using distmf::testing::distmf_messages;
 using distmf::testing::exists;
@@ -78,56 +77,6 @@ CommandResult run_ok(int ranks, const std::vector<std::string>& args,
     INFO("ranks " << ranks << "\nstdout:\n" << result.out << "\nstderr:\n" << result.err);
     REQUIRE(result.exit_code == 0);
     return result;
-}
-
-/// The arrays of a model or checkpoint file, read with the HDF5 C API (checksums verified).
-struct ModelArrays {
-    std::vector<std::int64_t> user_ids;
-    std::vector<std::int64_t> item_ids;
-    std::vector<float> user_factors;
-    std::vector<float> item_factors;
-    std::vector<float> user_bias;
-    std::vector<float> item_bias;
-    std::vector<double> global_mean;
-};
-
-ModelArrays read_arrays(const std::string& path) {
-    const distmf::H5Handle file = distmf::open_serial_file(path);
-    const auto k = distmf::read_attribute<std::int64_t>(file, "k");
-    ModelArrays model;
-    model.user_ids = distmf::read_checked_rows<std::int64_t>(file, "users/ids", 0, false);
-    model.item_ids = distmf::read_checked_rows<std::int64_t>(file, "items/ids", 0, false);
-    model.user_factors = distmf::read_checked_rows<float>(file, "users/factors", k, false);
-    model.item_factors = distmf::read_checked_rows<float>(file, "items/factors", k, false);
-    if (distmf::has_object(file, "users/bias")) {
-        model.user_bias = distmf::read_checked_rows<float>(file, "users/bias", 0, false);
-        model.item_bias = distmf::read_checked_rows<float>(file, "items/bias", 0, false);
-    }
-    model.global_mean = distmf::read_checked_rows<double>(file, "global_mean", 0, false);
-    return model;
-}
-
-template <class T>
-bool same_bits(const std::vector<T>& a, const std::vector<T>& b) {
-    return a.size() == b.size() &&
-           (a.empty() || std::memcmp(a.data(), b.data(), a.size() * sizeof(T)) == 0);
-}
-
-/// Checks that the model in `path` is bitwise the one in `reference`.
-void check_same_model(const std::string& path, const std::string& reference) {
-    INFO("model " << path << " against " << reference);
-    REQUIRE(exists(path));
-    const ModelArrays a = read_arrays(path);
-    const ModelArrays b = read_arrays(reference);
-    REQUIRE(!b.user_factors.empty());
-    REQUIRE(!b.user_bias.empty());
-    CHECK(same_bits(a.user_ids, b.user_ids));
-    CHECK(same_bits(a.item_ids, b.item_ids));
-    CHECK(same_bits(a.user_factors, b.user_factors));
-    CHECK(same_bits(a.item_factors, b.item_factors));
-    CHECK(same_bits(a.user_bias, b.user_bias));
-    CHECK(same_bits(a.item_bias, b.item_bias));
-    CHECK(same_bits(a.global_mean, b.global_mean));
 }
 
 /// The lines of a metrics file without the wall-time fields (all others are

@@ -19,19 +19,23 @@
 #include <vector>
 
 #include "cli_support.hpp"
-#include "distmf/hdf5_file.hpp"
+#include "model_files.hpp"
 #include "test_support.hpp"
 
 namespace {
 
+using distmf::testing::check_same_model;
 using distmf::testing::cli_rank_counts;
 using distmf::testing::CommandResult;
 using distmf::testing::distmf_messages;
 using distmf::testing::exists;
 using distmf::testing::expect_agreed_error;
 using distmf::testing::lines_of;
+using distmf::testing::ModelFile;
+using distmf::testing::read_model_file;
 using distmf::testing::read_text;
 using distmf::testing::run_distmf;
+using distmf::testing::same_model;
 using distmf::testing::TempDir;
 using distmf::testing::write_text;
 
@@ -129,57 +133,6 @@ double number_after(const std::string& out, const std::string& line_start,
     return std::strtod(lines.front().c_str() + at + label.size(), nullptr);
 }
 
-/// A whole dataset of a model file, as raw bytes (float32 or int64 or float64).
-template <class T>
-std::vector<T> read_dataset(const distmf::H5Handle& file, const std::string& name) {
-    const distmf::H5Handle set = distmf::open_dataset(file, name);
-    const std::vector<std::uint64_t> shape = distmf::dataset_shape(set);
-    std::uint64_t count = 1;
-    for (const std::uint64_t extent : shape) count *= extent;
-    std::vector<T> values(static_cast<std::size_t>(count));
-    distmf::read_rows(set, 0, static_cast<std::int64_t>(shape.front()), values.data(), false);
-    return values;
-}
-
-/// The datasets of a model file that must not depend on the number of ranks.
-struct ModelContents {
-    std::vector<std::int64_t> user_ids;
-    std::vector<std::int64_t> item_ids;
-    std::vector<float> user_factors;
-    std::vector<float> item_factors;
-    std::vector<float> user_bias;
-    std::vector<float> item_bias;
-    std::vector<double> global_mean;
-    std::int64_t k = 0;
-    std::int64_t iteration = 0;
-    std::int64_t ranks = 0;
-
-    bool operator==(const ModelContents& other) const {
-        // Bitwise: the vectors compare float by float, and no value is NaN.
-        return user_ids == other.user_ids && item_ids == other.item_ids &&
-               user_factors == other.user_factors && item_factors == other.item_factors &&
-               user_bias == other.user_bias && item_bias == other.item_bias &&
-               global_mean == other.global_mean && k == other.k && iteration == other.iteration;
-    }
-};
-
-ModelContents read_model(const std::string& path) {
-    distmf::silence_hdf5_errors();
-    const distmf::H5Handle file = distmf::open_serial_file(path);
-    ModelContents model;
-    model.user_ids = read_dataset<std::int64_t>(file, "users/ids");
-    model.item_ids = read_dataset<std::int64_t>(file, "items/ids");
-    model.user_factors = read_dataset<float>(file, "users/factors");
-    model.item_factors = read_dataset<float>(file, "items/factors");
-    model.user_bias = read_dataset<float>(file, "users/bias");
-    model.item_bias = read_dataset<float>(file, "items/bias");
-    model.global_mean = read_dataset<double>(file, "global_mean");
-    model.k = distmf::read_attribute<std::int64_t>(file, "k");
-    model.iteration = distmf::read_attribute<std::int64_t>(file, "iteration");
-    model.ranks = distmf::read_attribute<std::int64_t>(file, "ranks");
-    return model;
-}
-
 /// Creates an HDF5 file that is not a distmf model (one integer dataset, no attributes).
 void write_foreign_hdf5(const std::string& path) {
     const hid_t file = H5Fcreate(path.c_str(), H5F_ACC_TRUNC, H5P_DEFAULT, H5P_DEFAULT);
@@ -217,7 +170,7 @@ TEST_CASE("train: 1, 2 and 4 ranks write the same model, progress and metrics", 
     const TempDir dir;
     const SplitData data = generate_main(dir);
     constexpr int iterations = 6;
-    std::map<int, ModelContents> models;
+    std::map<int, ModelFile> models;
     std::map<int, std::vector<std::string>> metrics;
     for (const int ranks : cli_rank_counts) {
         const std::string model = dir.file("model" + std::to_string(ranks) + ".h5");
@@ -255,11 +208,11 @@ TEST_CASE("train: 1, 2 and 4 ranks write the same model, progress and metrics", 
             }
             metrics[ranks].push_back(without_seconds(lines[i]));
         }
-        models[ranks] = read_model(model);
+        models[ranks] = read_model_file(model);
         CHECK(models[ranks].ranks == ranks);
         CHECK_FALSE(exists(model + ".tmp"));
     }
-    const ModelContents& one = models[1];
+    const ModelFile& one = models[1];
     CHECK(one.k == 4);
     CHECK(one.iteration == iterations);
     CHECK(one.user_ids.size() == data.users.size());
@@ -268,14 +221,8 @@ TEST_CASE("train: 1, 2 and 4 ranks write the same model, progress and metrics", 
     CHECK(one.item_bias.size() == data.items.size());
     for (const int ranks : {2, 4}) {
         INFO("ranks " << ranks << " against 1");
-        CHECK(models[ranks].user_ids == one.user_ids);
-        CHECK(models[ranks].item_ids == one.item_ids);
-        CHECK(models[ranks].user_factors == one.user_factors);
-        CHECK(models[ranks].item_factors == one.item_factors);
-        CHECK(models[ranks].user_bias == one.user_bias);
-        CHECK(models[ranks].item_bias == one.item_bias);
-        CHECK(models[ranks].global_mean == one.global_mean);
-        CHECK(models[ranks] == one);
+        check_same_model(models[ranks], one);
+        CHECK(same_model(models[ranks], one));
         CHECK(metrics[ranks] == metrics[1]);  // every figure, to the last digit
     }
 }
@@ -364,7 +311,7 @@ TEST_CASE("evaluate counts unknown users and items and predicts from what it kno
     CHECK(lines_starting(evaluated.out, "model " + model).size() == 1);
 
     // A pair of an unknown user and an unknown item is predicted as the global mean.
-    const double mean = read_model(model).global_mean.at(0);
+    const double mean = read_model_file(model).global_mean.at(0);
     const std::string both = dir.file("both.tsv");
     write_text(both, "77777\t66666\t5\n");
     const CommandResult alone = run_distmf(1, {"evaluate", "--model", model, "--data.test", both});
@@ -429,7 +376,7 @@ TEST_CASE("train --train.patience stops early and keeps the best model", "[cli][
                              "--noise", "0.5", "--seed", "11"});
     constexpr int patience = 3;
     std::string first_metrics;
-    ModelContents first_model;
+    ModelFile first_model;
     for (const int ranks : cli_rank_counts) {
         const std::string model = dir.file("model" + std::to_string(ranks) + ".h5");
         const std::string metrics_file = dir.file("metrics" + std::to_string(ranks) + ".jsonl");
@@ -456,7 +403,7 @@ TEST_CASE("train --train.patience stops early and keeps the best model", "[cli][
         CHECK(lines_starting(result.out,
                              "final: iteration " + std::to_string(best_iteration) + ", test RMSE ")
                   .size() == 1);
-        const ModelContents saved = read_model(model);
+        const ModelFile saved = read_model_file(model);
         CHECK(saved.iteration == best_iteration);
 
         if (ranks == 1) {  // the saved model is the best one: evaluate gives its test RMSE
@@ -468,7 +415,7 @@ TEST_CASE("train --train.patience stops early and keeps the best model", "[cli][
                   Approx(json_number(lines[best], "test_rmse")).margin(1e-6));
             first_model = saved;
         }
-        CHECK(saved == first_model);
+        CHECK(same_model(saved, first_model));
 
         std::string figures;
         for (const std::string& line : lines) figures += without_seconds(line) + "\n";
@@ -608,7 +555,7 @@ TEST_CASE("examples/predict.py predicts what the model file says", "[cli][python
     INFO(trained.out << trained.err);
     REQUIRE(trained.exit_code == 0);
 
-    const ModelContents m = read_model(model);
+    const ModelFile m = read_model_file(model);
     const auto k = static_cast<std::size_t>(m.k);
     const std::size_t user_row = 5;
     const std::size_t item_row = 7;
