@@ -9,7 +9,6 @@
 #include <bit>
 #include <catch2/catch.hpp>
 #include <cstdint>
-#include <cstring>
 #include <filesystem>
 #include <fstream>
 #include <sstream>
@@ -24,12 +23,12 @@
 #include "distmf/log.hpp"
 #include "distmf/train.hpp"
 #include "distmf/train_state.hpp"
+#include "mpi_checks.hpp"
 #include "test_support.hpp"
 
 using distmf::Communicator;
 using distmf::Config;
 using distmf::Dataset;
-using distmf::FactorTable;
 using distmf::IterationRecord;
 using distmf::TrainState;
 using distmf::testing::TempDir;
@@ -89,11 +88,7 @@ Config small_config(const std::string& data, const std::string& checkpoint_dir) 
     return config;
 }
 
-bool same_bits(const FactorTable& a, const FactorTable& b) {
-    if (a.rows() != b.rows() || a.k() != b.k() || a.has_bias() != b.has_bias()) return false;
-    const auto bytes = static_cast<std::size_t>(a.values().size()) * sizeof(float);
-    return bytes == 0 || std::memcmp(a.values().data(), b.values().data(), bytes) == 0;
-}
+using distmf::testing::same_bits;  // of factor tables; this file adds the one of records
 
 bool same_bits(const IterationRecord& a, const IterationRecord& b) {
     const auto bits = [](double value) { return std::bit_cast<std::uint64_t>(value); };

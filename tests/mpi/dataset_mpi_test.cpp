@@ -2,7 +2,6 @@
 #include <bit>
 #include <catch2/catch.hpp>
 #include <cstdint>
-#include <functional>
 #include <limits>
 #include <map>
 #include <optional>
@@ -17,6 +16,7 @@
 #include "distmf/error.hpp"
 #include "distmf/partition.hpp"
 #include "distmf/ratings_reader.hpp"
+#include "mpi_checks.hpp"
 #include "test_support.hpp"
 
 using Catch::Matchers::Contains;
@@ -26,6 +26,8 @@ using distmf::DataConfig;
 using distmf::Dataset;
 using distmf::DuplicatePolicy;
 using distmf::RatingMatrix;
+using distmf::testing::catch_on_every_rank;
+using distmf::testing::CaughtError;
 using distmf::testing::TempDir;
 using distmf::testing::write_on_rank0;
 
@@ -307,25 +309,12 @@ Gathered gather(const Communicator& comm, const Dataset& d) {
 }
 
 /// load_dataset's InputError message on this rank and on every rank. Collective.
-struct Failure {
-    std::optional<std::string> message;
-    std::vector<std::uint64_t> hashes;  ///< of every rank's message (0: none)
-};
-
-Failure load_expecting_failure(const Communicator& comm, const DataConfig& options) {
-    Failure failure;
-    try {
-        distmf::load_dataset(comm, options);
-    } catch (const distmf::InputError& error) {
-        failure.message = error.what();
-    }
-    std::uint64_t hash = 0;
-    if (failure.message) hash = std::hash<std::string>{}(*failure.message) | 1U;
-    failure.hashes = comm.all_gather(hash);
-    return failure;
+CaughtError load_expecting_failure(const Communicator& comm, const DataConfig& options) {
+    return catch_on_every_rank<distmf::InputError>(comm,
+                                                   [&] { distmf::load_dataset(comm, options); });
 }
 
-void check_same_everywhere(const Failure& failure) {
+void check_same_everywhere(const CaughtError& failure) {
     REQUIRE(failure.message);
     for (const std::uint64_t hash : failure.hashes) CHECK(hash == failure.hashes.front());
 }
@@ -443,7 +432,7 @@ TEST_CASE("load_dataset: duplicate ratings by policy", "[dataset]") {
     SECTION("error: every rank throws the same InputError naming the file and the IDs") {
         options.duplicates = DuplicatePolicy::error;
         const Expected expected = expect(parse_whole_file(options.train), {}, options);
-        const Failure failure = load_expecting_failure(comm, options);
+        const CaughtError failure = load_expecting_failure(comm, options);
         REQUIRE(written);
         REQUIRE(expected.duplicate_error);
         check_same_everywhere(failure);
@@ -493,7 +482,7 @@ TEST_CASE("load_dataset: a malformed line is reported with its global line numbe
         expected_reason = "not finite";
     }
     const bool written = write_on_rank0(comm, options.train, text);
-    const Failure failure = load_expecting_failure(comm, options);
+    const CaughtError failure = load_expecting_failure(comm, options);
 
     REQUIRE(written);
     check_same_everywhere(failure);
@@ -529,7 +518,7 @@ TEST_CASE("load_dataset: file errors are agreed by every rank", "[dataset]") {
         options.test_fraction = 0.9999999;
         expected = options.train + ": no training ratings";
     }
-    const Failure failure = load_expecting_failure(comm, options);
+    const CaughtError failure = load_expecting_failure(comm, options);
 
     REQUIRE(written);
     check_same_everywhere(failure);
