@@ -1,11 +1,13 @@
 #pragma once
-// Helpers shared by the CLI tests (tests/cli/*_test.cpp): telling what distmf printed from what
-// mpiexec adds, picking statistics out of `distmf data`'s report, and checking that a command
-// is an agreed error for every rank count.
+// Helpers shared by the CLI tests (tests/cli/*_test.cpp): running a command that must succeed,
+// telling what distmf printed from what mpiexec adds, picking lines and statistics out of its
+// output, listing a folder, and checking that a command is an agreed error for every rank count.
 
+#include <algorithm>
 #include <array>
 #include <catch2/catch.hpp>
 #include <cstdint>
+#include <filesystem>
 #include <sstream>
 #include <string>
 #include <vector>
@@ -23,6 +25,40 @@ inline std::vector<std::string> lines_of(const std::string& text) {
     std::istringstream in(text);
     for (std::string line; std::getline(in, line);) lines.push_back(line);
     return lines;
+}
+
+/// The lines of `text` that start with `prefix`.
+inline std::vector<std::string> lines_starting(const std::string& text, const std::string& prefix) {
+    std::vector<std::string> found;
+    for (const std::string& line : lines_of(text)) {
+        if (line.rfind(prefix, 0) == 0) found.push_back(line);
+    }
+    return found;
+}
+
+/// True if one of the lines of `text` is `line`.
+inline bool contains_line(const std::string& text, const std::string& line) {
+    const std::vector<std::string> lines = lines_of(text);
+    return std::find(lines.begin(), lines.end(), line) != lines.end();
+}
+
+/// The names of the entries of `folder`, sorted.
+inline std::vector<std::string> entries(const std::string& folder) {
+    std::vector<std::string> names;
+    for (const auto& entry : std::filesystem::directory_iterator(folder)) {
+        names.push_back(entry.path().filename().string());
+    }
+    std::sort(names.begin(), names.end());
+    return names;
+}
+
+/// Runs `distmf <args...>` as run_distmf does and requires exit code 0.
+inline CommandResult run_ok(int ranks, const std::vector<std::string>& args,
+                            const std::vector<std::string>& environment = {}) {
+    CommandResult result = run_distmf(ranks, args, environment);
+    INFO("ranks " << ranks << "\nstdout:\n" << result.out << "\nstderr:\n" << result.err);
+    REQUIRE(result.exit_code == 0);
+    return result;
 }
 
 /// The lines distmf itself wrote to stderr: "distmf: ..." (rank 0, agreed errors) and

@@ -1,6 +1,5 @@
 // `distmf generate` end to end: its output is a function of the options alone (not of the
 // rank or thread count), feeds `distmf data`, and bad options fail without leaving files.
-#include <algorithm>
 #include <catch2/catch.hpp>
 #include <cstdio>
 #include <filesystem>
@@ -13,6 +12,7 @@
 namespace {
 
 using distmf::testing::CommandResult;
+using distmf::testing::entries;
 using distmf::testing::expect_agreed_error;
 using distmf::testing::lines_of;
 using distmf::testing::read_text;
@@ -35,16 +35,6 @@ std::string generate(int ranks, const std::vector<std::string>& options, const s
     const std::string content = read_text(path);
     REQUIRE(!content.empty());
     return content;
-}
-
-/// The names of the entries of `folder`, sorted.
-std::vector<std::string> entries(const std::string& folder) {
-    std::vector<std::string> names;
-    for (const auto& entry : std::filesystem::directory_iterator(folder)) {
-        names.push_back(entry.path().filename().string());
-    }
-    std::sort(names.begin(), names.end());
-    return names;
 }
 
 const std::vector<std::string> small_options{"--users", "300",       "--items",

@@ -1,108 +1,48 @@
 // `distmf train`, `evaluate` and `inspect` end to end through the real binary: a synthetic
 // data set from `distmf generate`, split into train and test files by line number, trained
-// with 1, 2 and 4 ranks; the model files, progress lines and metrics files are checked, the
-// model is evaluated and inspected, and bad input is an agreed error.
-#include <hdf5.h>
-
+// with 1, 2 and 4 ranks; the model files, progress lines and metrics files are checked, and
+// the model is evaluated, inspected and used by examples/predict.py. (Bad input:
+// train_errors_test.cpp.)
+#include <algorithm>
 #include <catch2/catch.hpp>
 #include <cmath>
 #include <cstdint>
 #include <cstdlib>
-#include <filesystem>
 #include <iostream>
 #include <limits>
 #include <map>
 #include <regex>
-#include <set>
-#include <sstream>
 #include <string>
 #include <vector>
 
 #include "cli_support.hpp"
-#include "distmf/hdf5_file.hpp"
+#include "model_files.hpp"
 #include "test_support.hpp"
+#include "train_runs.hpp"
 
 namespace {
 
+using distmf::testing::check_same_model;
 using distmf::testing::cli_rank_counts;
 using distmf::testing::CommandResult;
 using distmf::testing::distmf_messages;
 using distmf::testing::exists;
-using distmf::testing::expect_agreed_error;
+using distmf::testing::generate_main;
+using distmf::testing::generate_split;
 using distmf::testing::lines_of;
+using distmf::testing::lines_starting;
+using distmf::testing::ModelFile;
+using distmf::testing::read_model_file;
 using distmf::testing::read_text;
 using distmf::testing::run_distmf;
+using distmf::testing::same_model;
+using distmf::testing::SplitData;
 using distmf::testing::TempDir;
+using distmf::testing::train_args;
+using distmf::testing::with;
 using distmf::testing::write_text;
 
-// ---- fixtures ------------------------------------------------------------------------------
-
-/// `distmf generate` output split by line: every 10th line (3, 13, 23, ...) is held out.
-struct SplitData {
-    std::string train;
-    std::string test;
-    std::set<std::string> users;  ///< distinct user IDs of both files
-    std::set<std::string> items;
-};
-
-/// Generates a synthetic data set in `dir` and splits it into train.tsv and test.tsv.
-SplitData generate_split(const TempDir& dir, const std::vector<std::string>& options) {
-    const std::string all = dir.file("all.tsv");
-    std::vector<std::string> args{"generate", "--out", all};
-    args.insert(args.end(), options.begin(), options.end());
-    const CommandResult generated = run_distmf(0, args);
-    INFO(generated.out << generated.err);
-    REQUIRE(generated.exit_code == 0);
-    SplitData data{dir.file("train.tsv"), dir.file("test.tsv"), {}, {}};
-    std::string train_text;
-    std::string test_text;
-    int number = 0;
-    for (const std::string& line : lines_of(read_text(all))) {
-        ((++number % 10 == 3) ? test_text : train_text) += line + "\n";
-        std::istringstream fields(line);
-        std::string user;
-        std::string item;
-        fields >> user >> item;
-        data.users.insert(user);
-        data.items.insert(item);
-    }
-    REQUIRE(number > 0);
-    write_text(data.train, train_text);
-    write_text(data.test, test_text);
-    return data;
-}
-
-/// The main fixture: 400 users, 300 items, 20000 ratings of a rank-4 model with noise 0.3.
-SplitData generate_main(const TempDir& dir) {
-    return generate_split(dir, {"--users", "400", "--items", "300", "--ratings", "20000", "--rank",
-                                "4", "--noise", "0.3", "--seed", "3"});
-}
-
-/// `distmf train` options for the main fixture (k = 4, `iterations` ALS iterations).
-std::vector<std::string> train_args(const SplitData& data, int iterations) {
-    return {"train",
-            "--data.train=" + data.train,
-            "--data.test=" + data.test,
-            "--train.iterations=" + std::to_string(iterations),
-            "--model.rank=4",
-            "--train.threads=1"};
-}
-
-std::vector<std::string> with(std::vector<std::string> args, const std::vector<std::string>& more) {
-    args.insert(args.end(), more.begin(), more.end());
-    return args;
-}
-
 // ---- reading what distmf wrote -------------------------------------------------------------
-
-/// Lines of `out` starting with `prefix`.
-std::vector<std::string> lines_starting(const std::string& out, const std::string& prefix) {
-    std::vector<std::string> selected;
-    for (const std::string& line : lines_of(out)) {
-        if (line.rfind(prefix, 0) == 0) selected.push_back(line);
-    }
-    return selected;
-}
 
 /// The number after "<key>": in a JSON line, NaN for null or a missing key.
 double json_number(const std::string& line, const std::string& key) {
@@ -129,81 +69,6 @@ double number_after(const std::string& out, const std::string& line_start,
     return std::strtod(lines.front().c_str() + at + label.size(), nullptr);
 }
 
-/// A whole dataset of a model file, as raw bytes (float32 or int64 or float64).
-template <class T>
-std::vector<T> read_dataset(const distmf::H5Handle& file, const std::string& name) {
-    const distmf::H5Handle set = distmf::open_dataset(file, name);
-    const std::vector<std::uint64_t> shape = distmf::dataset_shape(set);
-    std::uint64_t count = 1;
-    for (const std::uint64_t extent : shape) count *= extent;
-    std::vector<T> values(static_cast<std::size_t>(count));
-    distmf::read_rows(set, 0, static_cast<std::int64_t>(shape.front()), values.data(), false);
-    return values;
-}
-
-/// The datasets of a model file that must not depend on the number of ranks.
-struct ModelContents {
-    std::vector<std::int64_t> user_ids;
-    std::vector<std::int64_t> item_ids;
-    std::vector<float> user_factors;
-    std::vector<float> item_factors;
-    std::vector<float> user_bias;
-    std::vector<float> item_bias;
-    std::vector<double> global_mean;
-    std::int64_t k = 0;
-    std::int64_t iteration = 0;
-    std::int64_t ranks = 0;
-
-    bool operator==(const ModelContents& other) const {
-        // Bitwise: the vectors compare float by float, and no value is NaN.
-        return user_ids == other.user_ids && item_ids == other.item_ids &&
-               user_factors == other.user_factors && item_factors == other.item_factors &&
-               user_bias == other.user_bias && item_bias == other.item_bias &&
-               global_mean == other.global_mean && k == other.k && iteration == other.iteration;
-    }
-};
-
-ModelContents read_model(const std::string& path) {
-    distmf::silence_hdf5_errors();
-    const distmf::H5Handle file = distmf::open_serial_file(path);
-    ModelContents model;
-    model.user_ids = read_dataset<std::int64_t>(file, "users/ids");
-    model.item_ids = read_dataset<std::int64_t>(file, "items/ids");
-    model.user_factors = read_dataset<float>(file, "users/factors");
-    model.item_factors = read_dataset<float>(file, "items/factors");
-    model.user_bias = read_dataset<float>(file, "users/bias");
-    model.item_bias = read_dataset<float>(file, "items/bias");
-    model.global_mean = read_dataset<double>(file, "global_mean");
-    model.k = distmf::read_attribute<std::int64_t>(file, "k");
-    model.iteration = distmf::read_attribute<std::int64_t>(file, "iteration");
-    model.ranks = distmf::read_attribute<std::int64_t>(file, "ranks");
-    return model;
-}
-
-/// Creates an HDF5 file that is not a distmf model (one integer dataset, no attributes).
-void write_foreign_hdf5(const std::string& path) {
-    const hid_t file = H5Fcreate(path.c_str(), H5F_ACC_TRUNC, H5P_DEFAULT, H5P_DEFAULT);
-    REQUIRE(file >= 0);
-    const hsize_t dims[1] = {4};
-    const hid_t space = H5Screate_simple(1, dims, nullptr);
-    const hid_t set =
-        H5Dcreate2(file, "values", H5T_STD_I32LE, space, H5P_DEFAULT, H5P_DEFAULT, H5P_DEFAULT);
-    const int values[4] = {1, 2, 3, 4};
-    CHECK(H5Dwrite(set, H5T_NATIVE_INT, H5S_ALL, H5S_ALL, H5P_DEFAULT, values) >= 0);
-    H5Dclose(set);
-    H5Sclose(space);
-    H5Fclose(file);
-}
-
-/// Files in `folder` (names only).
-std::set<std::string> files_in(const std::string& folder) {
-    std::set<std::string> names;
-    for (const auto& entry : std::filesystem::directory_iterator(folder)) {
-        names.insert(entry.path().filename().string());
-    }
-    return names;
-}
-
 const std::regex& progress_pattern() {
     static const std::regex pattern(
         R"(iter +(\d+)/(\d+)  train RMSE \d+\.\d{4}  test RMSE \d+\.\d{4}  MAE \d+\.\d{4})"
@@ -217,7 +82,7 @@ TEST_CASE("train: 1, 2 and 4 ranks write the same model, progress and metrics", 
     const TempDir dir;
     const SplitData data = generate_main(dir);
     constexpr int iterations = 6;
-    std::map<int, ModelContents> models;
+    std::map<int, ModelFile> models;
     std::map<int, std::vector<std::string>> metrics;
     for (const int ranks : cli_rank_counts) {
         const std::string model = dir.file("model" + std::to_string(ranks) + ".h5");
@@ -255,11 +120,11 @@ TEST_CASE("train: 1, 2 and 4 ranks write the same model, progress and metrics", 
             }
             metrics[ranks].push_back(without_seconds(lines[i]));
         }
-        models[ranks] = read_model(model);
+        models[ranks] = read_model_file(model);
         CHECK(models[ranks].ranks == ranks);
         CHECK_FALSE(exists(model + ".tmp"));
     }
-    const ModelContents& one = models[1];
+    const ModelFile& one = models[1];
     CHECK(one.k == 4);
     CHECK(one.iteration == iterations);
     CHECK(one.user_ids.size() == data.users.size());
@@ -268,14 +133,8 @@ TEST_CASE("train: 1, 2 and 4 ranks write the same model, progress and metrics", 
     CHECK(one.item_bias.size() == data.items.size());
     for (const int ranks : {2, 4}) {
         INFO("ranks " << ranks << " against 1");
-        CHECK(models[ranks].user_ids == one.user_ids);
-        CHECK(models[ranks].item_ids == one.item_ids);
-        CHECK(models[ranks].user_factors == one.user_factors);
-        CHECK(models[ranks].item_factors == one.item_factors);
-        CHECK(models[ranks].user_bias == one.user_bias);
-        CHECK(models[ranks].item_bias == one.item_bias);
-        CHECK(models[ranks].global_mean == one.global_mean);
-        CHECK(models[ranks] == one);
+        check_same_model(models[ranks], one);
+        CHECK(same_model(models[ranks], one));
         CHECK(metrics[ranks] == metrics[1]);  // every figure, to the last digit
     }
 }
@@ -364,7 +223,7 @@ TEST_CASE("evaluate counts unknown users and items and predicts from what it kno
     CHECK(lines_starting(evaluated.out, "model " + model).size() == 1);
 
     // A pair of an unknown user and an unknown item is predicted as the global mean.
-    const double mean = read_model(model).global_mean.at(0);
+    const double mean = read_model_file(model).global_mean.at(0);
     const std::string both = dir.file("both.tsv");
     write_text(both, "77777\t66666\t5\n");
     const CommandResult alone = run_distmf(1, {"evaluate", "--model", model, "--data.test", both});
@@ -429,7 +288,7 @@ TEST_CASE("train --train.patience stops early and keeps the best model", "[cli][
                              "--noise", "0.5", "--seed", "11"});
     constexpr int patience = 3;
     std::string first_metrics;
-    ModelContents first_model;
+    ModelFile first_model;
     for (const int ranks : cli_rank_counts) {
         const std::string model = dir.file("model" + std::to_string(ranks) + ".h5");
         const std::string metrics_file = dir.file("metrics" + std::to_string(ranks) + ".jsonl");
@@ -456,7 +315,7 @@ TEST_CASE("train --train.patience stops early and keeps the best model", "[cli][
         CHECK(lines_starting(result.out,
                              "final: iteration " + std::to_string(best_iteration) + ", test RMSE ")
                   .size() == 1);
-        const ModelContents saved = read_model(model);
+        const ModelFile saved = read_model_file(model);
         CHECK(saved.iteration == best_iteration);
 
         if (ranks == 1) {  // the saved model is the best one: evaluate gives its test RMSE
@@ -468,124 +327,13 @@ TEST_CASE("train --train.patience stops early and keeps the best model", "[cli][
                   Approx(json_number(lines[best], "test_rmse")).margin(1e-6));
             first_model = saved;
         }
-        CHECK(saved == first_model);
+        CHECK(same_model(saved, first_model));
 
         std::string figures;
         for (const std::string& line : lines) figures += without_seconds(line) + "\n";
         if (first_metrics.empty()) first_metrics = figures;
         CHECK(figures == first_metrics);  // the same decision for every rank count
     }
-}
-
-TEST_CASE("train: --model.rank 0 is an agreed error", "[cli][train][bad]") {
-    expect_agreed_error({"train", "--data.train", "ratings.tsv", "--model.rank", "0"},
-                        {"--model.rank", "0"});
-}
-
-TEST_CASE("train: --model.lambda -1 is an agreed error", "[cli][train][bad]") {
-    expect_agreed_error({"train", "--data.train", "ratings.tsv", "--model.lambda", "-1"},
-                        {"--model.lambda", "-1"});
-}
-
-TEST_CASE("train: --train.iterations 0 is an agreed error", "[cli][train][bad]") {
-    expect_agreed_error({"train", "--data.train", "ratings.tsv", "--train.iterations", "0"},
-                        {"--train.iterations", "0"});
-}
-
-TEST_CASE("train: --train.patience without test data is an agreed error", "[cli][train][bad]") {
-    expect_agreed_error({"train", "--data.train", "ratings.tsv", "--train.patience", "2"},
-                        {"--train.patience", "test data"});
-}
-
-TEST_CASE("train: --output.model in a missing folder fails before training, leaving no file",
-          "[cli][train][bad]") {
-    const TempDir dir;
-    const SplitData data = generate_main(dir);
-    const std::set<std::string> before = files_in(dir.path());
-    const std::string model = dir.file("missing/model.h5");
-    // expect_agreed_error also requires an empty stdout: no "data:" line, no iteration.
-    expect_agreed_error({"train", "--data.train", data.train, "--output.model", model},
-                        {model, "missing"});
-    CHECK_FALSE(exists(model + ".tmp"));
-    CHECK(files_in(dir.path()) == before);
-}
-
-TEST_CASE("train: --output.metrics in a missing folder fails before training, leaving no file",
-          "[cli][train][bad]") {
-    const TempDir dir;
-    const SplitData data = generate_main(dir);
-    const std::set<std::string> before = files_in(dir.path());
-    const std::string metrics = dir.file("missing/metrics.jsonl");
-    expect_agreed_error({"train", "--data.train", data.train, "--output.model",
-                         dir.file("model.h5"), "--output.metrics", metrics},
-                        {metrics, "missing"});
-    CHECK(files_in(dir.path()) == before);
-}
-
-TEST_CASE("train: an unsolvable user is an agreed error naming it", "[cli][train][bad]") {
-    // No penalty (--model.lambda 0, plain): user 4242 has 2 ratings for k + 1 = 5 unknowns.
-    const TempDir dir;
-    const SplitData data = generate_main(dir);
-    const std::string sparse = dir.file("sparse.tsv");
-    write_text(sparse, read_text(data.train) + "4242\t" + *data.items.begin() + "\t3\n4242\t" +
-                           *data.items.rbegin() + "\t4\n");
-    const std::string model = dir.file("model.h5");
-    // An agreed error, but found after loading: the "data:" line is already out.
-    std::string first_message;
-    for (const int ranks : cli_rank_counts) {
-        const CommandResult result =
-            run_distmf(ranks, {"train", "--data.train", sparse, "--model.lambda", "0",
-                               "--model.regularization", "plain", "--train.iterations", "2",
-                               "--output.model", model});
-        INFO("ranks " << ranks << "\nstdout:\n" << result.out << "\nstderr:\n" << result.err);
-        CHECK(result.exit_code == 2);
-        CHECK(lines_starting(result.out, "iter ").empty());
-        const std::vector<std::string> messages = distmf_messages(result.err);
-        REQUIRE(messages.size() == 1);
-        const std::string& message = messages.front();
-        CHECK(message.rfind("distmf: error: ", 0) == 0);
-        CHECK(message.find("user 4242") != std::string::npos);
-        CHECK(message.find("larger --model.lambda") != std::string::npos);
-        if (first_message.empty()) first_message = message;
-        CHECK(message == first_message);
-        CHECK_FALSE(exists(model));
-        CHECK_FALSE(exists(model + ".tmp"));
-    }
-}
-
-TEST_CASE("evaluate: a missing model file is an agreed error", "[cli][evaluate][bad]") {
-    const TempDir dir;
-    const std::string ratings = dir.file("ratings.tsv");
-    write_text(ratings, "1\t2\t3\n");
-    const std::string model = dir.file("missing.h5");
-    expect_agreed_error({"evaluate", "--model", model, "--data.test", ratings}, {model});
-}
-
-TEST_CASE("evaluate: a text file as the model is an agreed error", "[cli][evaluate][bad]") {
-    const TempDir dir;
-    const std::string ratings = dir.file("ratings.tsv");
-    write_text(ratings, "1\t2\t3\n");
-    expect_agreed_error({"evaluate", "--model", ratings, "--data.test", ratings},
-                        {ratings, "not an HDF5 file"});
-}
-
-TEST_CASE("inspect: an HDF5 file that is not a distmf model is an agreed error",
-          "[cli][inspect][bad]") {
-    const TempDir dir;
-    const std::string other = dir.file("other.h5");
-    write_foreign_hdf5(other);
-    expect_agreed_error({"inspect", other}, {other, "not a distmf model file"});
-}
-
-TEST_CASE("evaluate: an HDF5 file that is not a distmf model is an agreed error",
-          "[cli][evaluate][bad]") {
-    const TempDir dir;
-    const std::string other = dir.file("other.h5");
-    write_foreign_hdf5(other);
-    const std::string ratings = dir.file("ratings.tsv");
-    write_text(ratings, "1\t2\t3\n");
-    expect_agreed_error({"evaluate", "--model", other, "--data.test", ratings},
-                        {other, "not a distmf model file"});
 }
 
 TEST_CASE("examples/predict.py predicts what the model file says", "[cli][python]") {
@@ -608,7 +356,7 @@ TEST_CASE("examples/predict.py predicts what the model file says", "[cli][python
     INFO(trained.out << trained.err);
     REQUIRE(trained.exit_code == 0);
 
-    const ModelContents m = read_model(model);
+    const ModelFile m = read_model_file(model);
     const auto k = static_cast<std::size_t>(m.k);
     const std::size_t user_row = 5;
     const std::size_t item_row = 7;

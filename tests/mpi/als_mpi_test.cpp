@@ -6,8 +6,6 @@
 #include <catch2/catch.hpp>
 #include <cstdint>
 #include <cstring>
-#include <functional>
-#include <optional>
 #include <string>
 #include <vector>
 
@@ -20,6 +18,7 @@
 #include "distmf/log.hpp"
 #include "distmf/model_io.hpp"
 #include "distmf/train.hpp"
+#include "mpi_checks.hpp"
 #include "test_support.hpp"
 
 using Catch::Matchers::Contains;
@@ -28,26 +27,17 @@ using distmf::Config;
 using distmf::Dataset;
 using distmf::FactorTable;
 using distmf::TrainState;
+using distmf::testing::catch_on_every_rank;
+using distmf::testing::CaughtError;
+using distmf::testing::same_bits;
 using distmf::testing::TempDir;
+using distmf::testing::write_on_rank0;
 
 // Every rank calls the same collectives in the same order and asserts only after the last
 // one (a failed REQUIRE on one rank must not leave the others waiting). Files are used only
 // before the last collective: rank 0 removes the TempDir as soon as it is done.
 
 namespace {
-
-/// Rank 0 writes `text` to `path`; every rank learns whether that worked. Collective.
-bool write_on_rank0(const Communicator& comm, const std::string& path, const std::string& text) {
-    std::optional<std::string> error;
-    if (comm.rank() == 0) {
-        try {
-            distmf::testing::write_text(path, text);
-        } catch (const std::exception& e) {
-            error = e.what();
-        }
-    }
-    return !comm.first_error(error, 0).has_value();
-}
 
 /// A small synthetic data set (150 users, 90 items, 4000 ratings of a rank-3 model).
 std::string synthetic_ratings() {
@@ -99,12 +89,6 @@ std::uint64_t table_hash(const FactorTable& table) {
     return hash ^ static_cast<std::uint64_t>(table.rows());
 }
 
-bool same_bytes(const FactorTable& a, const FactorTable& b) {
-    return a.rows() == b.rows() && a.width() == b.width() && a.has_bias() == b.has_bias() &&
-           std::memcmp(a.values().data(), b.values().data(),
-                       static_cast<std::size_t>(a.values().size()) * sizeof(float)) == 0;
-}
-
 bool same_history(const TrainState& a, const TrainState& b) {
     if (a.history.size() != b.history.size()) return false;
     for (std::size_t i = 0; i < a.history.size(); ++i) {
@@ -119,27 +103,6 @@ bool same_history(const TrainState& a, const TrainState& b) {
         if (x.iteration != y.iteration) return false;
     }
     return true;
-}
-
-/// The InputError message of `load()` on this rank, and whether every rank got the same.
-struct Failure {
-    std::optional<std::string> message;
-    bool same_everywhere = false;
-};
-
-Failure expect_input_error(const Communicator& comm, const std::function<void()>& load) {
-    Failure failure;
-    try {
-        load();
-    } catch (const distmf::InputError& e) {
-        failure.message = e.what();
-    }
-    const std::uint64_t hash =
-        failure.message ? std::hash<std::string>{}(*failure.message) | 1U : 0U;
-    const std::vector<std::uint64_t> hashes = comm.all_gather(hash);
-    failure.same_everywhere = true;
-    for (const std::uint64_t h : hashes) failure.same_everywhere &= (h == hashes.front());
-    return failure;
 }
 
 distmf::ModelInfo model_info(const Config& config, const Dataset& dataset, std::int64_t iteration) {
@@ -187,13 +150,13 @@ TEST_CASE("ALS factors are bitwise the same for any number of ranks and threads"
     CHECK(parallel.dataset.summary.n_test > 0);
     CHECK(parallel.dataset.user_ids == serial.dataset.user_ids);
     CHECK(parallel.dataset.item_ids == serial.dataset.item_ids);
-    CHECK(same_bytes(parallel.state.users, serial.state.users));
-    CHECK(same_bytes(parallel.state.items, serial.state.items));
+    CHECK(same_bits(parallel.state.users, serial.state.users));
+    CHECK(same_bits(parallel.state.items, serial.state.items));
     CHECK(table_hash(parallel.state.users) == table_hash(serial.state.users));
     CHECK(table_hash(parallel.state.items) == table_hash(serial.state.items));
     CHECK(same_history(parallel.state, serial.state));
-    CHECK(same_bytes(threaded.state.users, serial.state.users));
-    CHECK(same_bytes(threaded.state.items, serial.state.items));
+    CHECK(same_bits(threaded.state.users, serial.state.users));
+    CHECK(same_bits(threaded.state.items, serial.state.items));
     CHECK(same_history(threaded.state, serial.state));
     for (const std::uint64_t h : user_hashes) CHECK(h == user_hashes.front());
     for (const std::uint64_t h : item_hashes) CHECK(h == item_hashes.front());
@@ -242,20 +205,15 @@ TEST_CASE("a row that cannot be solved is an agreed NumericalError naming it", "
     const bool written = write_on_rank0(comm, config.data.train, text);
     const Dataset dataset = distmf::load_dataset(comm, config.data);
     TrainState state = distmf::initial_state(config, dataset);
-    std::optional<std::string> message;
-    try {
+    const CaughtError failure = catch_on_every_rank<distmf::NumericalError>(comm, [&] {
         distmf::train_als(comm, config, dataset, state, distmf::Logger(comm.rank(), true),
                           MPI_Wtime());
-    } catch (const distmf::NumericalError& e) {
-        message = e.what();
-    }
-    const std::uint64_t hash = message ? std::hash<std::string>{}(*message) | 1U : 0U;
-    const std::vector<std::uint64_t> hashes = comm.all_gather(hash);
+    });
     REQUIRE(written);
-    REQUIRE(message);
-    CHECK_THAT(*message, Contains("user 777"));
-    CHECK_THAT(*message, Contains("--model.lambda"));
-    for (const std::uint64_t h : hashes) CHECK(h == hashes.front());
+    REQUIRE(failure.message);
+    CHECK_THAT(*failure.message, Contains("user 777"));
+    CHECK_THAT(*failure.message, Contains("--model.lambda"));
+    for (const std::uint64_t h : failure.hashes) CHECK(h == failure.hashes.front());
 }
 
 TEST_CASE("save_model then load_model gives back the same model on any number of ranks",
@@ -286,8 +244,8 @@ TEST_CASE("save_model then load_model gives back the same model on any number of
     for (const distmf::Model* model : {&loaded, &alone}) {
         CHECK(model->user_ids == d.user_ids);
         CHECK(model->item_ids == d.item_ids);
-        CHECK(same_bytes(model->users, trained.state.users));
-        CHECK(same_bytes(model->items, trained.state.items));
+        CHECK(same_bits(model->users, trained.state.users));
+        CHECK(same_bits(model->items, trained.state.items));
         const distmf::ModelInfo& got = model->info;
         CHECK(got.kind == "model");
         CHECK(got.algorithm == "als");
@@ -362,9 +320,10 @@ TEST_CASE("load_model of a file that is not a distmf model is an agreed InputErr
         comm.barrier();
         expected = "incomplete";
     }
-    const Failure failure = expect_input_error(comm, [&] { distmf::load_model(comm, path); });
+    const CaughtError failure =
+        catch_on_every_rank<distmf::InputError>(comm, [&] { distmf::load_model(comm, path); });
     REQUIRE(failure.message);
-    CHECK(failure.same_everywhere);
+    CHECK(failure.same_everywhere());
     CHECK_THAT(*failure.message, Contains(path));
     CHECK_THAT(*failure.message, Contains(expected));
 }

@@ -9,7 +9,6 @@
 #include <bit>
 #include <catch2/catch.hpp>
 #include <cstdint>
-#include <cstring>
 #include <filesystem>
 #include <fstream>
 #include <sstream>
@@ -24,12 +23,12 @@
 #include "distmf/log.hpp"
 #include "distmf/train.hpp"
 #include "distmf/train_state.hpp"
+#include "mpi_checks.hpp"
 #include "test_support.hpp"
 
 using distmf::Communicator;
 using distmf::Config;
 using distmf::Dataset;
-using distmf::FactorTable;
 using distmf::IterationRecord;
 using distmf::TrainState;
 using distmf::testing::TempDir;
@@ -56,12 +55,12 @@ void generate_data(const Communicator& comm, const std::string& path) {
 }
 
 /// Rank 0 copies `from` to `to` with the rating of line `line` (0-based) raised by 0.5 (or
-/// lowered, at the top of the scale).
-void copy_with_one_rating_changed(const Communicator& comm, const std::string& from,
+/// lowered, at the top of the scale); every rank learns whether that worked. Collective.
+bool copy_with_one_rating_changed(const Communicator& comm, const std::string& from,
                                   const std::string& to, int line) {
+    std::ostringstream out;
     if (comm.rank() == 0) {
         std::ifstream in(from);
-        std::ofstream out(to);
         int number = 0;
         for (std::string text; std::getline(in, text); ++number) {
             if (number == line) {
@@ -74,7 +73,7 @@ void copy_with_one_rating_changed(const Communicator& comm, const std::string& f
             out << text << '\n';
         }
     }
-    comm.barrier();
+    return distmf::testing::write_on_rank0(comm, to, out.str());
 }
 
 /// The configuration of these tests: rank 3 with biases, 20 % test ratings.
@@ -89,11 +88,7 @@ Config small_config(const std::string& data, const std::string& checkpoint_dir) 
     return config;
 }
 
-bool same_bits(const FactorTable& a, const FactorTable& b) {
-    if (a.rows() != b.rows() || a.k() != b.k() || a.has_bias() != b.has_bias()) return false;
-    const auto bytes = static_cast<std::size_t>(a.values().size()) * sizeof(float);
-    return bytes == 0 || std::memcmp(a.values().data(), b.values().data(), bytes) == 0;
-}
+using distmf::testing::same_bits;  // of factor tables; this file adds the one of records
 
 bool same_bits(const IterationRecord& a, const IterationRecord& b) {
     const auto bits = [](double value) { return std::bit_cast<std::uint64_t>(value); };
@@ -132,7 +127,7 @@ TEST_CASE("data_fingerprint: the same on any number of ranks, different for othe
     const std::string data = dir.file("ratings.tsv");
     const std::string changed = dir.file("changed.tsv");
     generate_data(world, data);
-    copy_with_one_rating_changed(world, data, changed, 700);
+    const bool copied = copy_with_one_rating_changed(world, data, changed, 700);
 
     const Config config = small_config(data, "");
     const std::uint64_t seed = config.data.seed;
@@ -157,6 +152,7 @@ TEST_CASE("data_fingerprint: the same on any number of ranks, different for othe
         distmf::data_fingerprint(world, distmf::load_dataset(world, other), seed);
     world.barrier();
 
+    REQUIRE(copied);
     CHECK(on_world == on_self);
     for (const std::uint64_t value : every_rank) CHECK(value == on_world);
     CHECK(one_rating_changed != on_world);

@@ -2,7 +2,6 @@
 #include <bit>
 #include <catch2/catch.hpp>
 #include <cstdint>
-#include <functional>
 #include <limits>
 #include <map>
 #include <optional>
@@ -17,6 +16,7 @@
 #include "distmf/error.hpp"
 #include "distmf/partition.hpp"
 #include "distmf/ratings_reader.hpp"
+#include "mpi_checks.hpp"
 #include "test_support.hpp"
 
 using Catch::Matchers::Contains;
@@ -26,7 +26,10 @@ using distmf::DataConfig;
 using distmf::Dataset;
 using distmf::DuplicatePolicy;
 using distmf::RatingMatrix;
+using distmf::testing::catch_on_every_rank;
+using distmf::testing::CaughtError;
 using distmf::testing::TempDir;
+using distmf::testing::write_on_rank0;
 
 // Every rank calls the same collectives in the same order: load, then gather what every rank
 // holds, and only then assert (a failed REQUIRE cannot leave the other ranks waiting). Files
@@ -82,19 +85,6 @@ std::string fixture_text(const std::vector<std::string>& extra = {}, int extra_a
     for (const std::string& line : lines) text += line;
     text.resize(text.size() - 2);
     return text;
-}
-
-/// Rank 0 writes the file; every rank learns whether that worked. Collective.
-bool write_fixture(const Communicator& comm, const std::string& path, const std::string& text) {
-    std::optional<std::string> error;
-    if (comm.rank() == 0) {
-        try {
-            distmf::testing::write_text(path, text);
-        } catch (const std::exception& e) {
-            error = e.what();
-        }
-    }
-    return !comm.first_error(error, 0).has_value();
 }
 
 // ---- the expected result, computed serially from the whole file ----------------------------
@@ -319,25 +309,12 @@ Gathered gather(const Communicator& comm, const Dataset& d) {
 }
 
 /// load_dataset's InputError message on this rank and on every rank. Collective.
-struct Failure {
-    std::optional<std::string> message;
-    std::vector<std::uint64_t> hashes;  ///< of every rank's message (0: none)
-};
-
-Failure load_expecting_failure(const Communicator& comm, const DataConfig& options) {
-    Failure failure;
-    try {
-        distmf::load_dataset(comm, options);
-    } catch (const distmf::InputError& error) {
-        failure.message = error.what();
-    }
-    std::uint64_t hash = 0;
-    if (failure.message) hash = std::hash<std::string>{}(*failure.message) | 1U;
-    failure.hashes = comm.all_gather(hash);
-    return failure;
+CaughtError load_expecting_failure(const Communicator& comm, const DataConfig& options) {
+    return catch_on_every_rank<distmf::InputError>(comm,
+                                                   [&] { distmf::load_dataset(comm, options); });
 }
 
-void check_same_everywhere(const Failure& failure) {
+void check_same_everywhere(const CaughtError& failure) {
     REQUIRE(failure.message);
     for (const std::uint64_t hash : failure.hashes) CHECK(hash == failure.hashes.front());
 }
@@ -387,7 +364,7 @@ TEST_CASE("load_dataset matches a serial reading of the file", "[dataset]") {
     const TempDir dir(comm);
     DataConfig options;
     options.train = dir.file("ratings.csv");
-    const bool written = write_fixture(comm, options.train, fixture_text());
+    const bool written = write_on_rank0(comm, options.train, fixture_text());
     SECTION("everything for training") { options.seed = 42; }
     SECTION("a hash split") {
         options.test_fraction = 0.25;
@@ -422,8 +399,8 @@ TEST_CASE("load_dataset with a separate test file", "[dataset]") {
     test_text += csv_line(5, item_id(0), 2.0, 2);
     test_text += csv_line(user_id(0), 99, 1.0, 3);
     test_text += csv_line(user_id(0), item_id(0), 3.5, 4);
-    bool written = write_fixture(comm, options.train, fixture_text());
-    written = write_fixture(comm, options.test, test_text) && written;
+    bool written = write_on_rank0(comm, options.train, fixture_text());
+    written = write_on_rank0(comm, options.test, test_text) && written;
     const Expected expected =
         expect(parse_whole_file(options.train), parse_whole_file(options.test), options);
     const Dataset dataset = distmf::load_dataset(comm, options);
@@ -450,12 +427,12 @@ TEST_CASE("load_dataset: duplicate ratings by policy", "[dataset]") {
     text += "\r\n" + csv_line(user_id(1), item_id(3), 2.5, 901) +
             csv_line(user_id(1), item_id(3), 5.0, 902);
     text.insert(text.find("\r\n") + 2, csv_line(user_id(1), item_id(3), 4.0, 903));
-    const bool written = write_fixture(comm, options.train, text);
+    const bool written = write_on_rank0(comm, options.train, text);
 
     SECTION("error: every rank throws the same InputError naming the file and the IDs") {
         options.duplicates = DuplicatePolicy::error;
         const Expected expected = expect(parse_whole_file(options.train), {}, options);
-        const Failure failure = load_expecting_failure(comm, options);
+        const CaughtError failure = load_expecting_failure(comm, options);
         REQUIRE(written);
         REQUIRE(expected.duplicate_error);
         check_same_everywhere(failure);
@@ -504,8 +481,8 @@ TEST_CASE("load_dataset: a malformed line is reported with its global line numbe
         expected_prefix = options.train + ":305: ";
         expected_reason = "not finite";
     }
-    const bool written = write_fixture(comm, options.train, text);
-    const Failure failure = load_expecting_failure(comm, options);
+    const bool written = write_on_rank0(comm, options.train, text);
+    const CaughtError failure = load_expecting_failure(comm, options);
 
     REQUIRE(written);
     check_same_everywhere(failure);
@@ -518,7 +495,7 @@ TEST_CASE("load_dataset: file errors are agreed by every rank", "[dataset]") {
     const TempDir dir(comm);
     DataConfig options;
     options.train = dir.file("train.csv");
-    bool written = write_fixture(comm, options.train, fixture_text());
+    bool written = write_on_rank0(comm, options.train, fixture_text());
     std::string expected;
     SECTION("a missing train file") {
         options.train = dir.file("missing.csv");
@@ -530,18 +507,18 @@ TEST_CASE("load_dataset: file errors are agreed by every rank", "[dataset]") {
     }
     SECTION("a test file in another format") {
         options.test = dir.file("test.tsv");
-        written = write_fixture(comm, options.test, "1\t2\t3\n") && written;
+        written = write_on_rank0(comm, options.test, "1\t2\t3\n") && written;
         expected = options.test + ": its format";
     }
     SECTION("an empty train file") {
-        written = write_fixture(comm, options.train, "") && written;
+        written = write_on_rank0(comm, options.train, "") && written;
         expected = options.train + ": the file is empty";
     }
     SECTION("everything held out") {
         options.test_fraction = 0.9999999;
         expected = options.train + ": no training ratings";
     }
-    const Failure failure = load_expecting_failure(comm, options);
+    const CaughtError failure = load_expecting_failure(comm, options);
 
     REQUIRE(written);
     check_same_everywhere(failure);

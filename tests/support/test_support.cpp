@@ -6,7 +6,10 @@
 #include <cstdlib>
 #include <filesystem>
 #include <fstream>
+#include <optional>
 #include <sstream>
+#include <stdexcept>
+#include <string>
 
 namespace distmf::testing {
 namespace {
@@ -46,6 +49,18 @@ std::string read_text(const std::string& path) {
 }
 
 bool exists(const std::string& path) { return std::filesystem::exists(path); }
+
+bool write_on_rank0(const Communicator& comm, const std::string& path, const std::string& text) {
+    std::optional<std::string> error;
+    if (comm.rank() == 0) {
+        try {
+            write_text(path, text);
+        } catch (const std::exception& e) {
+            error = e.what();
+        }
+    }
+    return !comm.first_error(error, 0).has_value();
+}
 
 std::string shell_quote(const std::string& word) {
     std::string quoted = "'";

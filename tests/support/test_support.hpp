@@ -38,6 +38,10 @@ std::string read_text(const std::string& path);
 /// True if `path` exists.
 bool exists(const std::string& path);
 
+/// Collective. Rank 0 writes `text` to `path` (replacing it); every rank learns whether that
+/// worked. Tests keep the result and assert on it only after their last collective.
+bool write_on_rank0(const Communicator& comm, const std::string& path, const std::string& text);
+
 /// What a run of the binary produced.
 struct CommandResult {
     int exit_code = -1;

@@ -1,0 +1,45 @@
+#pragma once
+// Helpers for the checks of the MPI tests (tests/mpi/*_mpi_test.cpp): catching the error a
+// collective call throws on every rank, so that a test can check it is the same everywhere,
+// and comparing factor tables bit for bit.
+
+#include <cstdint>
+#include <functional>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "distmf/comm.hpp"
+#include "distmf/factors.hpp"
+
+namespace distmf::testing {
+
+/// What a collective call threw on this rank, and a hash of what it threw on every rank.
+struct CaughtError {
+    std::optional<std::string> message;  ///< this rank's what(); none if it did not throw
+    std::vector<std::uint64_t> hashes;   ///< every rank's message hash, by rank (0: none)
+
+    /// True if every rank threw the same message, or none threw.
+    bool same_everywhere() const;
+};
+
+/// Collective. Gathers the hash of every rank's `message` (none: it did not throw).
+CaughtError gather_error(const Communicator& comm, std::optional<std::string> message);
+
+/// Collective (as `call` must be). Runs `call`, catching an `Error` (any other exception
+/// propagates), then gather_error. Tests assert on the result after their last collective.
+template <class Error>
+CaughtError catch_on_every_rank(const Communicator& comm, const std::function<void()>& call) {
+    std::optional<std::string> message;
+    try {
+        call();
+    } catch (const Error& error) {
+        message = error.what();
+    }
+    return gather_error(comm, std::move(message));
+}
+
+/// Local. True if `a` and `b` have the same shape (rows, k, biases) and the same bytes.
+bool same_bits(const FactorTable& a, const FactorTable& b);
+
+}  // namespace distmf::testing
