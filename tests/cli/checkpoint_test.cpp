@@ -35,6 +35,7 @@ using distmf::testing::CommandResult;
 using distmf::testing::distmf_messages;
 using distmf::testing::exists;
 using distmf::testing::lines_of;
+using distmf::testing::lines_starting;
 using distmf::testing::read_text;
 using distmf::testing::run_distmf;
 using distmf::testing::TempDir;
@@ -190,15 +191,6 @@ std::string newest_checkpoint(const std::string& folder) {
         }
     }
     return newest ? (fs::path(folder) / newest_name).string() : std::string();
-}
-
-/// The lines of `text` that start with `prefix`.
-std::vector<std::string> lines_starting(const std::string& text, const std::string& prefix) {
-    std::vector<std::string> found;
-    for (const std::string& line : lines_of(text)) {
-        if (line.rfind(prefix, 0) == 0) found.push_back(line);
-    }
-    return found;
 }
 
 /// The text between `before` and the next `after` on the first line starting with `before`.

@@ -6,6 +6,7 @@
 #include <array>
 #include <catch2/catch.hpp>
 #include <cstdint>
+#include <limits>
 #include <sstream>
 #include <string>
 #include <vector>
@@ -23,6 +24,25 @@ inline std::vector<std::string> lines_of(const std::string& text) {
     std::istringstream in(text);
     for (std::string line; std::getline(in, line);) lines.push_back(line);
     return lines;
+}
+
+/// Lines of `out` starting with `prefix`.
+inline std::vector<std::string> lines_starting(const std::string& out, const std::string& prefix) {
+    std::vector<std::string> selected;
+    for (const std::string& line : lines_of(out)) {
+        if (line.rfind(prefix, 0) == 0) selected.push_back(line);
+    }
+    return selected;
+}
+
+/// The first number after `label` in the line of `out` that starts with `line_start`.
+inline double number_after(const std::string& out, const std::string& line_start,
+                           const std::string& label) {
+    const std::vector<std::string> lines = lines_starting(out, line_start);
+    if (lines.empty()) return std::numeric_limits<double>::quiet_NaN();
+    const auto at = lines.front().find(label);
+    if (at == std::string::npos) return std::numeric_limits<double>::quiet_NaN();
+    return std::strtod(lines.front().c_str() + at + label.size(), nullptr);
 }
 
 /// The lines distmf itself wrote to stderr: "distmf: ..." (rank 0, agreed errors) and

@@ -30,6 +30,8 @@ using distmf::testing::distmf_messages;
 using distmf::testing::exists;
 using distmf::testing::expect_agreed_error;
 using distmf::testing::lines_of;
+using distmf::testing::lines_starting;
+using distmf::testing::number_after;
 using distmf::testing::read_text;
 using distmf::testing::run_distmf;
 using distmf::testing::TempDir;
@@ -95,15 +97,6 @@ std::vector<std::string> with(std::vector<std::string> args, const std::vector<s
 
 // ---- reading what distmf wrote -------------------------------------------------------------
 
-/// Lines of `out` starting with `prefix`.
-std::vector<std::string> lines_starting(const std::string& out, const std::string& prefix) {
-    std::vector<std::string> selected;
-    for (const std::string& line : lines_of(out)) {
-        if (line.rfind(prefix, 0) == 0) selected.push_back(line);
-    }
-    return selected;
-}
-
 /// The number after "<key>": in a JSON line, NaN for null or a missing key.
 double json_number(const std::string& line, const std::string& key) {
     const std::string quoted = "\"" + key + "\":";
@@ -117,16 +110,6 @@ double json_number(const std::string& line, const std::string& key) {
 /// A metrics line without its wall time (the only figure that may differ between runs).
 std::string without_seconds(const std::string& line) {
     return line.substr(0, line.find(",\"seconds\""));
-}
-
-/// The first number after `label` in the line of `out` that starts with `line_start`.
-double number_after(const std::string& out, const std::string& line_start,
-                    const std::string& label) {
-    const std::vector<std::string> lines = lines_starting(out, line_start);
-    if (lines.empty()) return std::numeric_limits<double>::quiet_NaN();
-    const auto at = lines.front().find(label);
-    if (at == std::string::npos) return std::numeric_limits<double>::quiet_NaN();
-    return std::strtod(lines.front().c_str() + at + label.size(), nullptr);
 }
 
 /// A whole dataset of a model file, as raw bytes (float32 or int64 or float64).
