@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # distmf's benchmarks on the 20 M-rating synthetic set (the shape of MovieLens 20M:
 # 138,000 users x 27,000 items). Prints the figures the README and issue notes quote.
-# Usage: bench/run_benchmarks.sh [ingest|kernel|train|converge|checkpoint|all]   (default all)
+# Usage: bench/run_benchmarks.sh [ingest|kernel|train|converge|checkpoint|implicit|recommend|all]
+# (default all)
 # Needs a Release build (cmake --preset release && cmake --build --preset release). Run it on
 # an otherwise idle machine: timings are wall-clock.
 set -euo pipefail
@@ -78,4 +79,32 @@ if [ "$what" = checkpoint ] || [ "$what" = all ]; then
     echo "-- the same 3 iterations without checkpoints"
     OMP_NUM_THREADS=1 mpirun -np 2 $bin train "${common[@]}" --model.rank 64 \
         --train.iterations 3 | grep -E "^iter|done"
+fi
+if [ "$what" = implicit ] || [ "$what" = all ]; then
+    echo "== implicit ALS (CG, 3 steps) vs explicit ALS, k = 64, 3 iterations, P = 2 x 1 thread"
+    echo "   (no test data: the per-iteration time is the two half-sweeps and the objective)"
+    OMP_NUM_THREADS=1 mpirun -np 2 $bin train --data.train "$data" --model.rank 64 \
+        --model.algorithm ials --model.biases false --ials.alpha 1 --train.iterations 3 |
+        grep -E "^iter|done"
+    OMP_NUM_THREADS=1 mpirun -np 2 $bin train --data.train "$data" --model.rank 64 \
+        --model.algorithm ials --model.biases false --ials.solver cholesky \
+        --train.iterations 2 | grep -E "^iter|done"
+    OMP_NUM_THREADS=1 mpirun -np 2 $bin train --data.train "$data" --model.rank 64 \
+        --train.iterations 3 | grep -E "^iter|done"
+fi
+if [ "$what" = recommend ] || [ "$what" = all ]; then
+    echo "== top-10 for every user (138,000 x 27,000 items, k = 64), P = 2 x 1 thread"
+    model=$data_dir/recommend-k64.h5
+    [ -s "$model" ] || OMP_NUM_THREADS=1 mpirun -np 2 $bin train --data.train "$data" \
+        --model.rank 64 --train.iterations 1 --output.model "$model" | grep -E "done"
+    for run in 1 2 3; do
+        start=$(date +%s.%N)
+        OMP_NUM_THREADS=1 mpirun -np 2 $bin recommend --model "$model" --all-users --top 10 \
+            --out "$data_dir/top10.csv" | grep recommended
+        end=$(date +%s.%N)
+        python3 -c "print(f'wall {float(\"$end\") - float(\"$start\"):.2f} s incl. mpirun')"
+    done
+    wc -l "$data_dir/top10.csv"
+    echo "-- the machine's SGEMM rate (1 thread), for the fraction achieved in scoring"
+    build/bench/als_bench "$data" 64 | grep -i gemm
 fi

@@ -14,6 +14,7 @@
 #include "distmf/error.hpp"
 #include "distmf/evaluate.hpp"
 #include "distmf/hdf5_file.hpp"
+#include "distmf/recommend.hpp"
 #include "distmf/train.hpp"
 
 namespace {
@@ -55,6 +56,10 @@ int run(const distmf::Communicator& world, int argc, char** argv) {
             return run_data_command(world, parsed.config);
         case Command::generate:
             return run_generate_command(world, parsed.config);
+        case Command::recommend:
+            return run_recommend_command(world, parsed.config);
+        case Command::predict:
+            return run_predict_command(world, parsed.config);
     }
     return 0;
 }

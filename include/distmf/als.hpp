@@ -15,6 +15,8 @@
 
 #include <Eigen/Core>
 #include <cstdint>
+#include <functional>
+#include <memory>
 #include <span>
 
 #include "distmf/comm.hpp"
@@ -33,6 +35,10 @@ struct AlsSettings {
     double global_mean = 0.0;  ///< mu (0 without biases)
     int threads = 1;           ///< OpenMP threads for the row solves
 };
+
+/// Local. The settings of a model configuration: lambda, bias-lambda (negative: lambda) and
+/// the regularization, with the given global mean and thread count.
+AlsSettings als_settings(const ModelConfig& model, double global_mean, int threads);
 
 /// Local. The scale of a row's penalty with n ratings: n (weighted) or 1 (plain).
 double penalty_scale(const AlsSettings& settings, std::int64_t n_ratings);
@@ -84,19 +90,55 @@ bool solve_ridge(const Eigen::Ref<const RowMatrixXf>& x, const Eigen::Ref<const 
                  const Eigen::Ref<const Eigen::VectorXd>& penalty,
                  Eigen::Ref<Eigen::VectorXf> solution);
 
+/// The solver of one row's system, with its buffers; one object per thread. Explicit ALS
+/// (explicit_row_solvers) and implicit ALS (implicit_als.hpp) differ only in this object:
+/// the loop over rows, the agreement on failures and the all-gather are shared.
+class RowSolver {
+  public:
+    RowSolver() = default;
+    virtual ~RowSolver() = default;
+    RowSolver(const RowSolver&) = delete;  // holds per-thread buffers; never shared
+    RowSolver& operator=(const RowSolver&) = delete;
+    RowSolver(RowSolver&&) = delete;
+    RowSolver& operator=(RowSolver&&) = delete;
+
+    /// Local. Solves local row `row` of `ratings` (which has at least one entry). On entry
+    /// `solution` holds the row's current values (a warm start for iterative solvers), on
+    /// exit the new ones. Returns false when the system cannot be solved.
+    virtual bool solve(const RatingMatrix& ratings, std::int64_t row,
+                       Eigen::Ref<Eigen::VectorXf> solution) = 0;
+};
+
+/// Makes one RowSolver per thread.
+using RowSolverFactory = std::function<std::unique_ptr<RowSolver>()>;
+
+/// Local. Explicit ALS row solvers (gather_row_system, then RidgeSolver with row_penalty)
+/// against `fixed`, which must outlive them.
+RowSolverFactory explicit_row_solvers(const FactorTable& fixed, const AlsSettings& settings);
+
 /// Local. Solves every row of `ratings` (a block of rows of one side, columns indexing the
-/// other side) with `fixed` (the other side, all rows) held constant, and writes the results
-/// into rows [ratings.first_row, ratings.first_row + ratings.n_rows()) of `solved`. Rows
-/// without ratings become zero. Returns the global index of the first row whose system could
-/// not be factored, or -1.
+/// other side) with solvers from `make_solver` (one per thread, `threads` threads), and writes
+/// the results into rows [ratings.first_row, ratings.first_row + ratings.n_rows()) of `solved`,
+/// whose values there are the solvers' warm start. Rows without ratings become zero. Returns
+/// the global index of the first row whose system could not be solved, or -1.
+std::int64_t solve_rows(const RatingMatrix& ratings, const RowSolverFactory& make_solver,
+                        int threads, FactorTable& solved);
+
+/// Local. solve_rows with explicit ALS solvers against `fixed` (the other side, all rows).
 std::int64_t solve_rows(const RatingMatrix& ratings, const FactorTable& fixed,
                         const AlsSettings& settings, FactorTable& solved);
 
 /// Collective: every rank of comm must call, in the same order. One ALS half-sweep: every
-/// rank solves its block of rows (`ratings`, rows blocks.first(rank)..end(rank)), then the
-/// blocks are all-gathered so every rank holds all of `solved`. A row that cannot be solved
-/// is an agreed NumericalError naming it (by external ID from `ids`, with `side` = "user" or
-/// "item") and suggesting a larger lambda.
+/// rank solves its block of rows (`ratings`, rows blocks.first(rank)..end(rank)) with
+/// `make_solver`'s solvers, then the blocks are all-gathered so every rank holds all of
+/// `solved`. A row that cannot be solved is an agreed NumericalError naming it (by external
+/// ID from `ids`, with `side` = "user" or "item") and suggesting a larger lambda.
+void als_half_sweep(const Communicator& comm, const RatingMatrix& ratings,
+                    const BlockPartition& blocks, const RowSolverFactory& make_solver, int threads,
+                    FactorTable& solved, std::span<const std::int64_t> ids, const char* side);
+
+/// Collective: every rank of comm must call, in the same order. The explicit ALS half-sweep:
+/// als_half_sweep with explicit_row_solvers(fixed, settings).
 void als_half_sweep(const Communicator& comm, const RatingMatrix& ratings,
                     const BlockPartition& blocks, const FactorTable& fixed,
                     const AlsSettings& settings, FactorTable& solved,

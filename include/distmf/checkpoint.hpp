@@ -4,9 +4,12 @@
 /// /state group holding what a bit-exact resume needs:
 ///
 ///   /state            attrs: users_half_done, best_iteration, stopped_early,
-///                            data_fingerprint, data_seed, lambda, bias_lambda, regularization
+///                            data_fingerprint, data_seed, lambda, bias_lambda, regularization,
+///                            implicit (the [ials] settings; "" for explicit ALS)
 ///   /state/history    float64 [iterations, 7]: iteration, train_rmse, test_rmse, test_mae,
 ///                                              objective, seconds, elapsed_seconds
+///   /state/ranking_history  float64 [iterations, 5]: test precision, recall, NDCG, MAP, AUC
+///                                              (NaN for explicit ALS; absent in older files)
 ///   /state/best_users, /state/best_items  float32 [rows, width]  (with --train.patience)
 ///
 /// Files are named checkpoint-<iteration, 6 digits>.h5, or checkpoint-<iteration>+u.h5 when

@@ -13,7 +13,7 @@
 namespace distmf {
 
 /// The subcommands of the distmf binary.
-enum class Command { train, evaluate, inspect, data, generate };
+enum class Command { train, evaluate, inspect, data, generate, recommend, predict };
 
 /// Text layout of a ratings file. `automatic` detects it from the first lines.
 enum class DataFormat { automatic, tsv, csv, movielens_dat };
@@ -23,6 +23,20 @@ enum class HeaderMode { automatic, present, absent };
 enum class DuplicatePolicy { error, last, mean };
 /// How the ridge penalty of a row scales: lambda * n_i (ALS-WR, Zhou et al. 2008) or lambda.
 enum class Regularization { weighted, plain };
+/// The training algorithm: explicit ALS on ratings, or implicit ALS on interaction strengths.
+enum class Algorithm { als, ials };
+/// How the training ratings are split into train and test when no test file is given: each
+/// rating by a hash of (seed, user, item), or a fraction of every user's ratings (hold-out).
+enum class SplitMethod { hash, per_user };
+/// Implicit ALS: the confidence of an interaction r > 0, c = 1 + alpha f(r), with f(r) = r
+/// (linear) or log(1 + r / epsilon) (log).
+enum class ConfidenceScaling { linear, log };
+/// Implicit ALS: how a row's system is solved (a few conjugate-gradient steps, or exactly).
+enum class ImplicitSolver { cg, cholesky };
+/// `distmf evaluate --baseline`: rank by the model (none) or by training popularity.
+enum class Baseline { none, popularity };
+/// Text layout of the files `recommend` and `predict` write.
+enum class OutputFormat { csv, tsv };
 
 /// [data]: where ratings come from and how they are split into train and test.
 struct DataConfig {
@@ -34,6 +48,7 @@ struct DataConfig {
     HeaderMode header = HeaderMode::automatic;
     std::uint64_t seed = 42;  ///< seeds the hash split and the partition permutation
     DuplicatePolicy duplicates = DuplicatePolicy::error;
+    SplitMethod split = SplitMethod::hash;  ///< how test_fraction is held out
 };
 
 /// Options of `distmf generate` (top level, no section: `--users 1000`).
@@ -51,11 +66,39 @@ struct GenerateConfig {
 
 /// [model]: the model being fitted.
 struct ModelConfig {
+    Algorithm algorithm = Algorithm::als;
     int rank = 10;              ///< k, the number of latent factors
     double lambda = 0.05;       ///< ridge penalty of factors (per rating with `weighted`)
     double bias_lambda = -1.0;  ///< ridge penalty of biases; < 0: the same as lambda
     Regularization regularization = Regularization::weighted;
     bool biases = true;  ///< a_ij ~ mu + b_i + c_j + w_i.h_j (else w_i.h_j)
+};
+
+/// [ials]: implicit ALS (Hu, Koren & Volinsky 2008).
+struct IalsConfig {
+    double alpha = 1.0;  ///< confidence c = 1 + alpha f(r)
+    ConfidenceScaling confidence = ConfidenceScaling::linear;
+    double epsilon = 1.0;  ///< f(r) = log(1 + r / epsilon) with `log`
+    ImplicitSolver solver = ImplicitSolver::cg;
+    int cg_steps = 3;  ///< conjugate-gradient steps per row and half-sweep
+};
+
+/// [eval]: ranking metrics.
+struct EvalConfig {
+    int k = 10;  ///< cut-off of precision@k, recall@k, NDCG@k and MAP@k
+};
+
+/// Options of `distmf recommend` and `distmf predict` (top level).
+struct ServeConfig {
+    std::int64_t user = -1;  ///< one external user ID (-1: none)
+    std::string users;       ///< file of external user IDs, one per line
+    bool all_users = false;  ///< every user of the model
+    int top = 10;            ///< recommendations per user
+    std::string out;         ///< output file (empty: standard output)
+    OutputFormat format = OutputFormat::csv;
+    std::string fold_in;                 ///< ratings/interactions of users to fold in
+    std::string pairs;                   ///< (user, item) pairs to predict
+    Baseline baseline = Baseline::none;  ///< `evaluate`: rank by popularity instead
 };
 
 /// [train]: the training loop.
@@ -93,10 +136,13 @@ struct Config {
     DataConfig data;
     GenerateConfig generate;
     ModelConfig model;
+    IalsConfig ials;
+    EvalConfig eval;
     TrainConfig train;
     OutputConfig output;
     CheckpointConfig checkpoint;
     ModelFileConfig model_file;
+    ServeConfig serve;
 };
 
 /// The result of parsing a command line.
@@ -141,5 +187,24 @@ std::ostream& operator<<(std::ostream& out, DuplicatePolicy value);
 std::istream& operator>>(std::istream& in, DuplicatePolicy& value);
 std::ostream& operator<<(std::ostream& out, Regularization value);
 std::istream& operator>>(std::istream& in, Regularization& value);
+std::ostream& operator<<(std::ostream& out, Algorithm value);
+std::istream& operator>>(std::istream& in, Algorithm& value);
+std::ostream& operator<<(std::ostream& out, SplitMethod value);
+std::istream& operator>>(std::istream& in, SplitMethod& value);
+std::ostream& operator<<(std::ostream& out, ConfidenceScaling value);
+std::istream& operator>>(std::istream& in, ConfidenceScaling& value);
+std::ostream& operator<<(std::ostream& out, ImplicitSolver value);
+std::istream& operator>>(std::istream& in, ImplicitSolver& value);
+std::ostream& operator<<(std::ostream& out, Baseline value);
+std::istream& operator>>(std::istream& in, Baseline& value);
+std::ostream& operator<<(std::ostream& out, OutputFormat value);
+std::istream& operator>>(std::istream& in, OutputFormat& value);
+
+/// Local. The name of an algorithm as written in model files ("als", "ials").
+std::string algorithm_name(Algorithm algorithm);
+
+/// Local. The configuration of `command` read from INI text (such as a model file's `config`
+/// attribute); throws ConfigError for text it cannot read.
+Config config_from_ini(const std::string& ini_text, Command command);
 
 }  // namespace distmf

@@ -2,10 +2,11 @@
 /// @file dataset.hpp
 /// Ingest: turning ratings files into what training needs on every rank. Each rank reads its
 /// own byte range of the files, IDs are numbered globally (independent of the rank count),
-/// the train/test split is a hash of (seed, user, item), users and items are cut into blocks
-/// balanced by rating count, and ratings travel to their owners with all-to-alls. Every rank
-/// ends with its users' rows and its items' columns of the training ratings, and its users'
-/// test ratings.
+/// the train/test split is a hash of (seed, user, item) or a per-user hold-out (done once the
+/// ratings have reached their users' owners and every user's row is complete), users and items are
+/// cut into blocks balanced by rating count, and ratings travel to their owners with all-to-alls.
+/// Every rank ends with its users' rows and its items' columns of the training ratings, and its
+/// users' test ratings.
 
 #include <cstdint>
 #include <string>
@@ -64,8 +65,25 @@ struct Dataset {
 /// (layout from the file's head and `options`) into `shard` (appending; ratings go to train or
 /// test by `rule`). Errors are agreed: every rank throws the same InputError naming the file
 /// and the global line number of the first malformed line.
+/// With min_fields = 2, `user item` lines (value 1) are accepted as well (see detect_layout).
 TextLayout read_ratings_shard(const Communicator& comm, const std::string& path,
-                              const DataConfig& options, const SplitRule& rule, RatingShard& shard);
+                              const DataConfig& options, const SplitRule& rule, RatingShard& shard,
+                              int min_fields = 3);
+
+/// Collective: every rank of comm must call. Sends every rating to the rank owning its row
+/// (`field` of the rating, a global index of `blocks`); returns what this rank owns, in
+/// source-rank order. Consumes `ratings`.
+std::vector<LocalRating> send_to_owners(const Communicator& comm, std::vector<LocalRating> ratings,
+                                        const BlockPartition& blocks, RowField field);
+
+/// Local. The per-user hold-out (--data.split per-user): moves a seeded share of every row of
+/// `by_user` (complete user rows) into the returned matrix (same rows). Of a row with n
+/// entries, t = min(n - 1, round(fraction n)) go (a user keeps at least one training rating):
+/// those with the smallest hash(seed, external user ID, external item ID), ties to the lower
+/// item. It depends only on the IDs and the seed, so it is the same for any number of ranks.
+RatingMatrix hold_out_per_user(RatingMatrix& by_user, double fraction, std::uint64_t seed,
+                               const std::vector<std::int64_t>& user_ids,
+                               const std::vector<std::int64_t>& item_ids);
 
 /// Collective: every rank of comm must call, in the same order. Loads options.train (and
 /// options.test) as described above. Errors (missing or malformed file, duplicates with

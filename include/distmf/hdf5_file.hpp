@@ -80,6 +80,11 @@ struct H5Type<double> {
     static hid_t file() { return H5T_IEEE_F64LE; }
 };
 template <>
+struct H5Type<std::int32_t> {
+    static hid_t memory() { return H5T_NATIVE_INT32; }
+    static hid_t file() { return H5T_STD_I32LE; }
+};
+template <>
 struct H5Type<std::int64_t> {
     static hid_t memory() { return H5T_NATIVE_INT64; }
     static hid_t file() { return H5T_STD_I64LE; }

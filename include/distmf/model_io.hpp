@@ -12,6 +12,12 @@
 ///   /users/factors    float32 [n_users, k]
 ///   /users/bias       float32 [n_users]            (with biases)
 ///   /items/...        the same for items
+///   /users/train_offsets int64 [n_users + 1]     each user's training items (serving):
+///   /users/train_items   int32 [n_train]         item rows of user i at [offsets[i], offsets[i+1])
+///   /items/train_count   int64 [n_items]         training interactions per item (popularity)
+///
+/// The three training datasets are in model files only (not in checkpoints); readers accept
+/// files without them (written before they existed), as format_version 1 still.
 
 #include <algorithm>
 #include <cstdint>
@@ -24,6 +30,7 @@
 #include "distmf/factors.hpp"
 #include "distmf/hdf5_file.hpp"
 #include "distmf/partition.hpp"
+#include "distmf/rating_matrix.hpp"
 
 namespace distmf {
 
@@ -60,6 +67,13 @@ struct Model {
     std::vector<std::int64_t> item_ids;
     FactorTable users;
     FactorTable items;
+    /// Each user's training items (rows: users, columns: item rows; no values); no rows when
+    /// the file has none.
+    RatingMatrix train_items;
+    /// Training interactions per item; empty when the file has none.
+    std::vector<std::int64_t> item_train_counts;
+    /// Whether the file had the training datasets.
+    bool has_training_data() const { return !item_train_counts.empty(); }
 };
 
 /// The parts of a model as training holds them (all rows on every rank; each rank writes the
@@ -71,6 +85,11 @@ struct ModelView {
     const FactorTable& items;
     const BlockPartition& user_blocks;
     const BlockPartition& item_blocks;
+    /// With a model (not a checkpoint): this rank's users' training ratings (the rows
+    /// user_blocks.first(rank)..end(rank); only the columns are written) and the training
+    /// count of every item. Null: not written.
+    const RatingMatrix* user_train = nullptr;
+    const std::vector<std::int64_t>* item_train_counts = nullptr;
 };
 
 /// Collective: every rank of comm must call. Writes `model` to "<path>.tmp" (every rank its

@@ -37,7 +37,10 @@ std::string delimiter_from_option(const std::string& option);
 /// Local. Resolves the layout of a file from its first bytes (`head`, at least its first two
 /// lines when the file has them) and the [data] options. Throws InputError "<path>:<line>: ..."
 /// when the first data line does not fit any layout, or "<path>: ..." when the file is empty.
-TextLayout detect_layout(std::string_view head, const DataConfig& options, const std::string& path);
+/// With min_fields = 2 (files of pairs: `distmf predict --pairs`, `recommend --fold-in`),
+/// `user item` lines are accepted too; their value is 1 (one interaction).
+TextLayout detect_layout(std::string_view head, const DataConfig& options, const std::string& path,
+                         int min_fields = 3);
 
 /// Local. A short description of a layout for messages, e.g. "tab-separated, 4 fields".
 std::string describe_layout(const TextLayout& layout);

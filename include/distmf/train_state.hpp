@@ -20,6 +20,12 @@ struct IterationRecord {
     double objective = 0.0;
     double seconds = 0.0;          ///< wall time of this iteration (slowest rank)
     double elapsed_seconds = 0.0;  ///< wall time since the run started, ingest included
+    /// Ranking metrics of the test set at --eval.k (implicit ALS; NaN otherwise).
+    double test_precision = std::numeric_limits<double>::quiet_NaN();
+    double test_recall = std::numeric_limits<double>::quiet_NaN();
+    double test_ndcg = std::numeric_limits<double>::quiet_NaN();
+    double test_map = std::numeric_limits<double>::quiet_NaN();
+    double test_auc = std::numeric_limits<double>::quiet_NaN();
 };
 
 /// Everything the loop carries from one iteration to the next.
@@ -28,7 +34,8 @@ struct TrainState {
     FactorTable items;
     std::int64_t iteration = 0;  ///< iterations completed
     std::vector<IterationRecord> history;
-    std::int64_t best_iteration = 0;  ///< with --train.patience: iteration of the best test RMSE
+    std::int64_t best_iteration = 0;  ///< with --train.patience: iteration of the best test
+                                      ///< RMSE (implicit ALS: the best test NDCG)
     FactorTable best_users;           ///< with --train.patience: the best model so far
     FactorTable best_items;
     bool users_half_done = false;  ///< the user half-sweep of iteration + 1 is done

@@ -10,6 +10,16 @@
 
 namespace distmf {
 
+AlsSettings als_settings(const ModelConfig& model, double global_mean, int threads) {
+    AlsSettings settings;
+    settings.lambda = model.lambda;
+    settings.bias_lambda = model.bias_lambda < 0.0 ? model.lambda : model.bias_lambda;
+    settings.regularization = model.regularization;
+    settings.global_mean = global_mean;
+    settings.threads = threads;
+    return settings;
+}
+
 double penalty_scale(const AlsSettings& settings, std::int64_t n_ratings) {
     return settings.regularization == Regularization::weighted ? static_cast<double>(n_ratings)
                                                                : 1.0;
@@ -99,26 +109,55 @@ bool solve_ridge(const Eigen::Ref<const RowMatrixXf>& x, const Eigen::Ref<const 
     return solver.solve(x, y, penalty, solution);
 }
 
-std::int64_t solve_rows(const RatingMatrix& ratings, const FactorTable& fixed,
-                        const AlsSettings& settings, FactorTable& solved) {
-    const int width = fixed.width();
+namespace {
+
+/// Explicit ALS: X_i and y_i gathered from the fixed side, then a ridge regression.
+class ExplicitRowSolver final : public RowSolver {
+  public:
+    ExplicitRowSolver(const FactorTable& fixed, const AlsSettings& settings)
+        : fixed_(fixed), settings_(settings) {}
+
+    bool solve(const RatingMatrix& ratings, std::int64_t row,
+               Eigen::Ref<Eigen::VectorXf> solution) override {
+        gather_row_system(ratings, row, fixed_, settings_.global_mean, x_, y_);
+        return ridge_.solve(
+            x_, y_,
+            row_penalty(settings_, ratings.row_size(row), fixed_.width(), fixed_.has_bias()),
+            solution);
+    }
+
+  private:
+    const FactorTable& fixed_;
+    const AlsSettings& settings_;
+    RowMatrixXf x_;
+    Eigen::VectorXf y_;
+    RidgeSolver ridge_;
+};
+
+}  // namespace
+
+RowSolverFactory explicit_row_solvers(const FactorTable& fixed, const AlsSettings& settings) {
+    return [&fixed, &settings]() -> std::unique_ptr<RowSolver> {
+        return std::make_unique<ExplicitRowSolver>(fixed, settings);
+    };
+}
+
+std::int64_t solve_rows(const RatingMatrix& ratings, const RowSolverFactory& make_solver,
+                        int threads, FactorTable& solved) {
     std::int64_t first_failure = std::numeric_limits<std::int64_t>::max();
-#pragma omp parallel num_threads(std::max(1, settings.threads))
+#pragma omp parallel num_threads(std::max(1, threads))
     {
-        RowMatrixXf x;
-        Eigen::VectorXf y;
-        Eigen::VectorXf solution(width);
-        RidgeSolver solver;
+        const std::unique_ptr<RowSolver> solver = make_solver();
+        Eigen::VectorXf solution(solved.width());
 #pragma omp for schedule(dynamic, 16) reduction(min : first_failure)
         for (std::int64_t row = 0; row < ratings.n_rows(); ++row) {
             const std::int64_t global_row = ratings.first_row + row;
-            const std::int64_t n = ratings.row_size(row);
-            if (n == 0) {
+            if (ratings.row_size(row) == 0) {
                 solved.row(global_row).setZero();
                 continue;
             }
-            gather_row_system(ratings, row, fixed, settings.global_mean, x, y);
-            if (solver.solve(x, y, row_penalty(settings, n, width, fixed.has_bias()), solution)) {
+            solution = solved.row(global_row).transpose();
+            if (solver->solve(ratings, row, solution)) {
                 solved.row(global_row) = solution.transpose();
             } else {
                 first_failure = std::min(first_failure, global_row);
@@ -128,11 +167,15 @@ std::int64_t solve_rows(const RatingMatrix& ratings, const FactorTable& fixed,
     return first_failure == std::numeric_limits<std::int64_t>::max() ? -1 : first_failure;
 }
 
+std::int64_t solve_rows(const RatingMatrix& ratings, const FactorTable& fixed,
+                        const AlsSettings& settings, FactorTable& solved) {
+    return solve_rows(ratings, explicit_row_solvers(fixed, settings), settings.threads, solved);
+}
+
 void als_half_sweep(const Communicator& comm, const RatingMatrix& ratings,
-                    const BlockPartition& blocks, const FactorTable& fixed,
-                    const AlsSettings& settings, FactorTable& solved,
-                    std::span<const std::int64_t> ids, const char* side) {
-    const std::int64_t failed_row = solve_rows(ratings, fixed, settings, solved);
+                    const BlockPartition& blocks, const RowSolverFactory& make_solver, int threads,
+                    FactorTable& solved, std::span<const std::int64_t> ids, const char* side) {
+    const std::int64_t failed_row = solve_rows(ratings, make_solver, threads, solved);
     std::optional<std::string> error;
     if (failed_row >= 0) {
         error = std::string("ALS could not solve the system of ") + side + " " +
@@ -145,6 +188,14 @@ void als_half_sweep(const Communicator& comm, const RatingMatrix& ratings,
     const std::vector<std::int64_t> rows_per_rank = blocks.sizes();
     comm.all_gather_rows_in_place(solved.row_span(0, solved.rows()),
                                   std::span<const std::int64_t>(rows_per_rank), solved.width());
+}
+
+void als_half_sweep(const Communicator& comm, const RatingMatrix& ratings,
+                    const BlockPartition& blocks, const FactorTable& fixed,
+                    const AlsSettings& settings, FactorTable& solved,
+                    std::span<const std::int64_t> ids, const char* side) {
+    als_half_sweep(comm, ratings, blocks, explicit_row_solvers(fixed, settings), settings.threads,
+                   solved, ids, side);
 }
 
 }  // namespace distmf

@@ -21,6 +21,7 @@ namespace fs = std::filesystem;
 constexpr const char* name_prefix = "checkpoint-";
 constexpr const char* name_suffix = ".h5";
 constexpr std::int64_t history_columns = 7;
+constexpr std::int64_t ranking_columns = 5;
 
 bool newer(const CheckpointName& a, const CheckpointName& b) {
     return a.iteration != b.iteration ? a.iteration > b.iteration
@@ -78,6 +79,17 @@ double effective_bias_lambda(const ModelConfig& model) {
     return model.bias_lambda < 0.0 ? model.lambda : model.bias_lambda;
 }
 
+/// The [ials] settings that change the model ("" for explicit ALS).
+std::string implicit_description(const Config& config) {
+    if (config.model.algorithm != Algorithm::ials) return "";
+    std::ostringstream text;
+    text.precision(17);
+    text << "alpha " << config.ials.alpha << ", confidence " << config.ials.confidence
+         << ", epsilon " << config.ials.epsilon << ", solver " << config.ials.solver
+         << ", cg-steps " << config.ials.cg_steps;
+    return text.str();
+}
+
 void write_state(const Communicator& comm, const H5Handle& file, const Config& config,
                  const Dataset& dataset, const TrainState& state, std::uint64_t fingerprint) {
     const H5Handle group = create_group(file, "state");
@@ -98,6 +110,14 @@ void write_state(const Communicator& comm, const H5Handle& file, const Config& c
     const auto n_records = static_cast<std::int64_t>(state.history.size());
     write_checked_rows(comm, group, "history", n_records, history_columns, 0,
                        comm.rank() == 0 ? n_records : 0, history.data());
+    std::vector<double> ranking;
+    for (const IterationRecord& r : state.history) {
+        ranking.insert(ranking.end(),
+                       {r.test_precision, r.test_recall, r.test_ndcg, r.test_map, r.test_auc});
+    }
+    write_checked_rows(comm, group, "ranking_history", n_records, ranking_columns, 0,
+                       comm.rank() == 0 ? n_records : 0, ranking.data());
+    write_string_attribute(group, "implicit", implicit_description(config));
     if (state.best_iteration > 0) {
         const int rank = comm.rank();
         for (const bool users : {true, false}) {
@@ -119,6 +139,7 @@ struct LoadedCheckpoint {
     double lambda = 0.0;
     double bias_lambda = 0.0;
     std::string regularization;
+    std::string implicit;  ///< implicit_description of the run that wrote it
 };
 
 FactorTable table_from_rows(const std::vector<float>& values, std::int64_t rows, int k,
@@ -159,6 +180,24 @@ LoadedCheckpoint read_checkpoint(const H5Handle& file) {
     if (static_cast<std::int64_t>(state.history.size()) != state.iteration) {
         throw InputError(file.file() + ": the history does not match the iteration count");
     }
+    if (has_object(group, "ranking_history")) {  // absent in checkpoints of older versions
+        const std::vector<double> ranking =
+            read_checked_rows<double>(file, "state/ranking_history", ranking_columns, true);
+        if (ranking.size() != state.history.size() * ranking_columns) {
+            throw InputError(file.file() + ": the ranking history does not match the history");
+        }
+        for (std::size_t i = 0; i < state.history.size(); ++i) {
+            const double* v = ranking.data() + i * ranking_columns;
+            IterationRecord& r = state.history[i];
+            r.test_precision = v[0];
+            r.test_recall = v[1];
+            r.test_ndcg = v[2];
+            r.test_map = v[3];
+            r.test_auc = v[4];
+        }
+    }
+    loaded.implicit =
+        has_attribute(group, "implicit") ? read_string_attribute(group, "implicit") : "";
     if (state.best_iteration > 0) {
         state.best_users = table_from_rows(
             read_checked_rows<float>(file, "state/best_users", loaded.model.users.width(), true),
@@ -198,7 +237,10 @@ void check_compatible(const LoadedCheckpoint& loaded, const std::string& path, c
         text << value;
         return text.str();
     };
-    if (info.algorithm != "als") refuse("it was written by algorithm " + info.algorithm);
+    if (info.algorithm != algorithm_name(config.model.algorithm)) {
+        refuse("it was written by --model.algorithm " + info.algorithm + ", this run uses " +
+               algorithm_name(config.model.algorithm));
+    }
     if (info.k != config.model.rank) {
         refuse("it has --model.rank " + number(info.k) + ", this run " + number(config.model.rank));
     }
@@ -227,6 +269,10 @@ void check_compatible(const LoadedCheckpoint& loaded, const std::string& path, c
     if (loaded.regularization != regularization_name(config.model.regularization)) {
         refuse("it has --model.regularization " + loaded.regularization + ", this run " +
                regularization_name(config.model.regularization) + hint);
+    }
+    if (loaded.implicit != implicit_description(config)) {
+        refuse("it has the [ials] settings '" + loaded.implicit + "', this run '" +
+               implicit_description(config) + "'" + hint);
     }
 }
 
@@ -313,7 +359,7 @@ ModelInfo run_model_info(const Communicator& comm, const Config& config, const D
                          std::int64_t iteration, const std::string& kind) {
     ModelInfo info;
     info.kind = kind;
-    info.algorithm = "als";
+    info.algorithm = algorithm_name(config.model.algorithm);
     info.k = config.model.rank;
     info.biases = config.model.biases;
     info.iteration = iteration;
@@ -336,7 +382,7 @@ std::string save_checkpoint(const Communicator& comm, const Config& config, cons
     const ModelInfo info = run_model_info(comm, config, dataset, state.iteration, "checkpoint");
     save_model(comm, path, info,
                ModelView{dataset.user_ids, dataset.item_ids, state.users, state.items,
-                         dataset.user_blocks, dataset.item_blocks},
+                         dataset.user_blocks, dataset.item_blocks, nullptr, nullptr},
                [&](const H5Handle& file) {
                    write_state(comm, file, config, dataset, state, fingerprint);
                    inject_fault_if_requested(state.iteration);

@@ -81,6 +81,54 @@ struct EnumNames<Regularization> {
     }};
 };
 
+template <>
+struct EnumNames<Algorithm> {
+    static constexpr std::array<std::pair<Algorithm, std::string_view>, 2> table{{
+        {Algorithm::als, "als"},
+        {Algorithm::ials, "ials"},
+    }};
+};
+
+template <>
+struct EnumNames<SplitMethod> {
+    static constexpr std::array<std::pair<SplitMethod, std::string_view>, 2> table{{
+        {SplitMethod::hash, "hash"},
+        {SplitMethod::per_user, "per-user"},
+    }};
+};
+
+template <>
+struct EnumNames<ConfidenceScaling> {
+    static constexpr std::array<std::pair<ConfidenceScaling, std::string_view>, 2> table{{
+        {ConfidenceScaling::linear, "linear"},
+        {ConfidenceScaling::log, "log"},
+    }};
+};
+
+template <>
+struct EnumNames<ImplicitSolver> {
+    static constexpr std::array<std::pair<ImplicitSolver, std::string_view>, 2> table{{
+        {ImplicitSolver::cg, "cg"},
+        {ImplicitSolver::cholesky, "cholesky"},
+    }};
+};
+
+template <>
+struct EnumNames<Baseline> {
+    static constexpr std::array<std::pair<Baseline, std::string_view>, 2> table{{
+        {Baseline::none, "none"},
+        {Baseline::popularity, "popularity"},
+    }};
+};
+
+template <>
+struct EnumNames<OutputFormat> {
+    static constexpr std::array<std::pair<OutputFormat, std::string_view>, 2> table{{
+        {OutputFormat::csv, "csv"},
+        {OutputFormat::tsv, "tsv"},
+    }};
+};
+
 template <class Enum>
 std::ostream& write_enum(std::ostream& out, Enum value) {
     for (const auto& [candidate, name] : EnumNames<Enum>::table) {
@@ -179,6 +227,18 @@ class OptionRegistry {
         options_.push_back({index, key, help, [&field] { return format_value(field); }});
     }
 
+    /// Declares a boolean switch: `--key` alone means true (`--key=false` also works).
+    void add_switch(const std::string& key, bool& field, const std::string& help) {
+        const std::size_t index = groups_.size() - 1;
+        const std::string name = full_name(index, key);
+        groups_[index].description->add_options()(name.c_str(),
+                                                  po::value<bool>(&field)
+                                                      ->default_value(field, format_value(field))
+                                                      ->implicit_value(true),
+                                                  (help + " (a switch)").c_str());
+        options_.push_back({index, key, help, [&field] { return format_value(field); }});
+    }
+
     const std::vector<OptionGroup>& groups() const { return groups_; }
     const std::vector<DeclaredOption>& options() const { return options_; }
     std::string full_name(std::size_t group_index, const std::string& key) const {
@@ -200,11 +260,15 @@ class OptionRegistry {
 enum GroupIndex : std::size_t {
     data_group,
     model_group,
+    ials_group,
+    eval_group,
     train_group,
     output_group,
     checkpoint_group,
     generate_group,
-    model_file_group
+    model_file_group,
+    serve_group,
+    baseline_group
 };
 
 /// The one place where options are declared. Group order must match GroupIndex; top-level
@@ -226,8 +290,14 @@ void declare_options(Config& c, OptionRegistry& r) {
     r.add("duplicates", c.data.duplicates,
           "a (user, item) pair rated more than once: fail, keep the last rating in file order, "
           "or average them");
+    r.add("split", c.data.split,
+          "how --data.test-fraction is held out: each rating by a hash of (seed, user, item), "
+          "or that fraction of every user's ratings (per-user hold-out, for ranking metrics)");
 
     r.group("model", "Model [model]");
+    r.add("algorithm", c.model.algorithm,
+          "als: explicit ratings; ials: implicit feedback (play counts, clicks) with confidence "
+          "weights, see [ials]");
     r.add("rank", c.model.rank, "k, the number of latent factors per user and item; >= 1");
     r.add("lambda", c.model.lambda, "ridge penalty on the factors; >= 0");
     r.add("bias-lambda", c.model.bias_lambda,
@@ -236,6 +306,21 @@ void declare_options(Config& c, OptionRegistry& r) {
           "penalty of a row: lambda * (its number of ratings), as in ALS-WR, or plain lambda");
     r.add("biases", c.model.biases,
           "fit a_ij ~ mu + b_i + c_j + w_i.h_j (global mean and biases); false: w_i.h_j");
+
+    r.group("ials", "Implicit ALS [ials] (with --model.algorithm ials)");
+    r.add("alpha", c.ials.alpha, "confidence of an interaction r > 0: c = 1 + alpha f(r); >= 0");
+    r.add("confidence", c.ials.confidence,
+          "f(r) = r (linear) or log(1 + r / epsilon) (log, for heavy-tailed counts)");
+    r.add("epsilon", c.ials.epsilon, "epsilon of the log confidence; > 0");
+    r.add("solver", c.ials.solver,
+          "row solver: a few conjugate-gradient steps warm-started from the current factors, "
+          "or an exact Cholesky solve");
+    r.add("cg-steps", c.ials.cg_steps, "conjugate-gradient steps per row and half-sweep; >= 1");
+
+    r.group("eval", "Ranking metrics [eval]");
+    r.add("k", c.eval.k,
+          "cut-off of precision@k, recall@k, NDCG@k and MAP@k (over all items the user has "
+          "no training interaction with); >= 1");
 
     r.group("train", "Training [train]");
     r.add("iterations", c.train.iterations, "ALS iterations (user then item half-sweep); >= 1");
@@ -278,6 +363,24 @@ void declare_options(Config& c, OptionRegistry& r) {
 
     r.group("", "Model file");
     r.add("model", c.model_file.model, "HDF5 model file written by distmf train");
+
+    r.group("", "Serving (recommend, predict)");
+    r.add("user", c.serve.user, "recommend for this external user ID (-1: none)");
+    r.add("users", c.serve.users, "recommend for the external user IDs in this file, one a line");
+    r.add_switch("all-users", c.serve.all_users, "recommend for every user of the model");
+    r.add("top", c.serve.top, "recommendations per user; >= 1");
+    r.add("out", c.serve.out,
+          "output file, written through a temporary name (empty: standard output)");
+    r.add("format", c.serve.format, "output layout (with a header line)");
+    r.add("fold-in", c.serve.fold_in,
+          "ratings or interactions (user item value lines) of users to solve against the "
+          "model's item factors, then recommend for (users not in the model included)");
+    r.add("pairs", c.serve.pairs,
+          "predict: file of user item [value] lines whose predictions are wanted");
+
+    r.group("", "Evaluation");
+    r.add("baseline", c.serve.baseline,
+          "evaluate: rank by the model, or by training popularity (most interactions first)");
 }
 
 /// What the command line of each command accepts.
@@ -292,12 +395,13 @@ const std::vector<CommandInfo>& command_table() {
     static const std::vector<CommandInfo> table{
         {Command::train,
          "train",
-         "Trains a matrix-factorization model with ALS across all ranks.",
-         {data_group, model_group, train_group, output_group, checkpoint_group}},
+         "Trains a matrix-factorization model with ALS (explicit or implicit) across all ranks.",
+         {data_group, model_group, ials_group, eval_group, train_group, output_group,
+          checkpoint_group}},
         {Command::evaluate,
          "evaluate",
-         "Prints the RMSE and MAE of a saved model on a ratings file.",
-         {model_file_group, data_group}},
+         "Prints the RMSE/MAE and ranking metrics of a saved model (or a baseline) on test data.",
+         {model_file_group, data_group, eval_group, baseline_group}},
         {Command::inspect,
          "inspect",
          "Prints the metadata of a model file (distmf inspect FILE).",
@@ -310,6 +414,14 @@ const std::vector<CommandInfo>& command_table() {
          "generate",
          "Writes a synthetic ratings file with known low-rank structure.",
          {generate_group}},
+        {Command::recommend,
+         "recommend",
+         "Top-N items for users of a model (or folded-in users), excluding their training items.",
+         {model_file_group, serve_group, data_group}},
+        {Command::predict,
+         "predict",
+         "Predicted ratings (or preference scores) of a model for (user, item) pairs.",
+         {model_file_group, serve_group, data_group}},
     };
     return table;
 }
@@ -339,9 +451,35 @@ po::options_description description_for(const OptionRegistry& registry,
     return all;
 }
 
-std::vector<std::size_t> every_group(const OptionRegistry& registry) {
+/// The groups an INI file may set for `command`: every section (so one file serves every
+/// command), the command's own top-level options, and other commands' top-level options
+/// whose keys do not clash with those (generate's and recommend's `out`, for instance).
+std::vector<std::size_t> ini_groups(const OptionRegistry& registry, Command command) {
+    std::vector<std::size_t> order = groups_of(command);
+    for (std::size_t i = 0; i < registry.groups().size(); ++i) {
+        if (std::find(order.begin(), order.end(), i) == order.end()) order.push_back(i);
+    }
     std::vector<std::size_t> indices;
-    for (std::size_t i = 0; i < registry.groups().size(); ++i) indices.push_back(i);
+    std::vector<std::string> top_level_keys;
+    const auto keys_of = [&registry](std::size_t group) {
+        std::vector<std::string> keys;
+        for (const DeclaredOption& option : registry.options()) {
+            if (option.group == group) keys.push_back(option.key);
+        }
+        return keys;
+    };
+    for (const std::size_t i : order) {
+        if (registry.groups()[i].prefix.empty()) {
+            const std::vector<std::string> keys = keys_of(i);
+            const bool clashes = std::any_of(keys.begin(), keys.end(), [&](const std::string& k) {
+                return std::find(top_level_keys.begin(), top_level_keys.end(), k) !=
+                       top_level_keys.end();
+            });
+            if (clashes) continue;
+            top_level_keys.insert(top_level_keys.end(), keys.begin(), keys.end());
+        }
+        indices.push_back(i);
+    }
     return indices;
 }
 
@@ -357,11 +495,11 @@ ConfigError describe(const po::error& error, const OptionRegistry& registry,
     return ConfigError(message);
 }
 
-void read_config_file(const std::string& path, const OptionRegistry& registry,
+void read_config_file(const std::string& path, const OptionRegistry& registry, Command command,
                       po::variables_map& values) {
     std::ifstream file(path);
     if (!file) throw ConfigError("cannot open config file '" + path + "'");
-    const po::options_description all = description_for(registry, every_group(registry));
+    const po::options_description all = description_for(registry, ini_groups(registry, command));
     try {
         po::store(po::parse_config_file(file, all, /*allow_unregistered=*/false), values);
     } catch (const po::error& error) {
@@ -398,6 +536,42 @@ std::istream& operator>>(std::istream& in, DuplicatePolicy& value) { return read
 
 std::ostream& operator<<(std::ostream& out, Regularization value) { return write_enum(out, value); }
 std::istream& operator>>(std::istream& in, Regularization& value) { return read_enum(in, value); }
+std::ostream& operator<<(std::ostream& out, Algorithm value) { return write_enum(out, value); }
+std::istream& operator>>(std::istream& in, Algorithm& value) { return read_enum(in, value); }
+std::ostream& operator<<(std::ostream& out, SplitMethod value) { return write_enum(out, value); }
+std::istream& operator>>(std::istream& in, SplitMethod& value) { return read_enum(in, value); }
+std::ostream& operator<<(std::ostream& out, ConfidenceScaling value) {
+    return write_enum(out, value);
+}
+std::istream& operator>>(std::istream& in, ConfidenceScaling& value) {
+    return read_enum(in, value);
+}
+std::ostream& operator<<(std::ostream& out, ImplicitSolver value) { return write_enum(out, value); }
+std::istream& operator>>(std::istream& in, ImplicitSolver& value) { return read_enum(in, value); }
+std::ostream& operator<<(std::ostream& out, Baseline value) { return write_enum(out, value); }
+std::istream& operator>>(std::istream& in, Baseline& value) { return read_enum(in, value); }
+std::ostream& operator<<(std::ostream& out, OutputFormat value) { return write_enum(out, value); }
+std::istream& operator>>(std::istream& in, OutputFormat& value) { return read_enum(in, value); }
+
+std::string algorithm_name(Algorithm algorithm) { return format_value(algorithm); }
+
+Config config_from_ini(const std::string& ini_text, Command command) {
+    Config config;
+    OptionRegistry registry;
+    declare_options(config, registry);
+    std::istringstream text(ini_text);
+    po::variables_map values;
+    try {
+        // Keys of other distmf versions are skipped: what this version knows is read.
+        po::store(po::parse_config_file(text, description_for(registry, groups_of(command)),
+                                        /*allow_unregistered=*/true),
+                  values);
+        po::notify(values);
+    } catch (const po::error& error) {
+        throw describe(error, registry, "configuration text");
+    }
+    return config;
+}
 
 const char* command_name(Command command) { return info_of(command).name; }
 
@@ -434,7 +608,7 @@ ParsedCommandLine parse_command_line(int argc, const char* const* argv) {
                       .run(),
                   values);
         if (values.count("config") != 0) {
-            read_config_file(values["config"].as<std::string>(), registry, values);
+            read_config_file(values["config"].as<std::string>(), registry, result.command, values);
         }
         po::notify(values);
     } catch (const po::error& error) {
@@ -448,10 +622,61 @@ ParsedCommandLine parse_command_line(int argc, const char* const* argv) {
     return result;
 }
 
+namespace {
+
+using FailFunction = void (*)(std::string_view prefix, std::string_view key,
+                              const std::string& why);
+
+[[noreturn]] void fail_option(std::string_view prefix, std::string_view key,
+                              const std::string& why) {
+    throw ConfigError(option_name(prefix, key) + ": " + why);
+}
+
+/// The [ials] and [eval] rules of `distmf train`.
+void validate_implicit(const Config& config, FailFunction fail) {
+    if (config.eval.k < 1) fail("eval", "k", "must be >= 1, got " + format_value(config.eval.k));
+    if (config.model.algorithm != Algorithm::ials) return;
+    if (config.model.biases) {
+        fail("model", "biases",
+             "implicit ALS (--model.algorithm ials) fits no biases and no global mean; set "
+             "--model.biases false");
+    }
+    const IalsConfig& i = config.ials;
+    if (!(i.alpha >= 0.0) || !std::isfinite(i.alpha)) {
+        fail("ials", "alpha", "must be a finite number >= 0, got " + format_value(i.alpha));
+    }
+    if (!(i.epsilon > 0.0) || !std::isfinite(i.epsilon)) {
+        fail("ials", "epsilon", "must be a finite number > 0, got " + format_value(i.epsilon));
+    }
+    if (i.cg_steps < 1 || i.cg_steps > 1000) {
+        fail("ials", "cg-steps", "must be in [1, 1000], got " + format_value(i.cg_steps));
+    }
+}
+
+/// The rules of `distmf recommend` and `distmf predict`.
+void validate_serving(const Config& config, Command command, FailFunction fail) {
+    const ServeConfig& s = config.serve;
+    if (command == Command::predict) {
+        if (s.pairs.empty() == config.data.test.empty()) {
+            fail("", "pairs", "give the (user, item) pairs to predict with --pairs or --data.test");
+        }
+        return;
+    }
+    const int sources = (s.user >= 0 ? 1 : 0) + (s.users.empty() ? 0 : 1) + (s.all_users ? 1 : 0);
+    if (sources > 1) fail("", "user", "choose one of --user, --users and --all-users");
+    if (sources == 0 && s.fold_in.empty()) {
+        fail("", "user",
+             "say whom to recommend for: --user ID, --users FILE, --all-users or "
+             "--fold-in FILE");
+    }
+    if (s.user < -1) fail("", "user", "must be an external ID >= 0, got " + format_value(s.user));
+    if (s.top < 1) fail("", "top", "must be >= 1, got " + format_value(s.top));
+}
+
+}  // namespace
+
 void validate(const Config& config, Command command) {
-    const auto fail = [](std::string_view prefix, std::string_view key, const std::string& why) {
-        throw ConfigError(option_name(prefix, key) + ": " + why);
-    };
+    const FailFunction fail = fail_option;
     const DataConfig& d = config.data;
     if (command == Command::data || command == Command::train) {
         if (d.train.empty()) fail("data", "train", "a ratings file is required");
@@ -463,6 +688,9 @@ void validate(const Config& config, Command command) {
         }
         if (!d.test.empty() && d.test_fraction > 0.0) {
             fail("data", "test-fraction", "cannot be combined with --data.test (choose one)");
+        }
+        if (d.split == SplitMethod::per_user && !(d.test_fraction > 0.0)) {
+            fail("data", "split", "per-user needs a --data.test-fraction > 0 to hold out");
         }
         if (d.delimiter.find_first_of("\r\n") != std::string::npos) {
             fail("data", "delimiter", "must not contain a line break");
@@ -480,6 +708,7 @@ void validate(const Config& config, Command command) {
             fail("model", "bias-lambda",
                  "must be a finite number, got " + format_value(m.bias_lambda));
         }
+        validate_implicit(config, fail);
         const TrainConfig& t = config.train;
         if (t.iterations < 1) {
             fail("train", "iterations", "must be >= 1, got " + format_value(t.iterations));
@@ -500,11 +729,21 @@ void validate(const Config& config, Command command) {
         if (c.keep < 1) fail("checkpoint", "keep", "must be >= 1, got " + format_value(c.keep));
         if (c.resume.empty()) fail("checkpoint", "resume", "must be auto, never or a file");
     }
-    if (command == Command::evaluate || command == Command::inspect) {
+    if (command == Command::evaluate || command == Command::inspect ||
+        command == Command::recommend || command == Command::predict) {
         if (config.model_file.model.empty()) fail("", "model", "a model file is required");
     }
-    if (command == Command::evaluate && d.test.empty()) {
-        fail("data", "test", "a ratings file to evaluate on is required");
+    if (command == Command::evaluate) {
+        if (d.test.empty() && (d.train.empty() || !(d.test_fraction > 0.0))) {
+            fail("data", "test",
+                 "a ratings file to evaluate on is required (or --data.train with "
+                 "--data.test-fraction, to rebuild the held-out part of a training split)");
+        }
+        if (config.eval.k < 1)
+            fail("eval", "k", "must be >= 1, got " + format_value(config.eval.k));
+    }
+    if (command == Command::recommend || command == Command::predict) {
+        validate_serving(config, command, fail);
     }
     if (command == Command::generate) {
         const GenerateConfig& g = config.generate;

@@ -3,6 +3,7 @@
 #include <mpi.h>
 
 #include <algorithm>
+#include <cmath>
 #include <functional>
 #include <limits>
 #include <optional>
@@ -10,6 +11,7 @@
 
 #include "distmf/error.hpp"
 #include "distmf/exact_sum.hpp"
+#include "distmf/hashing.hpp"
 #include "distmf/id_index.hpp"
 #include "distmf/ratings_format.hpp"
 #include "distmf/ratings_reader.hpp"
@@ -18,6 +20,7 @@ namespace distmf {
 namespace {
 
 constexpr std::int64_t layout_head_bytes = 64 << 10;
+constexpr std::uint64_t per_user_stream = 0x7065722d75736572ULL;  // "per-user"
 
 /// Runs `step` on every rank; if any rank throws InputError, every rank throws the one from the
 /// lowest rank, so all ranks leave together.
@@ -32,10 +35,11 @@ void agree(const Communicator& comm, const std::function<void()>& step) {
 }
 
 TextLayout agreed_layout(const Communicator& comm, const std::string& path,
-                         const DataConfig& options) {
+                         const DataConfig& options, int min_fields = 3) {
     TextLayout layout;
-    agree(comm,
-          [&] { layout = detect_layout(read_file_head(path, layout_head_bytes), options, path); });
+    agree(comm, [&] {
+        layout = detect_layout(read_file_head(path, layout_head_bytes), options, path, min_fields);
+    });
     return layout;
 }
 
@@ -111,30 +115,6 @@ std::vector<std::int64_t> global_row_sizes(const Communicator& comm, const Ratin
     return sizes;
 }
 
-/// Sends every rating to the rank owning its row; returns what this rank owns, in source-rank
-/// order (so file order is preserved overall). Consumes `ratings`.
-std::vector<LocalRating> send_to_owners(const Communicator& comm, std::vector<LocalRating> ratings,
-                                        const BlockPartition& blocks, RowField field) {
-    const auto n_ranks = static_cast<std::size_t>(comm.size());
-    std::vector<int> owner(ratings.size());
-    std::vector<std::int64_t> counts(n_ranks, 0);
-    for (std::size_t i = 0; i < ratings.size(); ++i) {
-        const LocalRating& r = ratings[i];
-        owner[i] = blocks.owner(field == RowField::user ? r.user : r.item);
-        ++counts[static_cast<std::size_t>(owner[i])];
-    }
-    std::vector<std::int64_t> next(n_ranks, 0);
-    for (std::size_t r = 1; r < n_ranks; ++r) next[r] = next[r - 1] + counts[r - 1];
-    std::vector<LocalRating> packed(ratings.size());
-    for (std::size_t i = 0; i < ratings.size(); ++i) {
-        packed[static_cast<std::size_t>(next[static_cast<std::size_t>(owner[i])]++)] = ratings[i];
-    }
-    ratings = std::vector<LocalRating>();
-    owner = std::vector<int>();
-    return comm.all_to_all_v(std::span<const LocalRating>(packed),
-                             std::span<const std::int64_t>(counts));
-}
-
 /// Builds this rank's block of rows from ratings already at their owner, and agrees on the
 /// first duplicate (reported with external IDs) when duplicates are errors.
 RatingMatrix build_agreed(const Communicator& comm, std::vector<LocalRating> owned,
@@ -208,10 +188,84 @@ void summarize(const Communicator& comm, Dataset& dataset) {
 
 }  // namespace
 
+std::vector<LocalRating> send_to_owners(const Communicator& comm, std::vector<LocalRating> ratings,
+                                        const BlockPartition& blocks, RowField field) {
+    const auto n_ranks = static_cast<std::size_t>(comm.size());
+    std::vector<int> owner(ratings.size());
+    std::vector<std::int64_t> counts(n_ranks, 0);
+    for (std::size_t i = 0; i < ratings.size(); ++i) {
+        const LocalRating& r = ratings[i];
+        owner[i] = blocks.owner(field == RowField::user ? r.user : r.item);
+        ++counts[static_cast<std::size_t>(owner[i])];
+    }
+    std::vector<std::int64_t> next(n_ranks, 0);
+    for (std::size_t r = 1; r < n_ranks; ++r) next[r] = next[r - 1] + counts[r - 1];
+    std::vector<LocalRating> packed(ratings.size());
+    for (std::size_t i = 0; i < ratings.size(); ++i) {
+        packed[static_cast<std::size_t>(next[static_cast<std::size_t>(owner[i])]++)] = ratings[i];
+    }
+    ratings = std::vector<LocalRating>();
+    owner = std::vector<int>();
+    return comm.all_to_all_v(std::span<const LocalRating>(packed),
+                             std::span<const std::int64_t>(counts));
+}
+
+RatingMatrix hold_out_per_user(RatingMatrix& by_user, double fraction, std::uint64_t seed,
+                               const std::vector<std::int64_t>& user_ids,
+                               const std::vector<std::int64_t>& item_ids) {
+    struct Keyed {
+        std::uint64_t key;
+        std::int32_t column;
+    };
+    RatingMatrix train;
+    RatingMatrix test;
+    train.first_row = test.first_row = by_user.first_row;
+    train.row_start.reserve(by_user.row_start.size());
+    test.row_start.reserve(by_user.row_start.size());
+    std::vector<Keyed> keyed;
+    std::vector<std::int32_t> held;  // the held-out columns of a row, ascending
+    for (std::int64_t row = 0; row < by_user.n_rows(); ++row) {
+        const auto columns = by_user.row_columns(row);
+        const auto values = by_user.row_values(row);
+        const auto n = static_cast<std::int64_t>(columns.size());
+        const std::int64_t n_test = std::min(
+            n - 1, static_cast<std::int64_t>(std::llround(fraction * static_cast<double>(n))));
+        held.clear();
+        if (n_test > 0) {
+            const auto user = static_cast<std::uint64_t>(
+                user_ids[static_cast<std::size_t>(by_user.first_row + row)]);
+            keyed.clear();
+            for (const std::int32_t column : columns) {
+                const auto item =
+                    static_cast<std::uint64_t>(item_ids[static_cast<std::size_t>(column)]);
+                keyed.push_back({hash_keys(seed, user, item), column});
+            }
+            const auto by_key = [](const Keyed& a, const Keyed& b) {
+                return a.key != b.key ? a.key < b.key : a.column < b.column;
+            };
+            std::nth_element(keyed.begin(), keyed.begin() + (n_test - 1), keyed.end(), by_key);
+            for (std::int64_t i = 0; i < n_test; ++i) {
+                held.push_back(keyed[static_cast<std::size_t>(i)].column);
+            }
+            std::sort(held.begin(), held.end());
+        }
+        for (std::size_t e = 0; e < columns.size(); ++e) {
+            RatingMatrix& target =
+                std::binary_search(held.begin(), held.end(), columns[e]) ? test : train;
+            target.columns.push_back(columns[e]);
+            target.values.push_back(values[e]);
+        }
+        train.row_start.push_back(train.nnz());
+        test.row_start.push_back(test.nnz());
+    }
+    by_user = std::move(train);
+    return test;
+}
+
 TextLayout read_ratings_shard(const Communicator& comm, const std::string& path,
-                              const DataConfig& options, const SplitRule& rule,
-                              RatingShard& shard) {
-    const TextLayout layout = agreed_layout(comm, path, options);
+                              const DataConfig& options, const SplitRule& rule, RatingShard& shard,
+                              int min_fields) {
+    const TextLayout layout = agreed_layout(comm, path, options, min_fields);
     read_agreed(comm, path, layout, rule, shard);
     return layout;
 }
@@ -221,8 +275,10 @@ Dataset load_dataset(const Communicator& comm, const DataConfig& options) {
     double clock = MPI_Wtime();
 
     RatingShard shard;
+    const bool per_user = options.split == SplitMethod::per_user;
     const TextLayout train_layout = read_ratings_shard(
-        comm, options.train, options, SplitRule{false, options.test_fraction, options.seed}, shard);
+        comm, options.train, options,
+        SplitRule{false, per_user ? 0.0 : options.test_fraction, options.seed}, shard);
     dataset.summary.train_layout = describe_layout(train_layout);
     if (!options.test.empty()) {
         const TextLayout test_layout = agreed_layout(comm, options.test, options);
@@ -271,6 +327,11 @@ Dataset load_dataset(const Communicator& comm, const DataConfig& options) {
         comm, send_to_owners(comm, std::move(shard.test), dataset.user_blocks, RowField::user),
         dataset.user_blocks, options, options.test.empty() ? options.train : options.test, dataset,
         merged);
+    if (per_user) {  // every user's row is complete here
+        dataset.test_ratings = hold_out_per_user(dataset.user_ratings, options.test_fraction,
+                                                 hash_keys(options.seed, per_user_stream),
+                                                 dataset.user_ids, dataset.item_ids);
+    }
     dataset.item_ratings =
         transpose_to_item_owners(comm, dataset.user_ratings, dataset.item_blocks);
     dataset.summary.duplicates_merged = merged;

@@ -1,5 +1,7 @@
 #include "distmf/evaluate.hpp"
 
+#include <omp.h>
+
 #include <algorithm>
 #include <cmath>
 #include <cstdio>
@@ -12,39 +14,58 @@
 #include "distmf/exact_sum.hpp"
 #include "distmf/id_index.hpp"
 #include "distmf/log.hpp"
+#include "distmf/ordered_output.hpp"
+#include "distmf/ranking.hpp"
 
 namespace distmf {
 namespace {
 
-/// For each local index of `local`, the model row of the same external ID, or -1.
-std::vector<std::int64_t> model_rows(const IdIndex& local, const std::vector<std::int64_t>& ids) {
-    IdIndex model_index;
-    for (const std::int64_t id : ids) model_index.insert(id);
-    std::vector<std::int64_t> rows(static_cast<std::size_t>(local.size()));
-    for (std::size_t i = 0; i < rows.size(); ++i) rows[i] = model_index.find(local.ids()[i]);
-    return rows;
-}
-
-}  // namespace
-
-double predict_known_parts(const Model& model, std::int64_t user_row, std::int64_t item_row) {
-    double prediction = model.info.global_mean;
-    if (user_row >= 0) prediction += static_cast<double>(model.users.bias(user_row));
-    if (item_row >= 0) prediction += static_cast<double>(model.items.bias(item_row));
-    if (user_row >= 0 && item_row >= 0) {
-        prediction +=
-            static_cast<double>(model.users.factors(user_row).dot(model.items.factors(item_row)));
+/// This rank's test pairs as model rows (value kept), from --data.test or from the held-out
+/// part of a rebuilt training split; pairs whose user or item the model lacks are counted.
+std::vector<LocalRating> test_pairs_in_model(const Communicator& comm, const Config& config,
+                                             const Model& model, std::int64_t& unknown_pairs) {
+    std::vector<LocalRating> pairs;
+    const auto keep = [&](std::int64_t user, std::int64_t item, float value) {
+        if (user >= 0 && item >= 0) {
+            pairs.push_back(
+                {static_cast<std::int32_t>(user), static_cast<std::int32_t>(item), value});
+        } else {
+            ++unknown_pairs;
+        }
+    };
+    if (!config.data.test.empty()) {
+        RatingShard shard;
+        read_ratings_shard(comm, config.data.test, config.data, SplitRule{true, 0.0, 0}, shard);
+        const auto user_rows = model_rows(shard.users.ids(), model.user_ids);
+        const auto item_rows = model_rows(shard.items.ids(), model.item_ids);
+        for (const LocalRating& r : shard.test) {
+            keep(user_rows[static_cast<std::size_t>(r.user)],
+                 item_rows[static_cast<std::size_t>(r.item)], r.value);
+        }
+        return pairs;
     }
-    return std::clamp(prediction, model.info.rating_min, model.info.rating_max);
+    const Dataset dataset = load_dataset(comm, config.data);  // the same split as training
+    const auto user_rows = model_rows(dataset.user_ids, model.user_ids);
+    const auto item_rows = model_rows(dataset.item_ids, model.item_ids);
+    const RatingMatrix& test = dataset.test_ratings;
+    for (std::int64_t row = 0; row < test.n_rows(); ++row) {
+        const auto columns = test.row_columns(row);
+        const auto values = test.row_values(row);
+        for (std::size_t e = 0; e < columns.size(); ++e) {
+            keep(user_rows[static_cast<std::size_t>(test.first_row + row)],
+                 item_rows[static_cast<std::size_t>(columns[e])], values[e]);
+        }
+    }
+    return pairs;
 }
 
-int run_evaluate_command(const Communicator& comm, const Config& config) {
-    const Logger log(comm.rank());
-    const Model model = load_model(comm, config.model_file.model);
+/// Collective. RMSE and MAE of an explicit model on --data.test (rank 0 prints them).
+void evaluate_errors(const Communicator& comm, const Config& config, const Model& model,
+                     const Logger& log) {
     RatingShard shard;
     read_ratings_shard(comm, config.data.test, config.data, SplitRule{true, 0.0, 0}, shard);
-    const std::vector<std::int64_t> user_rows = model_rows(shard.users, model.user_ids);
-    const std::vector<std::int64_t> item_rows = model_rows(shard.items, model.item_ids);
+    const std::vector<std::int64_t> user_rows = model_rows(shard.users.ids(), model.user_ids);
+    const std::vector<std::int64_t> item_rows = model_rows(shard.items.ids(), model.item_ids);
     ExactSum squared;
     ExactSum absolute;
     std::int64_t unknown_user = 0;
@@ -78,6 +99,121 @@ int run_evaluate_command(const Communicator& comm, const Config& config) {
                     "%lld with both (predicted from the known biases and the global mean)",
                     static_cast<long long>(unknown_user), static_cast<long long>(unknown_item),
                     static_cast<long long>(unknown_both)));
+}
+
+/// Collective. Ranking metrics of the model (or of the popularity baseline) on the test pairs,
+/// each rank ranking the users of its block of the model's users; rank 0 prints them.
+void evaluate_ranking(const Communicator& comm, const Config& config, const Model& model,
+                      const Logger& log) {
+    if (config.serve.baseline == Baseline::popularity && !model.has_training_data()) {
+        throw InputError(config.model_file.model +
+                         ": the popularity baseline needs the model's training counts "
+                         "(/items/train_count), which this file (an older distmf's) lacks");
+    }
+    std::int64_t unknown = 0;
+    std::vector<LocalRating> pairs = test_pairs_in_model(comm, config, model, unknown);
+    unknown = comm.all_reduce_sum(unknown);
+    RatingMatrix excluded = model.train_items;
+    if (!model.has_training_data()) {
+        excluded.row_start.assign(static_cast<std::size_t>(model.users.rows()) + 1, 0);
+        log.warn("the model file has no training items: they are not excluded from rankings");
+    }
+    std::vector<std::int64_t> weights(static_cast<std::size_t>(model.users.rows()));
+    for (std::int64_t user = 0; user < model.users.rows(); ++user) {
+        weights[static_cast<std::size_t>(user)] = excluded.row_size(user) + 1;
+    }
+    const BlockPartition blocks = BlockPartition::balanced(weights, comm.size());
+    BuildReport report;
+    const RatingMatrix relevant = build_rating_matrix(
+        send_to_owners(comm, std::move(pairs), blocks, RowField::user), RowField::user,
+        blocks.first(comm.rank()), blocks.size(comm.rank()), DuplicatePolicy::last, report);
+    const bool baseline = config.serve.baseline == Baseline::popularity;
+    const UserScorer scorer = baseline ? popularity_scorer(model.item_train_counts)
+                                       : model_scorer(model.users, model.items);
+    const RankingMetrics metrics =
+        all_reduce_ranking(comm, rank_users(excluded, relevant, scorer, model.items.rows(),
+                                            config.eval.k, omp_get_max_threads()));
+    const int k = config.eval.k;
+    log.info(
+        format_text("%s ranking at k = %d over %lld users with held-out items (%lld test "
+                    "pairs of unknown users or items skipped):",
+                    baseline ? "popularity baseline" : "model", k,
+                    static_cast<long long>(metrics.users), static_cast<long long>(unknown)));
+    log.info(format_text("P@%d %.6f  R@%d %.6f  NDCG@%d %.6f  MAP@%d %.6f  AUC %.6f", k,
+                         metrics.precision, k, metrics.recall, k, metrics.ndcg, k, metrics.map,
+                         metrics.auc));
+}
+
+}  // namespace
+
+std::vector<std::int64_t> model_rows(std::span<const std::int64_t> external_ids,
+                                     std::span<const std::int64_t> model_ids) {
+    IdIndex model_index;
+    for (const std::int64_t id : model_ids) model_index.insert(id);
+    std::vector<std::int64_t> rows(external_ids.size());
+    for (std::size_t i = 0; i < rows.size(); ++i) rows[i] = model_index.find(external_ids[i]);
+    return rows;
+}
+
+double predict_known_parts(const Model& model, std::int64_t user_row, std::int64_t item_row) {
+    double prediction = model.info.global_mean;
+    if (user_row >= 0) prediction += static_cast<double>(model.users.bias(user_row));
+    if (item_row >= 0) prediction += static_cast<double>(model.items.bias(item_row));
+    if (user_row >= 0 && item_row >= 0) {
+        prediction +=
+            static_cast<double>(model.users.factors(user_row).dot(model.items.factors(item_row)));
+    }
+    if (model.info.algorithm == "ials") return prediction;  // a preference score, not a rating
+    return std::clamp(prediction, model.info.rating_min, model.info.rating_max);
+}
+
+int run_evaluate_command(const Communicator& comm, const Config& config) {
+    const Logger log(comm.rank());
+    const Model model = load_model(comm, config.model_file.model);
+    const bool rating_errors =
+        model.info.algorithm != "ials" && config.serve.baseline == Baseline::none;
+    if (rating_errors && !config.data.test.empty()) evaluate_errors(comm, config, model, log);
+    evaluate_ranking(comm, config, model, log);
+    return 0;
+}
+
+int run_predict_command(const Communicator& comm, const Config& config) {
+    const Model model = load_model(comm, config.model_file.model);
+    const std::string& path = config.serve.pairs.empty() ? config.data.test : config.serve.pairs;
+    RatingShard shard;
+    read_ratings_shard(comm, path, config.data, SplitRule{true, 0.0, 0}, shard, 2);
+    const auto user_rows = model_rows(shard.users.ids(), model.user_ids);
+    const auto item_rows = model_rows(shard.items.ids(), model.item_ids);
+    const char separator = config.serve.format == OutputFormat::csv ? ',' : '\t';
+    std::string text;
+    std::int64_t unknown = 0;
+    for (const LocalRating& r : shard.test) {
+        const std::int64_t user = user_rows[static_cast<std::size_t>(r.user)];
+        const std::int64_t item = item_rows[static_cast<std::size_t>(r.item)];
+        const char* note = user < 0 && item < 0 ? "unknown user and item"
+                           : user < 0           ? "unknown user"
+                           : item < 0           ? "unknown item"
+                                                : "";
+        unknown += user < 0 || item < 0 ? 1 : 0;
+        text += format_text(
+            "%lld%c%lld%c%.6g%c%s\n",
+            static_cast<long long>(shard.users.ids()[static_cast<std::size_t>(r.user)]), separator,
+            static_cast<long long>(shard.items.ids()[static_cast<std::size_t>(r.item)]), separator,
+            predict_known_parts(model, user, item), separator, note);
+    }
+    const std::string header =
+        format_text("user%citem%cprediction%cnote\n", separator, separator, separator);
+    write_in_rank_order(comm, config.serve.out, header, text);
+    unknown = comm.all_reduce_sum(unknown);
+    const Logger log(comm.rank());
+    if (unknown > 0) {
+        log.warn(format_text(
+            "%lld of the pairs have a user or item that is not in the model: predicted from the "
+            "known parts only (%s), marked in the note column",
+            static_cast<long long>(unknown),
+            model.info.algorithm == "ials" ? "0 for implicit models"
+                                           : "global mean and the known bias"));
+    }
     return 0;
 }
 

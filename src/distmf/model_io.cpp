@@ -51,6 +51,49 @@ void read_side(const H5Handle& file, const std::string& name, const ModelInfo& i
     }
 }
 
+/// The training datasets of a model file (see model_io.hpp); every rank writes its rows.
+void write_training(const Communicator& comm, const H5Handle& file, const ModelView& model) {
+    const RatingMatrix& own = *model.user_train;
+    const std::int64_t n_users = model.users.rows();
+    const std::int64_t first_entry = comm.exclusive_scan_sum(own.nnz());
+    const std::int64_t n_entries = comm.all_reduce_sum(own.nnz());
+    // Offsets of this rank's rows; the last rank also writes the final one (n_entries).
+    std::vector<std::int64_t> offsets;
+    for (const std::int64_t start : own.row_start) offsets.push_back(first_entry + start);
+    const bool last_rank = comm.rank() == comm.size() - 1;
+    if (!last_rank) offsets.pop_back();
+    const H5Handle users = open_group(file, "users");
+    write_checked_rows(comm, users, "train_offsets", n_users + 1, 0, own.first_row,
+                       static_cast<std::int64_t>(offsets.size()), offsets.data());
+    write_checked_rows(comm, users, "train_items", n_entries, 0, first_entry, own.nnz(),
+                       own.columns.data());
+    const H5Handle items = open_group(file, "items");
+    const std::int64_t first_item = model.item_blocks.first(comm.rank());
+    write_checked_rows(comm, items, "train_count", model.items.rows(), 0, first_item,
+                       model.item_blocks.size(comm.rank()),
+                       model.item_train_counts->data() + first_item);
+}
+
+/// Reads the training datasets when the file has them (into `model`); checks their shapes.
+void read_training(const H5Handle& file, bool collective, Model& model) {
+    if (!has_object(file, "users/train_offsets")) return;
+    const std::string& path = file.file();
+    RatingMatrix& lists = model.train_items;
+    lists.row_start = read_checked_rows<std::int64_t>(file, "users/train_offsets", 0, collective);
+    lists.columns = read_checked_rows<std::int32_t>(file, "users/train_items", 0, collective);
+    model.item_train_counts =
+        read_checked_rows<std::int64_t>(file, "items/train_count", 0, collective);
+    const auto n_items = static_cast<std::int32_t>(model.items.rows());
+    const bool consistent =
+        static_cast<std::int64_t>(lists.row_start.size()) == model.users.rows() + 1 &&
+        lists.row_start.front() == 0 && lists.row_start.back() == lists.nnz() &&
+        std::is_sorted(lists.row_start.begin(), lists.row_start.end()) &&
+        std::all_of(lists.columns.begin(), lists.columns.end(),
+                    [n_items](std::int32_t item) { return item >= 0 && item < n_items; }) &&
+        static_cast<std::int64_t>(model.item_train_counts.size()) == model.items.rows();
+    if (!consistent) throw InputError(path + ": the training datasets are inconsistent");
+}
+
 /// Everything but `complete`; every handle opened here is closed on return (a parallel HDF5
 /// file can only be closed once all its objects are).
 void write_contents(const Communicator& comm, const H5Handle& file, const ModelInfo& info,
@@ -72,6 +115,9 @@ void write_contents(const Communicator& comm, const H5Handle& file, const ModelI
                        &info.global_mean);
     write_side(comm, file, "users", model.user_ids, model.users, model.user_blocks);
     write_side(comm, file, "items", model.item_ids, model.items, model.item_blocks);
+    if (model.user_train != nullptr && model.item_train_counts != nullptr) {
+        write_training(comm, file, model);
+    }
 }
 
 }  // namespace
@@ -138,6 +184,7 @@ Model read_model(const H5Handle& file, bool collective) {
     model.info = read_model_info(file);
     read_side(file, "users", model.info, collective, model.user_ids, model.users);
     read_side(file, "items", model.info, collective, model.item_ids, model.items);
+    read_training(file, collective, model);
     return model;
 }
 

@@ -121,8 +121,8 @@ std::string delimiter_from_option(const std::string& option) {
     return option;
 }
 
-TextLayout detect_layout(std::string_view head, const DataConfig& options,
-                         const std::string& path) {
+TextLayout detect_layout(std::string_view head, const DataConfig& options, const std::string& path,
+                         int min_fields) {
     // Collect the first two non-blank lines with their line numbers and byte offsets.
     std::array<std::string_view, 2> lines;
     std::array<std::int64_t, 2> line_numbers{};
@@ -172,12 +172,12 @@ TextLayout detect_layout(std::string_view head, const DataConfig& options,
     std::array<std::string_view, max_fields + 1> fields;
     layout.fields =
         split_fields(lines[static_cast<std::size_t>(data_line)], layout.delimiter, fields);
-    if (layout.fields < 3 || layout.fields > max_fields) {
+    if (layout.fields < min_fields || layout.fields > max_fields) {
         throw InputError(
             path + ":" + std::to_string(line_numbers[static_cast<std::size_t>(data_line)]) +
-            ": expected 3 or 4 fields (user, item, rating[, timestamp]) separated "
-            "by " +
-            delimiter_name(layout.delimiter) + ", found " +
+            (min_fields == 2 ? ": expected 2 to 4 fields (user, item[, value[, timestamp]]) "
+                             : ": expected 3 or 4 fields (user, item, rating[, timestamp]) ") +
+            "separated by " + delimiter_name(layout.delimiter) + ", found " +
             (layout.fields > max_fields ? "more than 4" : std::to_string(layout.fields)));
     }
     return layout;
@@ -203,7 +203,7 @@ bool parse_rating_line(std::string_view line, const TextLayout& layout, TextRati
     }
     out.user = parse_id(fields[0], "user");
     out.item = parse_id(fields[1], "item");
-    out.rating = parse_rating(fields[2]);
+    out.rating = count == 2 ? 1.0 : parse_rating(fields[2]);
     return true;
 }
 

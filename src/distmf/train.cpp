@@ -13,9 +13,11 @@
 #include "distmf/checkpoint.hpp"
 #include "distmf/error.hpp"
 #include "distmf/hashing.hpp"
+#include "distmf/implicit_als.hpp"
 #include "distmf/log.hpp"
 #include "distmf/metrics.hpp"
 #include "distmf/model_io.hpp"
+#include "distmf/ranking.hpp"
 #include "distmf/resources.hpp"
 #include "distmf/signals.hpp"
 
@@ -30,22 +32,63 @@ int thread_count(const Config& config) {
     return config.train.threads > 0 ? config.train.threads : omp_get_max_threads();
 }
 
-AlsSettings als_settings(const Config& config, const Dataset& dataset) {
-    AlsSettings settings;
-    settings.lambda = config.model.lambda;
-    settings.bias_lambda =
-        config.model.bias_lambda < 0.0 ? config.model.lambda : config.model.bias_lambda;
-    settings.regularization = config.model.regularization;
-    settings.global_mean = config.model.biases ? dataset.summary.mean_rating : 0.0;
-    settings.threads = thread_count(config);
-    return settings;
-}
-
 bool has_test_data(const Dataset& dataset) { return dataset.summary.n_test > 0; }
 
+bool is_implicit(const Config& config) { return config.model.algorithm == Algorithm::ials; }
+
+/// Collective. One half-sweep of the configured algorithm: solve `solved`'s rows of this rank
+/// against `fixed`, then all-gather. Explicit and implicit ALS differ only in the row solver.
+void half_sweep(const Communicator& comm, const Config& config, const RatingMatrix& ratings,
+                const BlockPartition& blocks, const FactorTable& fixed, const AlsSettings& settings,
+                FactorTable& solved, std::span<const std::int64_t> ids, const char* side) {
+    if (!is_implicit(config)) {
+        als_half_sweep(comm, ratings, blocks, fixed, settings, solved, ids, side);
+        return;
+    }
+    const ImplicitSettings implicit = implicit_settings(config.ials);
+    const Eigen::MatrixXd gram = table_gram(fixed, settings.threads);  // the same on every rank
+    als_half_sweep(comm, ratings, blocks, implicit_row_solvers(fixed, gram, settings, implicit),
+                   settings.threads, solved, ids, side);
+}
+
+/// The implicit figures of the iteration just completed (collective): the objective (weighted
+/// squared error over every cell plus the penalty) and the ranking metrics of the test set.
+void measure_implicit(const Communicator& comm, const Config& config, const Dataset& dataset,
+                      const TrainState& state, const AlsSettings& settings,
+                      IterationRecord& record) {
+    const Eigen::MatrixXd item_gram = table_gram(state.items, settings.threads);
+    const ExactSum loss = implicit_loss(dataset.user_ratings, state.users, state.items, item_gram,
+                                        implicit_settings(config.ials));
+    record.train_rmse = std::numeric_limits<double>::quiet_NaN();
+    record.objective += ExactSum::all_reduce(comm, loss).value();
+    if (!has_test_data(dataset)) return;
+    const RankingMetrics ranking =
+        all_reduce_ranking(comm, rank_users(dataset.user_ratings, dataset.test_ratings,
+                                            model_scorer(state.users, state.items),
+                                            state.items.rows(), config.eval.k, settings.threads));
+    record.test_precision = ranking.precision;
+    record.test_recall = ranking.recall;
+    record.test_ndcg = ranking.ndcg;
+    record.test_map = ranking.map;
+    record.test_auc = ranking.auc;
+}
+
 /// Computes the figures of the iteration just completed (collective).
-IterationRecord measure(const Communicator& comm, const Dataset& dataset, const TrainState& state,
-                        const AlsSettings& settings) {
+IterationRecord measure(const Communicator& comm, const Config& config, const Dataset& dataset,
+                        const TrainState& state, const AlsSettings& settings) {
+    IterationRecord record;
+    record.iteration = state.iteration;
+    ExactSum penalty =
+        penalty_sum(state.users, dataset.user_train_counts, dataset.user_blocks.first(comm.rank()),
+                    dataset.user_blocks.size(comm.rank()), settings);
+    penalty.add(penalty_sum(state.items, dataset.item_train_counts,
+                            dataset.item_blocks.first(comm.rank()),
+                            dataset.item_blocks.size(comm.rank()), settings));
+    record.objective = ExactSum::all_reduce(comm, penalty).value();
+    if (is_implicit(config)) {
+        measure_implicit(comm, config, dataset, state, settings, record);
+        return record;
+    }
     const RatingRange range{dataset.summary.min_rating, dataset.summary.max_rating};
     const ErrorMetrics train =
         all_reduce_errors(comm, rating_errors(dataset.user_ratings, state.users, state.items,
@@ -53,29 +96,32 @@ IterationRecord measure(const Communicator& comm, const Dataset& dataset, const 
     const ErrorMetrics test =
         all_reduce_errors(comm, rating_errors(dataset.test_ratings, state.users, state.items,
                                               settings.global_mean, range, settings.threads));
-    ExactSum penalty =
-        penalty_sum(state.users, dataset.user_train_counts, dataset.user_blocks.first(comm.rank()),
-                    dataset.user_blocks.size(comm.rank()), settings);
-    penalty.add(penalty_sum(state.items, dataset.item_train_counts,
-                            dataset.item_blocks.first(comm.rank()),
-                            dataset.item_blocks.size(comm.rank()), settings));
-    IterationRecord record;
-    record.iteration = state.iteration;
     record.train_rmse = train.rmse;
     if (test.count > 0) {
         record.test_rmse = test.rmse;
         record.test_mae = test.mae;
     }
-    record.objective = train.squared_unclipped + ExactSum::all_reduce(comm, penalty).value();
+    record.objective += train.squared_unclipped;
     return record;
 }
 
-std::string progress_line(const IterationRecord& r, std::int64_t total, double seconds_left) {
-    std::string line =
-        format_text("iter %3lld/%lld  train RMSE %.4f", static_cast<long long>(r.iteration),
-                    static_cast<long long>(total), r.train_rmse);
+/// The figure early stopping minimizes: the test RMSE, or minus the test NDCG (implicit).
+double early_stop_score(const Config& config, const IterationRecord& record) {
+    return is_implicit(config) ? -record.test_ndcg : record.test_rmse;
+}
+
+std::string progress_line(const IterationRecord& r, std::int64_t total, double seconds_left,
+                          int k) {
+    std::string line = format_text("iter %3lld/%lld", static_cast<long long>(r.iteration),
+                                   static_cast<long long>(total));
+    if (!std::isnan(r.train_rmse)) line += format_text("  train RMSE %.4f", r.train_rmse);
     if (!std::isnan(r.test_rmse))
         line += format_text("  test RMSE %.4f  MAE %.4f", r.test_rmse, r.test_mae);
+    if (!std::isnan(r.test_ndcg)) {
+        line += format_text("  test P@%d %.4f  R@%d %.4f  NDCG@%d %.4f  MAP@%d %.4f  AUC %.4f", k,
+                            r.test_precision, k, r.test_recall, k, r.test_ndcg, k, r.test_map,
+                            r.test_auc);
+    }
     line +=
         format_text("  objective %.6g  %.2f s  eta %.0f s", r.objective, r.seconds, seconds_left);
     return line;
@@ -149,10 +195,21 @@ void write_final_model(const Communicator& comm, const Config& config, const Dat
     const FactorTable& items = keep_best ? state.best_items : state.items;
     const IterationRecord& final_record = state.history[static_cast<std::size_t>(
         (keep_best ? state.best_iteration : state.iteration) - 1)];
-    if (!std::isnan(final_record.test_rmse)) {
+    if (!std::isnan(final_record.test_ndcg)) {
+        const int k = config.eval.k;
+        log.info(format_text(
+            "final: iteration %lld, test P@%d %.4f, R@%d %.4f, NDCG@%d %.4f, MAP@%d %.4f, AUC %.4f",
+            static_cast<long long>(final_record.iteration), k, final_record.test_precision, k,
+            final_record.test_recall, k, final_record.test_ndcg, k, final_record.test_map,
+            final_record.test_auc));
+    } else if (!std::isnan(final_record.test_rmse)) {
         log.info(format_text("final: iteration %lld, test RMSE %.4f, MAE %.4f",
                              static_cast<long long>(final_record.iteration), final_record.test_rmse,
                              final_record.test_mae));
+    } else if (is_implicit(config)) {
+        log.info(format_text("final: iteration %lld, objective %.6g",
+                             static_cast<long long>(final_record.iteration),
+                             final_record.objective));
     } else {
         log.info(format_text("final: iteration %lld, train RMSE %.4f",
                              static_cast<long long>(final_record.iteration),
@@ -163,7 +220,7 @@ void write_final_model(const Communicator& comm, const Config& config, const Dat
     save_model(comm, config.output.model,
                run_model_info(comm, config, dataset, final_record.iteration, "model"),
                ModelView{dataset.user_ids, dataset.item_ids, users, items, dataset.user_blocks,
-                         dataset.item_blocks});
+                         dataset.item_blocks, &dataset.user_ratings, &dataset.item_train_counts});
     log.info(format_text("model written to %s (%.2f s)", config.output.model.c_str(),
                          MPI_Wtime() - start));
 }
@@ -191,6 +248,10 @@ std::string metrics_json(const IterationRecord& record) {
            ",\"train_rmse\":" + number(record.train_rmse) +
            ",\"test_rmse\":" + number(record.test_rmse) +
            ",\"test_mae\":" + number(record.test_mae) +
+           ",\"test_precision\":" + number(record.test_precision) +
+           ",\"test_recall\":" + number(record.test_recall) +
+           ",\"test_ndcg\":" + number(record.test_ndcg) +
+           ",\"test_map\":" + number(record.test_map) + ",\"test_auc\":" + number(record.test_auc) +
            ",\"objective\":" + number(record.objective) + ",\"seconds\":" + number(record.seconds) +
            ",\"elapsed_seconds\":" + number(record.elapsed_seconds) + "}";
 }
@@ -198,7 +259,9 @@ std::string metrics_json(const IterationRecord& record) {
 TrainOutcome train_als(const Communicator& comm, const Config& config, const Dataset& dataset,
                        TrainState& state, const Logger& log, double run_start,
                        const IterationHook& after_iteration) {
-    const AlsSettings settings = als_settings(config, dataset);
+    const AlsSettings settings =
+        als_settings(config.model, config.model.biases ? dataset.summary.mean_rating : 0.0,
+                     thread_count(config));
     const std::int64_t total = config.train.iterations;
     const std::int64_t patience = config.train.patience;
     MetricsFile metrics(comm, config.output.metrics, state.history);
@@ -207,16 +270,16 @@ TrainOutcome train_als(const Communicator& comm, const Config& config, const Dat
     while (state.iteration < total && !state.stopped_early) {
         const double start = MPI_Wtime();
         if (!state.users_half_done) {
-            als_half_sweep(comm, dataset.user_ratings, dataset.user_blocks, state.items, settings,
-                           state.users, dataset.user_ids, "user");
+            half_sweep(comm, config, dataset.user_ratings, dataset.user_blocks, state.items,
+                       settings, state.users, dataset.user_ids, "user");
             state.users_half_done = true;
             if (stop_agreed(comm)) return TrainOutcome::interrupted;
         }
-        als_half_sweep(comm, dataset.item_ratings, dataset.item_blocks, state.users, settings,
-                       state.items, dataset.item_ids, "item");
+        half_sweep(comm, config, dataset.item_ratings, dataset.item_blocks, state.users, settings,
+                   state.items, dataset.item_ids, "item");
         state.users_half_done = false;
         ++state.iteration;
-        IterationRecord record = measure(comm, dataset, state, settings);
+        IterationRecord record = measure(comm, config, dataset, state, settings);
         record.seconds = comm.all_reduce_max(MPI_Wtime() - start);
         record.elapsed_seconds = comm.all_reduce_max(MPI_Wtime() - run_start);
         state.history.push_back(record);
@@ -224,24 +287,27 @@ TrainOutcome train_als(const Communicator& comm, const Config& config, const Dat
         ++iterations_run;
         const double per_iteration = seconds_so_far / static_cast<double>(iterations_run);
         log.info(progress_line(record, total,
-                               per_iteration * static_cast<double>(total - state.iteration)));
+                               per_iteration * static_cast<double>(total - state.iteration),
+                               config.eval.k));
         metrics.write(record);
 
         if (patience > 0 && has_test_data(dataset)) {
             const double best =
                 state.best_iteration == 0
                     ? std::numeric_limits<double>::infinity()
-                    : state.history[static_cast<std::size_t>(state.best_iteration - 1)].test_rmse;
-            if (record.test_rmse < best) {
+                    : early_stop_score(
+                          config,
+                          state.history[static_cast<std::size_t>(state.best_iteration - 1)]);
+            if (early_stop_score(config, record) < best) {
                 state.best_iteration = state.iteration;
                 state.best_users = state.users;
                 state.best_items = state.items;
             } else if (state.iteration - state.best_iteration >= patience) {
-                log.info(
-                    format_text("early stop: test RMSE has not improved for %lld iterations; "
-                                "keeping iteration %lld",
-                                static_cast<long long>(patience),
-                                static_cast<long long>(state.best_iteration)));
+                log.info(format_text(
+                    "early stop: test %s has not improved for %lld iterations; "
+                    "keeping iteration %lld",
+                    is_implicit(config) ? "NDCG" : "RMSE", static_cast<long long>(patience),
+                    static_cast<long long>(state.best_iteration)));
                 state.stopped_early = true;
             }
         }

@@ -8,6 +8,7 @@
 #include <catch2/catch.hpp>
 #include <cstdint>
 #include <filesystem>
+#include <limits>
 #include <sstream>
 #include <string>
 #include <vector>
@@ -59,6 +60,16 @@ inline CommandResult run_ok(int ranks, const std::vector<std::string>& args,
     INFO("ranks " << ranks << "\nstdout:\n" << result.out << "\nstderr:\n" << result.err);
     REQUIRE(result.exit_code == 0);
     return result;
+}
+
+/// The first number after `label` in the line of `out` that starts with `line_start`.
+inline double number_after(const std::string& out, const std::string& line_start,
+                           const std::string& label) {
+    const std::vector<std::string> lines = lines_starting(out, line_start);
+    if (lines.empty()) return std::numeric_limits<double>::quiet_NaN();
+    const auto at = lines.front().find(label);
+    if (at == std::string::npos) return std::numeric_limits<double>::quiet_NaN();
+    return std::strtod(lines.front().c_str() + at + label.size(), nullptr);
 }
 
 /// The lines distmf itself wrote to stderr: "distmf: ..." (rank 0, agreed errors) and

@@ -32,6 +32,7 @@ using distmf::testing::generate_split;
 using distmf::testing::lines_of;
 using distmf::testing::lines_starting;
 using distmf::testing::ModelFile;
+using distmf::testing::number_after;
 using distmf::testing::read_model_file;
 using distmf::testing::read_text;
 using distmf::testing::run_distmf;
@@ -57,16 +58,6 @@ double json_number(const std::string& line, const std::string& key) {
 /// A metrics line without its wall time (the only figure that may differ between runs).
 std::string without_seconds(const std::string& line) {
     return line.substr(0, line.find(",\"seconds\""));
-}
-
-/// The first number after `label` in the line of `out` that starts with `line_start`.
-double number_after(const std::string& out, const std::string& line_start,
-                    const std::string& label) {
-    const std::vector<std::string> lines = lines_starting(out, line_start);
-    if (lines.empty()) return std::numeric_limits<double>::quiet_NaN();
-    const auto at = lines.front().find(label);
-    if (at == std::string::npos) return std::numeric_limits<double>::quiet_NaN();
-    return std::strtod(lines.front().c_str() + at + label.size(), nullptr);
 }
 
 const std::regex& progress_pattern() {

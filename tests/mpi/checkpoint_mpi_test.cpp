@@ -95,7 +95,10 @@ bool same_bits(const IterationRecord& a, const IterationRecord& b) {
     return a.iteration == b.iteration && bits(a.train_rmse) == bits(b.train_rmse) &&
            bits(a.test_rmse) == bits(b.test_rmse) && bits(a.test_mae) == bits(b.test_mae) &&
            bits(a.objective) == bits(b.objective) && bits(a.seconds) == bits(b.seconds) &&
-           bits(a.elapsed_seconds) == bits(b.elapsed_seconds);
+           bits(a.elapsed_seconds) == bits(b.elapsed_seconds) &&
+           bits(a.test_precision) == bits(b.test_precision) &&
+           bits(a.test_recall) == bits(b.test_recall) && bits(a.test_ndcg) == bits(b.test_ndcg) &&
+           bits(a.test_map) == bits(b.test_map) && bits(a.test_auc) == bits(b.test_auc);
 }
 
 /// Checks that `restored` is `saved`, bit for bit, in everything a resume needs.

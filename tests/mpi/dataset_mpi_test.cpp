@@ -1,6 +1,7 @@
 #include <algorithm>
 #include <bit>
 #include <catch2/catch.hpp>
+#include <cmath>
 #include <cstdint>
 #include <limits>
 #include <map>
@@ -523,4 +524,43 @@ TEST_CASE("load_dataset: file errors are agreed by every rank", "[dataset]") {
     REQUIRE(written);
     check_same_everywhere(failure);
     CHECK_THAT(*failure.message, Contains(expected));
+}
+
+TEST_CASE("load_dataset: the per-user hold-out is the same for any number of ranks",
+          "[dataset][per-user]") {
+    const Communicator comm;
+    const Communicator self(MPI_COMM_SELF);
+    const TempDir dir(comm);
+    DataConfig options;
+    options.train = dir.file("ratings.csv");
+    options.split = distmf::SplitMethod::per_user;
+    options.test_fraction = 0.25;
+    options.seed = 11;
+    const bool written = write_on_rank0(comm, options.train, fixture_text());
+    const Dataset dataset = distmf::load_dataset(comm, options);
+    const Dataset alone = distmf::load_dataset(self, options);  // every rank, all of it
+    DataConfig reseeded_options = options;  // another seed holds out other ratings
+    reseeded_options.seed = 12;
+    const Gathered reseeded = gather(self, distmf::load_dataset(self, reseeded_options));
+    const Gathered gathered_alone = gather(self, alone);
+    const Gathered gathered = gather(comm, dataset);  // the last collective: files are done
+
+    REQUIRE(written);
+    CHECK(gathered.test == gathered_alone.test);
+    CHECK(gathered.train_by_user == gathered_alone.train_by_user);
+    CHECK(gathered.train_by_item == gathered_alone.train_by_user);
+    CHECK(gathered.train_by_user.size() + gathered.test.size() == 300);
+    CHECK(dataset.summary.n_test == static_cast<std::int64_t>(gathered.test.size()));
+    // Every user holds out round(0.25 n) of its n ratings, and keeps at least one.
+    std::map<std::int64_t, std::pair<std::int64_t, std::int64_t>> per_user;  // train, test
+    for (const Triple& t : gathered.train_by_user) ++per_user[t.user].first;
+    for (const Triple& t : gathered.test) ++per_user[t.user].second;
+    for (const auto& [user, counts] : per_user) {
+        const std::int64_t n = counts.first + counts.second;
+        INFO("user " << user << " with " << n << " ratings");
+        CHECK(counts.first >= 1);
+        CHECK(counts.second ==
+              std::min<std::int64_t>(n - 1, std::llround(0.25 * static_cast<double>(n))));
+    }
+    CHECK(reseeded.test != gathered.test);
 }

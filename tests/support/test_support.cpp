@@ -3,6 +3,8 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include <algorithm>
+#include <cmath>
 #include <cstdlib>
 #include <filesystem>
 #include <fstream>
@@ -10,6 +12,9 @@
 #include <sstream>
 #include <stdexcept>
 #include <string>
+#include <vector>
+
+#include "distmf/hashing.hpp"
 
 namespace distmf::testing {
 namespace {
@@ -21,6 +26,43 @@ std::string make_temp_dir() {
 }
 
 }  // namespace
+
+std::string implicit_interactions(int users, int items, int rank, int per_user,
+                                  std::uint64_t seed) {
+    const auto draw_factors = [&](int rows, std::uint64_t stream) {
+        std::vector<double> factors(static_cast<std::size_t>(rows * rank));
+        SplitMix64 random(hash_keys(seed, stream));
+        for (double& f : factors) f = 1.2 * random.normal();
+        return factors;
+    };
+    const std::vector<double> w = draw_factors(users, 1);
+    const std::vector<double> h = draw_factors(items, 2);
+    SplitMix64 random(hash_keys(seed, 3));
+    std::vector<double> popularity(static_cast<std::size_t>(items));
+    for (double& p : popularity) p = 1.5 * random.normal();
+    std::ostringstream out;
+    std::vector<std::pair<double, int>> keyed(static_cast<std::size_t>(items));
+    for (int u = 0; u < users; ++u) {
+        for (int i = 0; i < items; ++i) {
+            double score = popularity[static_cast<std::size_t>(i)];
+            for (int f = 0; f < rank; ++f) {
+                score += w[static_cast<std::size_t>(u * rank + f)] *
+                         h[static_cast<std::size_t>(i * rank + f)] / std::sqrt(rank);
+            }
+            const double gumbel = -std::log(-std::log(1.0 - random.uniform() * (1.0 - 1e-12)));
+            keyed[static_cast<std::size_t>(i)] = {score + gumbel, i};
+        }
+        std::partial_sort(keyed.begin(), keyed.begin() + per_user, keyed.end(),
+                          [](const auto& a, const auto& b) { return a.first > b.first; });
+        for (int e = 0; e < per_user; ++e) {
+            int count = 1;
+            while (random.uniform() < 0.6 && count < 50) ++count;
+            out << u + 1 << '\t' << keyed[static_cast<std::size_t>(e)].second + 1 << '\t' << count
+                << '\n';
+        }
+    }
+    return out.str();
+}
 
 TempDir::TempDir() : path_(make_temp_dir()) {}
 

@@ -2,6 +2,7 @@
 // Helpers shared by distmf's tests: temporary folders, small files, and running the real
 // distmf binary under mpiexec.
 
+#include <cstdint>
 #include <optional>
 #include <string>
 #include <vector>
@@ -62,6 +63,13 @@ std::string distmf_command_line(int ranks, const std::vector<std::string>& args,
 /// (override or add variables with `environment`, "NAME=value" each).
 CommandResult run_distmf(int ranks, const std::vector<std::string>& args,
                          const std::vector<std::string>& environment = {});
+
+/// Synthetic implicit feedback with user-specific structure (TSV `user item count`, IDs from
+/// 1): users and items get rank-`rank` factors; each user interacts with `per_user` distinct
+/// items drawn without replacement with probability proportional to
+/// exp(w_u.h_i + popularity_i) (Gumbel top-k), counts 1 + geometric. Popularity alone explains
+/// part of it, the factors the rest: a model of the factors must beat the popularity ranking.
+std::string implicit_interactions(int users, int items, int rank, int per_user, std::uint64_t seed);
 
 /// The folder of the real data sets (DISTMF_DATA_DIR), if set and present.
 std::optional<std::string> data_dir();

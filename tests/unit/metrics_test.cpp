@@ -103,7 +103,8 @@ TEST_CASE("metrics_json writes one JSON object with every figure, null for NaN",
     const std::string without_test = distmf::metrics_json(record);
     CHECK(without_test ==
           "{\"iteration\":3,\"train_rmse\":0.5,\"test_rmse\":null,\"test_mae\":null,"
-          "\"objective\":1234.25,\"seconds\":0.125,\"elapsed_seconds\":2.5}");
+          "\"test_precision\":null,\"test_recall\":null,\"test_ndcg\":null,\"test_map\":null,"
+          "\"test_auc\":null,\"objective\":1234.25,\"seconds\":0.125,\"elapsed_seconds\":2.5}");
 
     record.test_rmse = 0.875;
     record.test_mae = 0.6875;

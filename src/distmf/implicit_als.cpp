@@ -1,0 +1,153 @@
+#include "distmf/implicit_als.hpp"
+
+#include <Eigen/Cholesky>
+#include <algorithm>
+#include <cmath>
+#include <vector>
+
+namespace distmf {
+namespace {
+
+/// Rows per block of table_gram: fixed by the table's size only (never by the thread count),
+/// at most 64 partial sums.
+std::int64_t gram_block_rows(std::int64_t n_rows) {
+    constexpr std::int64_t minimum = 4096;
+    constexpr std::int64_t max_blocks = 64;
+    return std::max(minimum, (n_rows + max_blocks - 1) / max_blocks);
+}
+
+}  // namespace
+
+ImplicitSettings implicit_settings(const IalsConfig& config) {
+    return ImplicitSettings{config.alpha, config.confidence, config.epsilon, config.solver,
+                            config.cg_steps};
+}
+
+float confidence_excess(const ImplicitSettings& settings, float strength) {
+    if (!(strength > 0.0F)) return 0.0F;
+    const auto r = static_cast<double>(strength);
+    const double scaled =
+        settings.confidence == ConfidenceScaling::linear ? r : std::log1p(r / settings.epsilon);
+    return static_cast<float>(settings.alpha * scaled);
+}
+
+Eigen::MatrixXd table_gram(const FactorTable& table, int threads) {
+    const int k = table.width();
+    const std::int64_t block_rows = gram_block_rows(table.rows());
+    const std::int64_t n_blocks = (table.rows() + block_rows - 1) / block_rows;
+    std::vector<Eigen::MatrixXd> partial(static_cast<std::size_t>(n_blocks));
+#pragma omp parallel for num_threads(std::max(1, threads)) schedule(static)
+    for (std::int64_t block = 0; block < n_blocks; ++block) {
+        const std::int64_t first = block * block_rows;
+        const std::int64_t count = std::min(block_rows, table.rows() - first);
+        const Eigen::MatrixXd rows = table.values().middleRows(first, count).cast<double>();
+        Eigen::MatrixXd& sum = partial[static_cast<std::size_t>(block)];
+        sum.setZero(k, k);
+        sum.selfadjointView<Eigen::Lower>().rankUpdate(rows.transpose());
+    }
+    Eigen::MatrixXd gram = Eigen::MatrixXd::Zero(k, k);
+    for (const Eigen::MatrixXd& sum : partial) gram += sum;  // block order: fixed
+    gram.triangularView<Eigen::StrictlyUpper>() = gram.transpose();
+    return gram;
+}
+
+ImplicitRowSolver::ImplicitRowSolver(const FactorTable& fixed, const Eigen::MatrixXd& gram,
+                                     const AlsSettings& settings, const ImplicitSettings& implicit)
+    : fixed_(fixed), gram_(gram), settings_(settings), implicit_(implicit) {}
+
+bool ImplicitRowSolver::solve(const RatingMatrix& ratings, std::int64_t row,
+                              Eigen::Ref<Eigen::VectorXf> solution) {
+    // Implicit models have no bias and no mean: X_i holds the h_j, strength_ the r_ij.
+    gather_row_system(ratings, row, fixed_, 0.0, x_, strength_);
+    const Eigen::Index n = x_.rows();
+    weights_.resize(n);
+    Eigen::VectorXf rhs_weights(n);  // c_ij p_ij
+    for (Eigen::Index e = 0; e < n; ++e) {
+        weights_(e) = confidence_excess(implicit_, strength_(e));
+        rhs_weights(e) = strength_(e) > 0.0F ? 1.0F + weights_(e) : 0.0F;
+    }
+    penalty_ = row_penalty(settings_, ratings.row_size(row), fixed_.width(), false);
+    const Eigen::VectorXd rhs = (x_.transpose() * rhs_weights).cast<double>();
+    const bool solved = implicit_.solver == ImplicitSolver::cholesky ? solve_cholesky(rhs, solution)
+                                                                     : solve_cg(rhs, solution);
+    return solved && solution.allFinite();
+}
+
+bool ImplicitRowSolver::solve_cholesky(const Eigen::VectorXd& rhs,
+                                       Eigen::Ref<Eigen::VectorXf> solution) {
+    // A = G + (X^T diag(c - 1) X, one SYRK of the rows sqrt(c_ij - 1) h_j) + diag(penalty).
+    scaled_ = x_.array().colwise() * weights_.array().sqrt();
+    gram_matrix(scaled_, scaled_gram_);
+    system_ = gram_;
+    system_.triangularView<Eigen::Lower>() += scaled_gram_.cast<double>();
+    system_.diagonal() += penalty_;
+    const Eigen::LLT<Eigen::Ref<Eigen::MatrixXd>, Eigen::Lower> cholesky(system_);
+    if (cholesky.info() != Eigen::Success) return false;
+    solution = cholesky.solve(rhs).cast<float>();
+    return true;
+}
+
+void ImplicitRowSolver::apply(const Eigen::VectorXd& v, Eigen::VectorXd& out) {
+    projected_.noalias() = x_ * v.cast<float>();
+    projected_.array() *= weights_.array();
+    out.noalias() = gram_ * v;
+    out += (x_.transpose() * projected_).cast<double>();
+    out.array() += penalty_.array() * v.array();
+}
+
+bool ImplicitRowSolver::solve_cg(const Eigen::VectorXd& rhs, Eigen::Ref<Eigen::VectorXf> solution) {
+    // Conjugate gradients on A x = b from x_0 = the current factors:
+    //   r = b - A x, p = r; per step: a = r.r / p.Ap, x += a p, r -= a Ap,
+    //   p = r + (r'.r' / r.r) p.
+    x_cg_ = solution.cast<double>();
+    apply(x_cg_, product_);
+    residual_ = rhs - product_;
+    direction_ = residual_;
+    double residual_norm = residual_.squaredNorm();
+    for (int step = 0; step < implicit_.cg_steps; ++step) {
+        if (residual_norm < 1e-20) break;
+        apply(direction_, product_);
+        const double curvature = direction_.dot(product_);
+        if (!(curvature > 0.0)) return false;  // A is not positive definite
+        const double step_length = residual_norm / curvature;
+        x_cg_ += step_length * direction_;
+        residual_ -= step_length * product_;
+        const double next_norm = residual_.squaredNorm();
+        direction_ = residual_ + (next_norm / residual_norm) * direction_;
+        residual_norm = next_norm;
+    }
+    solution = x_cg_.cast<float>();
+    return true;
+}
+
+RowSolverFactory implicit_row_solvers(const FactorTable& fixed, const Eigen::MatrixXd& gram,
+                                      const AlsSettings& settings,
+                                      const ImplicitSettings& implicit) {
+    return [&fixed, &gram, &settings, &implicit]() -> std::unique_ptr<RowSolver> {
+        return std::make_unique<ImplicitRowSolver>(fixed, gram, settings, implicit);
+    };
+}
+
+ExactSum implicit_loss(const RatingMatrix& by_user, const FactorTable& users,
+                       const FactorTable& items, const Eigen::MatrixXd& item_gram,
+                       const ImplicitSettings& implicit) {
+    ExactSum loss;
+    for (std::int64_t row = 0; row < by_user.n_rows(); ++row) {
+        const std::int64_t user = by_user.first_row + row;
+        const Eigen::VectorXd w = users.row(user).transpose().cast<double>();
+        double sum = w.dot(item_gram * w);
+        const auto columns = by_user.row_columns(row);
+        const auto values = by_user.row_values(row);
+        for (std::size_t e = 0; e < columns.size(); ++e) {
+            const double score = w.dot(items.row(columns[e]).transpose().cast<double>());
+            const double preference = values[e] > 0.0F ? 1.0 : 0.0;
+            const double confidence =
+                1.0 + static_cast<double>(confidence_excess(implicit, values[e]));
+            sum += confidence * (preference - score) * (preference - score) - score * score;
+        }
+        loss.add(sum);
+    }
+    return loss;
+}
+
+}  // namespace distmf

@@ -1,0 +1,370 @@
+#include "distmf/recommend.hpp"
+
+#include <mpi.h>
+#include <omp.h>
+
+#include <algorithm>
+#include <charconv>
+#include <fstream>
+#include <limits>
+#include <optional>
+#include <string>
+
+#include "distmf/als.hpp"
+#include "distmf/dataset.hpp"
+#include "distmf/error.hpp"
+#include "distmf/evaluate.hpp"
+#include "distmf/implicit_als.hpp"
+#include "distmf/log.hpp"
+#include "distmf/ordered_output.hpp"
+#include "distmf/ranking.hpp"
+
+namespace distmf {
+namespace {
+
+/// Users scored by one matrix product (256 x n_items floats per thread; measured 25 % faster
+/// than 64 at k = 64, the packing of the item factors being shared by more users). Blocks are
+/// cut from the whole request list, and each rank takes whole blocks, so every user's scores
+/// are computed the same way for any P.
+constexpr std::int64_t users_per_block = 256;
+
+/// One requested user: its ID, where its factors come from, and their row (a model row, a
+/// fold-in row, or -1 for the popularity ranking).
+struct Query {
+    std::int64_t user_id = 0;
+    RecommendationSource source = RecommendationSource::popularity;
+    std::int64_t row = -1;
+};
+
+/// An external interaction as it travels between ranks.
+struct ExternalRating {
+    std::int64_t user = 0;
+    std::int64_t item = 0;
+    float value = 0.0F;
+};
+
+/// Collective (every rank reads the same file). The IDs of --users FILE, one a line.
+std::vector<std::int64_t> read_user_list(const Communicator& comm, const std::string& path) {
+    std::vector<std::int64_t> ids;
+    std::optional<std::string> error;
+    std::ifstream in(path);
+    if (!in) error = "cannot open user list '" + path + "'";
+    std::int64_t line_number = 0;
+    for (std::string line; !error && std::getline(in, line);) {
+        ++line_number;
+        while (!line.empty() && (line.back() == '\r' || line.back() == ' ')) line.pop_back();
+        if (line.empty()) continue;
+        std::int64_t id = -1;
+        const auto [end, code] = std::from_chars(line.data(), line.data() + line.size(), id);
+        if (code != std::errc() || end != line.data() + line.size() || id < 0) {
+            error = path + ":" + std::to_string(line_number) + ": '" + line +
+                    "' is not a user ID (a non-negative integer)";
+        }
+        ids.push_back(id);
+    }
+    if (const auto first = comm.first_error(error, 0)) throw InputError(*first);
+    return ids;
+}
+
+/// The requested users in output order, each with its source.
+std::vector<Query> make_queries(const Communicator& comm, const Config& config, const Model& model,
+                                const FoldedUsers& folded) {
+    std::vector<std::int64_t> requested;
+    if (config.serve.user >= 0) {
+        requested.push_back(config.serve.user);
+    } else if (!config.serve.users.empty()) {
+        requested = read_user_list(comm, config.serve.users);
+    } else if (config.serve.all_users) {
+        requested = model.user_ids;
+        std::sort(requested.begin(), requested.end());
+    } else {
+        requested = folded.ids;
+    }
+    const std::vector<std::int64_t> rows = model_rows(requested, model.user_ids);
+    std::vector<Query> queries(requested.size());
+    for (std::size_t i = 0; i < requested.size(); ++i) {
+        Query& query = queries[i];
+        query.user_id = requested[i];
+        const auto at = std::lower_bound(folded.ids.begin(), folded.ids.end(), query.user_id);
+        const auto folded_row = at - folded.ids.begin();
+        if (at != folded.ids.end() && *at == query.user_id &&
+            folded.interactions.row_size(folded_row) > 0) {
+            query = {query.user_id, RecommendationSource::fold_in, folded_row};
+        } else if (rows[i] >= 0) {
+            query = {query.user_id, RecommendationSource::model, rows[i]};
+        }
+    }
+    return queries;
+}
+
+void append_number(std::string& out, std::int64_t value) {
+    char text[24];
+    out.append(text, std::to_chars(text, text + sizeof text, value).ptr);
+}
+
+void append_number(std::string& out, float value) {
+    char text[32];
+    out.append(text, std::to_chars(text, text + sizeof text, value).ptr);
+}
+
+/// Scores, selects and formats one block of queries; adds the seconds spent scoring.
+class BlockRecommender {
+  public:
+    BlockRecommender(const Model& model, const FoldedUsers& folded, const Config& config)
+        : model_(model),
+          folded_(folded),
+          top_(static_cast<std::size_t>(config.serve.top)),
+          separator_(config.serve.format == OutputFormat::csv ? ',' : '\t') {
+        if (model.has_training_data()) {
+            std::vector<float> counts(model.item_train_counts.begin(),
+                                      model.item_train_counts.end());
+            select_top(counts, top_, popular_);
+        }
+    }
+
+    void run(std::span<const Query> block, std::string& out, double& scoring_seconds) {
+        queries_.resize(static_cast<Eigen::Index>(block.size()), model_.items.k());
+        for (std::size_t q = 0; q < block.size(); ++q) {
+            const auto i = static_cast<Eigen::Index>(q);
+            if (block[q].source == RecommendationSource::model) {
+                queries_.row(i) = model_.users.factors(block[q].row);
+            } else if (block[q].source == RecommendationSource::fold_in) {
+                queries_.row(i) = folded_.factors.factors(block[q].row);
+            } else {
+                queries_.row(i).setZero();
+            }
+        }
+        const double start = omp_get_wtime();
+        score_items(queries_, model_.items, scores_);
+        scoring_seconds += omp_get_wtime() - start;
+        for (std::size_t q = 0; q < block.size(); ++q) {
+            write_user(block[q], scores_.row(static_cast<Eigen::Index>(q)).data(), out);
+        }
+    }
+
+  private:
+    void write_user(const Query& query, float* scores, std::string& out) {
+        const std::vector<ScoredItem>* best = &popular_;
+        float offset = 0.0F;  // mu + b_u: the same for every item of a user
+        if (query.source != RecommendationSource::popularity) {
+            const bool folded = query.source == RecommendationSource::fold_in;
+            const RatingMatrix& seen = folded ? folded_.interactions : model_.train_items;
+            if (folded || model_.has_training_data()) {
+                for (const std::int32_t item : seen.row_columns(query.row)) {
+                    scores[item] = -std::numeric_limits<float>::infinity();
+                }
+            }
+            const FactorTable& table = folded ? folded_.factors : model_.users;
+            offset = static_cast<float>(model_.info.global_mean) + table.bias(query.row);
+            select_top(
+                std::span<const float>(scores, static_cast<std::size_t>(model_.items.rows())), top_,
+                best_);
+            best = &best_;
+        }
+        for (std::size_t rank = 0; rank < best->size(); ++rank) {
+            const ScoredItem& entry = (*best)[rank];
+            append_number(out, query.user_id);
+            out += separator_;
+            append_number(out, static_cast<std::int64_t>(rank + 1));
+            out += separator_;
+            append_number(out, model_.item_ids[static_cast<std::size_t>(entry.item)]);
+            out += separator_;
+            append_number(out, entry.score + offset);
+            out += separator_;
+            out += source_name(query.source);
+            out += '\n';
+        }
+    }
+
+    const Model& model_;
+    const FoldedUsers& folded_;
+    std::size_t top_;
+    char separator_;
+    std::vector<ScoredItem> popular_;
+    std::vector<ScoredItem> best_;
+    RowMatrixXf queries_;
+    RowMatrixXf scores_;
+};
+
+/// Every unknown user's popularity ranking needs the model's training counts.
+void check_popularity_available(const std::vector<Query>& queries, const Model& model,
+                                const std::string& path) {
+    for (const Query& query : queries) {
+        if (query.source == RecommendationSource::popularity && !model.has_training_data()) {
+            throw InputError("user " + std::to_string(query.user_id) +
+                             " is not in the model and has no --fold-in interactions, and " + path +
+                             " has no popularity counts to recommend from (a model file "
+                             "of an older distmf)");
+        }
+    }
+}
+
+void report_sources(const Logger& log, const std::vector<Query>& queries,
+                    const FoldedUsers& folded) {
+    std::int64_t unknown = 0;
+    std::int64_t first_unknown = -1;
+    for (const Query& query : queries) {
+        if (query.source != RecommendationSource::popularity) continue;
+        if (unknown++ == 0) first_unknown = query.user_id;
+    }
+    if (unknown > 0) {
+        log.warn(
+            format_text("%lld requested user%s (e.g. %lld) %s not in the model and %s no "
+                        "--fold-in interactions with its items: recommending the most "
+                        "popular items instead (source 'popularity')",
+                        static_cast<long long>(unknown), unknown == 1 ? "" : "s",
+                        static_cast<long long>(first_unknown), unknown == 1 ? "is" : "are",
+                        unknown == 1 ? "has" : "have"));
+    }
+    if (folded.unknown_items > 0) {
+        log.warn(
+            format_text("%lld --fold-in interactions name items the model does not have; "
+                        "they were ignored",
+                        static_cast<long long>(folded.unknown_items)));
+    }
+}
+
+}  // namespace
+
+const char* source_name(RecommendationSource source) {
+    switch (source) {
+        case RecommendationSource::model:
+            return "model";
+        case RecommendationSource::fold_in:
+            return "fold-in";
+        case RecommendationSource::popularity:
+            break;
+    }
+    return "popularity";
+}
+
+FactorTable fold_in_rows(const Model& model, const Config& training,
+                         const RatingMatrix& interactions, const std::vector<std::int64_t>& ids,
+                         int threads) {
+    const AlsSettings settings = als_settings(training.model, model.info.global_mean, threads);
+    FactorTable solved(interactions.n_rows(), model.info.k, model.info.biases);
+    std::int64_t failed = -1;
+    if (model.info.algorithm == "ials") {
+        ImplicitSettings implicit = implicit_settings(training.ials);
+        implicit.solver = ImplicitSolver::cholesky;
+        const Eigen::MatrixXd gram = table_gram(model.items, threads);
+        failed =
+            solve_rows(interactions, implicit_row_solvers(model.items, gram, settings, implicit),
+                       threads, solved);
+    } else {
+        failed = solve_rows(interactions, model.items, settings, solved);
+    }
+    if (failed >= 0) {
+        throw NumericalError("fold-in could not solve the system of user " +
+                             std::to_string(ids[static_cast<std::size_t>(failed)]) +
+                             " (its matrix is not positive definite)");
+    }
+    return solved;
+}
+
+FoldedUsers fold_in_users(const Communicator& comm, const Config& config, const Model& model,
+                          const Config& training) {
+    FoldedUsers folded;
+    if (config.serve.fold_in.empty()) return folded;
+    RatingShard shard;
+    read_ratings_shard(comm, config.serve.fold_in, config.data, SplitRule{true, 0.0, 0}, shard, 2);
+    std::vector<ExternalRating> mine;
+    for (const LocalRating& r : shard.test) {
+        mine.push_back({shard.users.ids()[static_cast<std::size_t>(r.user)],
+                        shard.items.ids()[static_cast<std::size_t>(r.item)], r.value});
+    }
+    const std::vector<ExternalRating> all =
+        comm.all_gather_v(std::span<const ExternalRating>(mine));
+    for (const ExternalRating& r : all) folded.ids.push_back(r.user);
+    std::sort(folded.ids.begin(), folded.ids.end());
+    folded.ids.erase(std::unique(folded.ids.begin(), folded.ids.end()), folded.ids.end());
+    std::vector<std::int64_t> items;
+    for (const ExternalRating& r : all) items.push_back(r.item);
+    const std::vector<std::int64_t> item_rows = model_rows(items, model.item_ids);
+    std::vector<LocalRating> entries;
+    for (std::size_t i = 0; i < all.size(); ++i) {
+        if (item_rows[i] < 0) {
+            ++folded.unknown_items;
+            continue;
+        }
+        const auto user = std::lower_bound(folded.ids.begin(), folded.ids.end(), all[i].user) -
+                          folded.ids.begin();
+        entries.push_back({static_cast<std::int32_t>(user), static_cast<std::int32_t>(item_rows[i]),
+                           all[i].value});
+    }
+    BuildReport report;
+    const DuplicatePolicy policy = config.data.duplicates == DuplicatePolicy::error
+                                       ? DuplicatePolicy::last
+                                       : config.data.duplicates;
+    folded.interactions =
+        build_rating_matrix(std::move(entries), RowField::user, 0,
+                            static_cast<std::int64_t>(folded.ids.size()), policy, report);
+    folded.factors =
+        fold_in_rows(model, training, folded.interactions, folded.ids, omp_get_max_threads());
+    return folded;
+}
+
+int run_recommend_command(const Communicator& comm, const Config& config) {
+    const double start = MPI_Wtime();
+    const Logger log(comm.rank(), config.serve.out.empty());
+    const Model model = load_model(comm, config.model_file.model);
+    const Config training = config_from_ini(model.info.config, Command::train);
+    const FoldedUsers folded = fold_in_users(comm, config, model, training);
+    const std::vector<Query> queries = make_queries(comm, config, model, folded);
+    check_popularity_available(queries, model, config.model_file.model);
+    if (!model.has_training_data()) {
+        log.warn(
+            "the model file has no training items (an older distmf's): items users have "
+            "already rated are not excluded");
+    }
+    report_sources(log, queries, folded);
+    const double prepared = MPI_Wtime();
+
+    const auto n_blocks =
+        (static_cast<std::int64_t>(queries.size()) + users_per_block - 1) / users_per_block;
+    const std::int64_t first_block = n_blocks * comm.rank() / comm.size();
+    const std::int64_t end_block = n_blocks * (comm.rank() + 1) / comm.size();
+    std::vector<std::string> parts(static_cast<std::size_t>(end_block - first_block));
+    double scoring_seconds = 0.0;
+#pragma omp parallel reduction(+ : scoring_seconds)
+    {
+        BlockRecommender recommender(model, folded, config);
+#pragma omp for schedule(dynamic, 1)
+        for (std::int64_t block = first_block; block < end_block; ++block) {
+            const auto first = static_cast<std::size_t>(block * users_per_block);
+            const std::size_t count = std::min<std::size_t>(
+                static_cast<std::size_t>(users_per_block), queries.size() - first);
+            recommender.run(std::span<const Query>(queries).subspan(first, count),
+                            parts[static_cast<std::size_t>(block - first_block)], scoring_seconds);
+        }
+    }
+    std::string text;
+    for (const std::string& part : parts) text += part;
+    const double computed = MPI_Wtime();
+    const char separator = config.serve.format == OutputFormat::csv ? ',' : '\t';
+    const std::string header = format_text("user%crank%citem%cscore%csource\n", separator,
+                                           separator, separator, separator);
+    write_in_rank_order(comm, config.serve.out, header, text);
+    const double written = MPI_Wtime();
+
+    // Matrix-product rate per thread: this rank's flops over its threads' seconds in GEMM.
+    const auto my_users = static_cast<double>(
+        std::max<std::int64_t>(0, std::min<std::int64_t>(static_cast<std::int64_t>(queries.size()),
+                                                         end_block * users_per_block) -
+                                      first_block * users_per_block));
+    const double my_flops = 2.0 * my_users * static_cast<double>(model.items.rows()) *
+                            static_cast<double>(model.info.k);
+    const double rate = scoring_seconds > 0.0 ? my_flops / scoring_seconds / 1e9 : 0.0;
+    log.info(format_text(
+        "recommended the top %d of %lld items for %lld users on %d rank%s: load and prepare "
+        "%.2f s, score and select %.2f s (matrix products: %.1f s of thread time on the busiest "
+        "rank, %.1f GFLOP/s per thread on the slowest), write %.2f s",
+        config.serve.top, static_cast<long long>(model.items.rows()),
+        static_cast<long long>(queries.size()), comm.size(), comm.size() == 1 ? "" : "s",
+        comm.all_reduce_max(prepared - start), comm.all_reduce_max(computed - prepared),
+        comm.all_reduce_max(scoring_seconds), comm.all_reduce_min(rate),
+        comm.all_reduce_max(written - computed)));
+    return 0;
+}
+
+}  // namespace distmf
