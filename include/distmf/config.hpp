@@ -23,6 +23,10 @@ enum class HeaderMode { automatic, present, absent };
 enum class DuplicatePolicy { error, last, mean };
 /// How the ridge penalty of a row scales: lambda * n_i (ALS-WR, Zhou et al. 2008) or lambda.
 enum class Regularization { weighted, plain };
+/// The training algorithm: alternating least squares or distributed SGD (Gemulla et al. 2011).
+enum class Algorithm { als, dsgd };
+/// How the DSGD step size changes from one epoch to the next.
+enum class StepSchedule { bold_driver, fixed, inverse_decay };
 
 /// [data]: where ratings come from and how they are split into train and test.
 struct DataConfig {
@@ -56,15 +60,32 @@ struct ModelConfig {
     double bias_lambda = -1.0;  ///< ridge penalty of biases; < 0: the same as lambda
     Regularization regularization = Regularization::weighted;
     bool biases = true;  ///< a_ij ~ mu + b_i + c_j + w_i.h_j (else w_i.h_j)
+    Algorithm algorithm = Algorithm::als;
+    std::string init;  ///< a distmf model file to start from (rows matched by external ID)
 };
 
 /// [train]: the training loop.
 struct TrainConfig {
-    int iterations = 10;     ///< ALS iterations (a user and an item half-sweep each)
-    std::uint64_t seed = 1;  ///< seeds the initial factors (by external ID)
-    int threads = 0;         ///< OpenMP threads per rank; 0: OMP_NUM_THREADS
-    int patience = 0;        ///< stop after this many iterations without a better
-                             ///< test RMSE and keep the best model; 0: never
+    int iterations = 10;      ///< ALS iterations (a user and an item half-sweep each) or
+                              ///< DSGD epochs
+    std::uint64_t seed = 1;   ///< seeds the initial factors (by external ID)
+    double init_scale = 0.1;  ///< standard deviation of the initial factors
+    int threads = 0;          ///< OpenMP threads per rank; 0: OMP_NUM_THREADS
+    int patience = 0;         ///< stop after this many iterations without a better
+                              ///< test RMSE and keep the best model; 0: never
+};
+
+/// The largest --dsgd.grid (sub-blocks per side of a rank's block).
+inline constexpr int max_dsgd_grid = 256;
+
+/// [dsgd]: distributed stochastic gradient descent (with --model.algorithm dsgd).
+struct DsgdConfig {
+    double step_size = 0.01;  ///< alpha of the first epoch
+    StepSchedule schedule = StepSchedule::bold_driver;
+    double grow = 1.05;   ///< bold driver: alpha *= grow after an epoch that lowered the objective
+    double shrink = 0.5;  ///< bold driver: alpha *= shrink after one that raised it
+    double decay = 0.1;   ///< inverse decay: alpha_t = step_size / (1 + decay * t)
+    int grid = 0;         ///< sub-blocks per side of a rank's block; 0: from the thread count
 };
 
 /// [output]: what training writes.
@@ -94,6 +115,7 @@ struct Config {
     GenerateConfig generate;
     ModelConfig model;
     TrainConfig train;
+    DsgdConfig dsgd;
     OutputConfig output;
     CheckpointConfig checkpoint;
     ModelFileConfig model_file;
@@ -141,5 +163,9 @@ std::ostream& operator<<(std::ostream& out, DuplicatePolicy value);
 std::istream& operator>>(std::istream& in, DuplicatePolicy& value);
 std::ostream& operator<<(std::ostream& out, Regularization value);
 std::istream& operator>>(std::istream& in, Regularization& value);
+std::ostream& operator<<(std::ostream& out, Algorithm value);
+std::istream& operator>>(std::istream& in, Algorithm& value);
+std::ostream& operator<<(std::ostream& out, StepSchedule value);
+std::istream& operator>>(std::istream& in, StepSchedule& value);
 
 }  // namespace distmf
