@@ -14,18 +14,6 @@
 #include "distmf/log.hpp"
 
 namespace distmf {
-namespace {
-
-/// For each local index of `local`, the model row of the same external ID, or -1.
-std::vector<std::int64_t> model_rows(const IdIndex& local, const std::vector<std::int64_t>& ids) {
-    IdIndex model_index;
-    for (const std::int64_t id : ids) model_index.insert(id);
-    std::vector<std::int64_t> rows(static_cast<std::size_t>(local.size()));
-    for (std::size_t i = 0; i < rows.size(); ++i) rows[i] = model_index.find(local.ids()[i]);
-    return rows;
-}
-
-}  // namespace
 
 double predict_known_parts(const Model& model, std::int64_t user_row, std::int64_t item_row) {
     double prediction = model.info.global_mean;
@@ -43,8 +31,9 @@ int run_evaluate_command(const Communicator& comm, const Config& config) {
     const Model model = load_model(comm, config.model_file.model);
     RatingShard shard;
     read_ratings_shard(comm, config.data.test, config.data, SplitRule{true, 0.0, 0}, shard);
-    const std::vector<std::int64_t> user_rows = model_rows(shard.users, model.user_ids);
-    const std::vector<std::int64_t> item_rows = model_rows(shard.items, model.item_ids);
+    // The model row of every local user and item (-1: unknown to the model).
+    const std::vector<std::int64_t> user_rows = positions_of_ids(shard.users.ids(), model.user_ids);
+    const std::vector<std::int64_t> item_rows = positions_of_ids(shard.items.ids(), model.item_ids);
     ExactSum squared;
     ExactSum absolute;
     std::int64_t unknown_user = 0;

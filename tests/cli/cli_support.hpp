@@ -1,15 +1,19 @@
 #pragma once
 // Helpers shared by the CLI tests (tests/cli/*_test.cpp): telling what distmf printed from what
-// mpiexec adds, picking statistics out of `distmf data`'s report, and checking that a command
-// is an agreed error for every rank count.
+// mpiexec adds, picking statistics out of `distmf data`'s report, checking that a command is an
+// agreed error for every rank count, and comparing model files bit for bit.
 
 #include <array>
 #include <catch2/catch.hpp>
 #include <cstdint>
+#include <cstdlib>
+#include <cstring>
 #include <sstream>
 #include <string>
 #include <vector>
 
+#include "distmf/hdf5_file.hpp"
+#include "distmf/model_io.hpp"
 #include "test_support.hpp"
 
 namespace distmf::testing {
@@ -93,6 +97,93 @@ inline std::string expect_agreed_error(const std::vector<std::string>& args,
         CHECK(message == first_message);
     }
     return first_message;
+}
+
+/// The test RMSE of the "final:" line of `distmf train`, or -1.
+inline double final_test_rmse(const std::string& out) {
+    for (const std::string& line : lines_of(out)) {
+        const auto at = line.find("test RMSE ");
+        if (line.rfind("final:", 0) == 0 && at != std::string::npos) {
+            return std::strtod(line.c_str() + at + 10, nullptr);
+        }
+    }
+    return -1.0;
+}
+
+/// `distmf train` on `data` (10 % held out for testing) for `iterations` iterations with
+/// --model.rank k, then `extra`.
+inline std::vector<std::string> train_args(const std::string& data, int iterations, int k,
+                                           const std::vector<std::string>& extra = {}) {
+    std::vector<std::string> args{"train",
+                                  "--data.train",
+                                  data,
+                                  "--data.test-fraction",
+                                  "0.1",
+                                  "--train.iterations",
+                                  std::to_string(iterations),
+                                  "--model.rank",
+                                  std::to_string(k)};
+    args.insert(args.end(), extra.begin(), extra.end());
+    return args;
+}
+
+/// Runs distmf and requires exit code 0.
+inline CommandResult run_ok(int ranks, const std::vector<std::string>& args,
+                            const std::vector<std::string>& environment = {}) {
+    CommandResult result = run_distmf(ranks, args, environment);
+    INFO("ranks " << ranks << "\nstdout:\n" << result.out << "\nstderr:\n" << result.err);
+    REQUIRE(result.exit_code == 0);
+    return result;
+}
+
+/// The arrays of a model or checkpoint file, read with the HDF5 C API (checksums verified).
+struct ModelArrays {
+    std::vector<std::int64_t> user_ids;
+    std::vector<std::int64_t> item_ids;
+    std::vector<float> user_factors;
+    std::vector<float> item_factors;
+    std::vector<float> user_bias;
+    std::vector<float> item_bias;
+    std::vector<double> global_mean;
+};
+
+inline ModelArrays read_arrays(const std::string& path) {
+    const distmf::H5Handle file = distmf::open_serial_file(path);
+    const auto k = distmf::read_attribute<std::int64_t>(file, "k");
+    ModelArrays model;
+    model.user_ids = distmf::read_checked_rows<std::int64_t>(file, "users/ids", 0, false);
+    model.item_ids = distmf::read_checked_rows<std::int64_t>(file, "items/ids", 0, false);
+    model.user_factors = distmf::read_checked_rows<float>(file, "users/factors", k, false);
+    model.item_factors = distmf::read_checked_rows<float>(file, "items/factors", k, false);
+    if (distmf::has_object(file, "users/bias")) {
+        model.user_bias = distmf::read_checked_rows<float>(file, "users/bias", 0, false);
+        model.item_bias = distmf::read_checked_rows<float>(file, "items/bias", 0, false);
+    }
+    model.global_mean = distmf::read_checked_rows<double>(file, "global_mean", 0, false);
+    return model;
+}
+
+template <class T>
+bool same_bits(const std::vector<T>& a, const std::vector<T>& b) {
+    return a.size() == b.size() &&
+           (a.empty() || std::memcmp(a.data(), b.data(), a.size() * sizeof(T)) == 0);
+}
+
+/// Checks that the model in `path` is bitwise the one in `reference`.
+inline void check_same_model(const std::string& path, const std::string& reference) {
+    INFO("model " << path << " against " << reference);
+    REQUIRE(exists(path));
+    const ModelArrays a = read_arrays(path);
+    const ModelArrays b = read_arrays(reference);
+    REQUIRE(!b.user_factors.empty());
+    REQUIRE(!b.user_bias.empty());
+    CHECK(same_bits(a.user_ids, b.user_ids));
+    CHECK(same_bits(a.item_ids, b.item_ids));
+    CHECK(same_bits(a.user_factors, b.user_factors));
+    CHECK(same_bits(a.item_factors, b.item_factors));
+    CHECK(same_bits(a.user_bias, b.user_bias));
+    CHECK(same_bits(a.item_bias, b.item_bias));
+    CHECK(same_bits(a.global_mean, b.global_mean));
 }
 
 }  // namespace distmf::testing

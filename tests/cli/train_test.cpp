@@ -129,27 +129,9 @@ double number_after(const std::string& out, const std::string& line_start,
     return std::strtod(lines.front().c_str() + at + label.size(), nullptr);
 }
 
-/// A whole dataset of a model file, as raw bytes (float32 or int64 or float64).
-template <class T>
-std::vector<T> read_dataset(const distmf::H5Handle& file, const std::string& name) {
-    const distmf::H5Handle set = distmf::open_dataset(file, name);
-    const std::vector<std::uint64_t> shape = distmf::dataset_shape(set);
-    std::uint64_t count = 1;
-    for (const std::uint64_t extent : shape) count *= extent;
-    std::vector<T> values(static_cast<std::size_t>(count));
-    distmf::read_rows(set, 0, static_cast<std::int64_t>(shape.front()), values.data(), false);
-    return values;
-}
-
-/// The datasets of a model file that must not depend on the number of ranks.
-struct ModelContents {
-    std::vector<std::int64_t> user_ids;
-    std::vector<std::int64_t> item_ids;
-    std::vector<float> user_factors;
-    std::vector<float> item_factors;
-    std::vector<float> user_bias;
-    std::vector<float> item_bias;
-    std::vector<double> global_mean;
+/// The datasets of a model file that must not depend on the number of ranks, and its
+/// attributes k, iteration and ranks.
+struct ModelContents : distmf::testing::ModelArrays {
     std::int64_t k = 0;
     std::int64_t iteration = 0;
     std::int64_t ranks = 0;
@@ -165,15 +147,9 @@ struct ModelContents {
 
 ModelContents read_model(const std::string& path) {
     distmf::silence_hdf5_errors();
-    const distmf::H5Handle file = distmf::open_serial_file(path);
     ModelContents model;
-    model.user_ids = read_dataset<std::int64_t>(file, "users/ids");
-    model.item_ids = read_dataset<std::int64_t>(file, "items/ids");
-    model.user_factors = read_dataset<float>(file, "users/factors");
-    model.item_factors = read_dataset<float>(file, "items/factors");
-    model.user_bias = read_dataset<float>(file, "users/bias");
-    model.item_bias = read_dataset<float>(file, "items/bias");
-    model.global_mean = read_dataset<double>(file, "global_mean");
+    static_cast<distmf::testing::ModelArrays&>(model) = distmf::testing::read_arrays(path);
+    const distmf::H5Handle file = distmf::open_serial_file(path);
     model.k = distmf::read_attribute<std::int64_t>(file, "k");
     model.iteration = distmf::read_attribute<std::int64_t>(file, "iteration");
     model.ranks = distmf::read_attribute<std::int64_t>(file, "ranks");

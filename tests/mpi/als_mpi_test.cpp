@@ -28,6 +28,7 @@ using distmf::Config;
 using distmf::Dataset;
 using distmf::FactorTable;
 using distmf::TrainState;
+using distmf::testing::same_bits;
 using distmf::testing::TempDir;
 
 // Every rank calls the same collectives in the same order and asserts only after the last
@@ -76,7 +77,7 @@ Config training_config(const std::string& path) {
     return config;
 }
 
-/// Loads the data on `comm` and runs train_als from the initial state. Collective.
+/// Loads the data on `comm` and runs train_model from the initial state. Collective.
 struct Trained {
     Dataset dataset;
     TrainState state;
@@ -86,7 +87,7 @@ Trained train(const Communicator& comm, const Config& config) {
     Trained result{distmf::load_dataset(comm, config.data), {}};
     result.state = distmf::initial_state(config, result.dataset);
     const distmf::Logger quiet(comm.rank(), true);
-    distmf::train_als(comm, config, result.dataset, result.state, quiet, MPI_Wtime());
+    distmf::train_model(comm, config, result.dataset, result.state, quiet, MPI_Wtime());
     return result;
 }
 
@@ -97,12 +98,6 @@ std::uint64_t table_hash(const FactorTable& table) {
     const auto n_bytes = static_cast<std::size_t>(table.values().size()) * sizeof(float);
     for (std::size_t i = 0; i < n_bytes; ++i) hash = (hash ^ bytes[i]) * 1099511628211ULL;
     return hash ^ static_cast<std::uint64_t>(table.rows());
-}
-
-bool same_bytes(const FactorTable& a, const FactorTable& b) {
-    return a.rows() == b.rows() && a.width() == b.width() && a.has_bias() == b.has_bias() &&
-           std::memcmp(a.values().data(), b.values().data(),
-                       static_cast<std::size_t>(a.values().size()) * sizeof(float)) == 0;
 }
 
 bool same_history(const TrainState& a, const TrainState& b) {
@@ -187,13 +182,13 @@ TEST_CASE("ALS factors are bitwise the same for any number of ranks and threads"
     CHECK(parallel.dataset.summary.n_test > 0);
     CHECK(parallel.dataset.user_ids == serial.dataset.user_ids);
     CHECK(parallel.dataset.item_ids == serial.dataset.item_ids);
-    CHECK(same_bytes(parallel.state.users, serial.state.users));
-    CHECK(same_bytes(parallel.state.items, serial.state.items));
+    CHECK(same_bits(parallel.state.users, serial.state.users));
+    CHECK(same_bits(parallel.state.items, serial.state.items));
     CHECK(table_hash(parallel.state.users) == table_hash(serial.state.users));
     CHECK(table_hash(parallel.state.items) == table_hash(serial.state.items));
     CHECK(same_history(parallel.state, serial.state));
-    CHECK(same_bytes(threaded.state.users, serial.state.users));
-    CHECK(same_bytes(threaded.state.items, serial.state.items));
+    CHECK(same_bits(threaded.state.users, serial.state.users));
+    CHECK(same_bits(threaded.state.items, serial.state.items));
     CHECK(same_history(threaded.state, serial.state));
     for (const std::uint64_t h : user_hashes) CHECK(h == user_hashes.front());
     for (const std::uint64_t h : item_hashes) CHECK(h == item_hashes.front());
@@ -201,7 +196,7 @@ TEST_CASE("ALS factors are bitwise the same for any number of ranks and threads"
     CHECK(parallel.state.history.back().train_rmse < parallel.state.history.front().train_rmse);
 }
 
-TEST_CASE("train_als calls the iteration hook after every iteration", "[als]") {
+TEST_CASE("train_model calls the iteration hook after every iteration", "[als]") {
     const Communicator comm;
     const TempDir dir(comm);
     Config config = training_config(dir.file("ratings.tsv"));
@@ -210,8 +205,8 @@ TEST_CASE("train_als calls the iteration hook after every iteration", "[als]") {
     const Dataset dataset = distmf::load_dataset(comm, config.data);
     TrainState state = distmf::initial_state(config, dataset);
     int calls = 0;
-    distmf::train_als(comm, config, dataset, state, distmf::Logger(comm.rank(), true), MPI_Wtime(),
-                      [&calls](const TrainState&) { ++calls; });
+    distmf::train_model(comm, config, dataset, state, distmf::Logger(comm.rank(), true),
+                        MPI_Wtime(), [&calls](const TrainState&) { ++calls; });
     comm.barrier();
     REQUIRE(written);
     CHECK(calls == 10);  // once after every iteration
@@ -244,8 +239,8 @@ TEST_CASE("a row that cannot be solved is an agreed NumericalError naming it", "
     TrainState state = distmf::initial_state(config, dataset);
     std::optional<std::string> message;
     try {
-        distmf::train_als(comm, config, dataset, state, distmf::Logger(comm.rank(), true),
-                          MPI_Wtime());
+        distmf::train_model(comm, config, dataset, state, distmf::Logger(comm.rank(), true),
+                            MPI_Wtime());
     } catch (const distmf::NumericalError& e) {
         message = e.what();
     }
@@ -286,8 +281,8 @@ TEST_CASE("save_model then load_model gives back the same model on any number of
     for (const distmf::Model* model : {&loaded, &alone}) {
         CHECK(model->user_ids == d.user_ids);
         CHECK(model->item_ids == d.item_ids);
-        CHECK(same_bytes(model->users, trained.state.users));
-        CHECK(same_bytes(model->items, trained.state.items));
+        CHECK(same_bits(model->users, trained.state.users));
+        CHECK(same_bits(model->items, trained.state.items));
         const distmf::ModelInfo& got = model->info;
         CHECK(got.kind == "model");
         CHECK(got.algorithm == "als");

@@ -4,9 +4,12 @@
 #include <unistd.h>
 
 #include <cstdlib>
+#include <cstring>
 #include <filesystem>
 #include <fstream>
 #include <sstream>
+
+#include "distmf/generate.hpp"
 
 namespace distmf::testing {
 namespace {
@@ -105,5 +108,16 @@ std::string skip_message(const std::string& what) {
 }
 
 std::string source_dir() { return DISTMF_SOURCE_DIR; }
+
+bool same_bits(const FactorTable& a, const FactorTable& b) {
+    if (a.rows() != b.rows() || a.k() != b.k() || a.has_bias() != b.has_bias()) return false;
+    const auto bytes = static_cast<std::size_t>(a.values().size()) * sizeof(float);
+    return bytes == 0 || std::memcmp(a.values().data(), b.values().data(), bytes) == 0;
+}
+
+void generate_on_rank0(const Communicator& comm, const GenerateConfig& options) {
+    if (comm.rank() == 0) generate_ratings(options, 1);
+    comm.barrier();
+}
 
 }  // namespace distmf::testing

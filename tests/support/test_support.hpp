@@ -7,6 +7,8 @@
 #include <vector>
 
 #include "distmf/comm.hpp"
+#include "distmf/config.hpp"
+#include "distmf/factors.hpp"
 
 namespace distmf::testing {
 
@@ -67,5 +69,12 @@ std::string skip_message(const std::string& what);
 
 /// The source tree's root (for configs/).
 std::string source_dir();
+
+/// Whether two factor tables have the same shape and the same bits.
+bool same_bits(const FactorTable& a, const FactorTable& b);
+
+/// Collective. Rank 0 writes `options.out` with `distmf generate`'s generator; every rank
+/// returns once the file is complete.
+void generate_on_rank0(const Communicator& comm, const GenerateConfig& options);
 
 }  // namespace distmf::testing
