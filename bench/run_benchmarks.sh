@@ -1,8 +1,8 @@
 #!/usr/bin/env bash
 # distmf's benchmarks on the 20 M-rating synthetic set (the shape of MovieLens 20M:
 # 138,000 users x 27,000 items). Prints the figures the README and issue notes quote.
-# Usage: bench/run_benchmarks.sh [ingest|kernel|train|converge|checkpoint|implicit|recommend|all]
-# (default all)
+# Usage: bench/run_benchmarks.sh
+#   [ingest|kernel|train|converge|checkpoint|implicit|recommend|dsgd|all]   (default all)
 # Needs a Release build (cmake --preset release && cmake --build --preset release). Run it on
 # an otherwise idle machine: timings are wall-clock.
 set -euo pipefail
@@ -107,4 +107,52 @@ if [ "$what" = recommend ] || [ "$what" = all ]; then
     wc -l "$data_dir/top10.csv"
     echo "-- the machine's SGEMM rate (1 thread), for the fraction achieved in scoring"
     build/bench/als_bench "$data" 64 | grep -i gemm
+fi
+if [ "$what" = dsgd ] || [ "$what" = all ]; then
+    for k in 32 64; do
+        echo "== DSGD k = $k: rating updates per second per core (SGD epochs without metrics)"
+        echo "-- P = 1 x 2 threads"
+        OMP_NUM_THREADS=2 mpirun -np 1 --bind-to none build/bench/dsgd_bench "$data" $k 2 4 |
+            grep -E "^epoch|grid|^dsgd"
+        echo "-- P = 2 x 1 thread"
+        OMP_NUM_THREADS=1 mpirun -np 2 build/bench/dsgd_bench "$data" $k 1 4 |
+            grep -E "^epoch|grid|^dsgd"
+    done
+    # ALS 10 iterations, then DSGD on the same objective (k = 32, P = 2): when does DSGD's test
+    # RMSE first reach ALS's final one? With the shipped lambda (0.05) and with 0.03.
+    for lambda in 0.05 0.03; do
+        echo "== ALS (10 iterations) vs DSGD (40 epochs), k = 32, P = 2, lambda = $lambda"
+        out=$data_dir/dsgd-vs-als
+        mkdir -p "$out"
+        OMP_NUM_THREADS=1 mpirun -np 2 $bin train "${common[@]}" --config configs/synthetic-20m.ini \
+            --model.rank 32 --model.lambda $lambda --train.iterations 10 --output.model "" \
+            --output.metrics "$out/als-$lambda.jsonl" | grep -E "^iter +10/|done"
+        OMP_NUM_THREADS=1 mpirun -np 2 $bin train "${common[@]}" --config configs/synthetic-20m.ini \
+            --model.rank 32 --model.lambda $lambda --model.algorithm dsgd --dsgd.step-size 0.05 \
+            --train.iterations 40 --output.model "" --output.metrics "$out/dsgd-$lambda.jsonl" |
+            grep -E "^dsgd:|done"
+        python3 - "$out/als-$lambda.jsonl" "$out/dsgd-$lambda.jsonl" <<'PY'
+import json, sys
+als, dsgd = ([json.loads(l) for l in open(f) if l.strip()] for f in sys.argv[1:3])
+target = als[-1]["test_rmse"]
+train = lambda records, n: sum(r["seconds"] for r in records[:n])
+first = next(r for r in als if r["test_rmse"] <= target)
+print(f"ALS: test RMSE {target:.4f} after 10 iterations, {train(als, 10):.1f} s of training "
+      f"({als[-1]['elapsed_seconds']:.1f} s from launch); {train(als, 10) / 10:.2f} s per iteration; "
+      f"first at or below it at iteration {first['iteration']}: {train(als, first['iteration']):.1f} s "
+      f"of training ({first['elapsed_seconds']:.1f} s from launch)")
+print(f"DSGD: {train(dsgd, len(dsgd)) / len(dsgd):.2f} s per epoch with metrics; "
+      f"best test RMSE {min(r['test_rmse'] for r in dsgd):.4f}")
+hit = next((r for r in dsgd if r["test_rmse"] <= target), None)
+if hit:
+    print(f"DSGD reaches {target:.4f} at epoch {hit['iteration']}: "
+          f"{train(dsgd, hit['iteration']):.1f} s of training ({hit['elapsed_seconds']:.1f} s from launch)")
+else:
+    for slack in (1.001, 1.005):
+        near = next((r for r in dsgd if r["test_rmse"] <= target * slack), None)
+        if near:
+            print(f"DSGD never reaches {target:.4f}; within {100 * (slack - 1):.1f} % at epoch "
+                  f"{near['iteration']}: {train(dsgd, near['iteration']):.1f} s of training")
+PY
+    done
 fi

@@ -5,15 +5,16 @@
 ///
 ///   /state            attrs: users_half_done, best_iteration, stopped_early,
 ///                            data_fingerprint, data_seed, lambda, bias_lambda, regularization,
-///                            implicit (the [ials] settings; "" for explicit ALS)
+///                            implicit (the [ials] settings; "" for explicit ALS),
+///                            sub_epochs_done, step_size (DSGD; absent in older files: 0)
 ///   /state/history    float64 [iterations, 7]: iteration, train_rmse, test_rmse, test_mae,
 ///                                              objective, seconds, elapsed_seconds
 ///   /state/ranking_history  float64 [iterations, 5]: test precision, recall, NDCG, MAP, AUC
 ///                                              (NaN for explicit ALS; absent in older files)
 ///   /state/best_users, /state/best_items  float32 [rows, width]  (with --train.patience)
 ///
-/// Files are named checkpoint-<iteration, 6 digits>.h5, or checkpoint-<iteration>+u.h5 when
-/// the user half-sweep of the next iteration was also done (a stop between half-sweeps). They
+/// Files are named as checkpoint_name.hpp says (checkpoint-000012.h5, or with +u or +s3 after a
+/// stop inside the next iteration). They
 /// are written collectively to "<name>.tmp" and renamed, so a checkpoint on disk is complete or
 /// absent; every dataset carries a checksum, so corruption is detected when it is read.
 ///
@@ -25,6 +26,7 @@
 #include <string>
 #include <vector>
 
+#include "distmf/checkpoint_name.hpp"
 #include "distmf/comm.hpp"
 #include "distmf/config.hpp"
 #include "distmf/dataset.hpp"
@@ -33,17 +35,6 @@
 #include "distmf/train_state.hpp"
 
 namespace distmf {
-
-/// A checkpoint file's place in a run.
-struct CheckpointName {
-    std::int64_t iteration = 0;
-    bool users_half_done = false;
-};
-
-/// Local. The file name of a checkpoint ("checkpoint-000012.h5", "checkpoint-000012+u.h5").
-std::string checkpoint_file_name(const CheckpointName& name);
-/// Local. Parses a file name made by checkpoint_file_name (no folder); nullopt otherwise.
-std::optional<CheckpointName> parse_checkpoint_file_name(const std::string& file_name);
 
 /// Collective: every rank of comm must call. An order-independent 64-bit fingerprint of the
 /// loaded data (every train and test rating with external IDs, and --data.seed, which fixes the

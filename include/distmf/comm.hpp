@@ -118,6 +118,20 @@ class Communicator {
     template <class T>
     void all_gather_rows_in_place(std::span<T> all, std::span<const std::int64_t> rows_per_rank,
                                   std::int64_t row_width) const;
+    /// Collective. The same with rank r's rows anywhere in `all`: they start at row
+    /// `first_row_of_rank[r]` (row ranges of different ranks must not overlap).
+    template <class T>
+    void all_gather_rows_in_place(std::span<T> all, std::span<const std::int64_t> first_row_of_rank,
+                                  std::span<const std::int64_t> rows_per_rank,
+                                  std::int64_t row_width) const;
+    /// Collective (every rank calls it, each with its own partners; MPI_Sendrecv). Sends `send`
+    /// to rank `destination` and receives exactly receive.size() values from rank `source` into
+    /// `receive` (the buffers must not overlap). With destination = rank - 1 and source =
+    /// rank + 1 (mod size) on every rank, it shifts blocks one step around a ring. Throws
+    /// MpiError if `source` sent another number of values.
+    template <class T>
+    void send_recv(std::span<const T> send, int destination, std::span<T> receive,
+                   int source) const;
     /// Collective. Sends `send_counts[r]` consecutive values of `send` (packed in rank order)
     /// to rank r and returns what every rank sent here, concatenated in source-rank order.
     template <class T>
@@ -257,16 +271,38 @@ template <class T>
 void Communicator::all_gather_rows_in_place(std::span<T> all,
                                             std::span<const std::int64_t> rows_per_rank,
                                             std::int64_t row_width) const {
+    std::vector<std::int64_t> first_rows(rows_per_rank.size());
+    std::int64_t total_rows = 0;
+    for (std::size_t r = 0; r < rows_per_rank.size(); ++r) {
+        first_rows[r] = total_rows;
+        total_rows += rows_per_rank[r];
+    }
+    if (static_cast<std::int64_t>(all.size()) != total_rows * row_width) {
+        throw Error("all_gather_rows_in_place: buffer does not hold every rank's rows");
+    }
+    all_gather_rows_in_place(all, std::span<const std::int64_t>(first_rows), rows_per_rank,
+                             row_width);
+}
+
+template <class T>
+void Communicator::all_gather_rows_in_place(std::span<T> all,
+                                            std::span<const std::int64_t> first_row_of_rank,
+                                            std::span<const std::int64_t> rows_per_rank,
+                                            std::int64_t row_width) const {
+    if (first_row_of_rank.size() != rows_per_rank.size()) {
+        throw Error("all_gather_rows_in_place: one first row and one count per rank needed");
+    }
     std::vector<int> recv_counts(rows_per_rank.size());
     std::vector<int> displacements(rows_per_rank.size());
     std::int64_t total_rows = 0;
     for (std::size_t r = 0; r < rows_per_rank.size(); ++r) {
         recv_counts[r] = to_mpi_count(rows_per_rank[r], "all_gather_rows_in_place");
-        displacements[r] = to_mpi_count(total_rows, "all_gather_rows_in_place");
+        displacements[r] = to_mpi_count(first_row_of_rank[r], "all_gather_rows_in_place");
+        if ((first_row_of_rank[r] + rows_per_rank[r]) * row_width >
+            static_cast<std::int64_t>(all.size())) {
+            throw Error("all_gather_rows_in_place: a rank's rows lie outside the buffer");
+        }
         total_rows += rows_per_rank[r];
-    }
-    if (static_cast<std::int64_t>(all.size()) != total_rows * row_width) {
-        throw Error("all_gather_rows_in_place: buffer does not hold every rank's rows");
     }
     if (total_rows == 0 || row_width == 0) return;
     MPI_Datatype row_type = MPI_DATATYPE_NULL;
@@ -278,6 +314,26 @@ void Communicator::all_gather_rows_in_place(std::span<T> all,
                                     recv_counts.data(), displacements.data(), row_type, comm_);
     MPI_Type_free(&row_type);
     check_mpi(code, "MPI_Allgatherv");
+}
+
+template <class T>
+void Communicator::send_recv(std::span<const T> send, int destination, std::span<T> receive,
+                             int source) const {
+    const MpiType<T> type;
+    constexpr int tag = 0x5d6d;
+    MPI_Status status;
+    check_mpi(
+        MPI_Sendrecv(send.data(), to_mpi_count(send.size(), "send_recv"), type.get(), destination,
+                     tag, receive.data(), to_mpi_count(receive.size(), "send_recv"), type.get(),
+                     source, tag, comm_, &status),
+        "MPI_Sendrecv");
+    int received = 0;
+    check_mpi(MPI_Get_count(&status, type.get(), &received), "MPI_Get_count");
+    if (static_cast<std::size_t>(received) != receive.size()) {
+        throw MpiError(MPI_ERR_COUNT, "MPI_Sendrecv (received " + std::to_string(received) +
+                                          " values, expected " + std::to_string(receive.size()) +
+                                          ")");
+    }
 }
 
 template <class T>

@@ -23,8 +23,9 @@ enum class HeaderMode { automatic, present, absent };
 enum class DuplicatePolicy { error, last, mean };
 /// How the ridge penalty of a row scales: lambda * n_i (ALS-WR, Zhou et al. 2008) or lambda.
 enum class Regularization { weighted, plain };
-/// The training algorithm: explicit ALS on ratings, or implicit ALS on interaction strengths.
-enum class Algorithm { als, ials };
+/// The training algorithm: explicit ALS on ratings, implicit ALS on interaction strengths, or
+/// distributed SGD on ratings (Gemulla et al. 2011).
+enum class Algorithm { als, ials, dsgd };
 /// How the training ratings are split into train and test when no test file is given: each
 /// rating by a hash of (seed, user, item), or a fraction of every user's ratings (hold-out).
 enum class SplitMethod { hash, per_user };
@@ -37,6 +38,8 @@ enum class ImplicitSolver { cg, cholesky };
 enum class Baseline { none, popularity };
 /// Text layout of the files `recommend` and `predict` write.
 enum class OutputFormat { csv, tsv };
+/// How the DSGD step size changes from one epoch to the next.
+enum class StepSchedule { bold_driver, fixed, inverse_decay };
 
 /// [data]: where ratings come from and how they are split into train and test.
 struct DataConfig {
@@ -72,6 +75,7 @@ struct ModelConfig {
     double bias_lambda = -1.0;  ///< ridge penalty of biases; < 0: the same as lambda
     Regularization regularization = Regularization::weighted;
     bool biases = true;  ///< a_ij ~ mu + b_i + c_j + w_i.h_j (else w_i.h_j)
+    std::string init;    ///< a distmf model file to start from (rows matched by external ID)
 };
 
 /// [ials]: implicit ALS (Hu, Koren & Volinsky 2008).
@@ -103,11 +107,26 @@ struct ServeConfig {
 
 /// [train]: the training loop.
 struct TrainConfig {
-    int iterations = 10;     ///< ALS iterations (a user and an item half-sweep each)
-    std::uint64_t seed = 1;  ///< seeds the initial factors (by external ID)
-    int threads = 0;         ///< OpenMP threads per rank; 0: OMP_NUM_THREADS
-    int patience = 0;        ///< stop after this many iterations without a better
-                             ///< test RMSE and keep the best model; 0: never
+    int iterations = 10;      ///< ALS iterations (a user and an item half-sweep each) or
+                              ///< DSGD epochs
+    std::uint64_t seed = 1;   ///< seeds the initial factors (by external ID)
+    double init_scale = 0.1;  ///< standard deviation of the initial factors
+    int threads = 0;          ///< OpenMP threads per rank; 0: OMP_NUM_THREADS
+    int patience = 0;         ///< stop after this many iterations without a better
+                              ///< test RMSE and keep the best model; 0: never
+};
+
+/// The largest --dsgd.grid (sub-blocks per side of a rank's block).
+inline constexpr int max_dsgd_grid = 256;
+
+/// [dsgd]: distributed stochastic gradient descent (with --model.algorithm dsgd).
+struct DsgdConfig {
+    double step_size = 0.01;  ///< alpha of the first epoch
+    StepSchedule schedule = StepSchedule::bold_driver;
+    double grow = 1.05;   ///< bold driver: alpha *= grow after an epoch that lowered the objective
+    double shrink = 0.5;  ///< bold driver: alpha *= shrink after one that raised it
+    double decay = 0.1;   ///< inverse decay: alpha_t = step_size / (1 + decay * t)
+    int grid = 0;         ///< sub-blocks per side of a rank's block; 0: from the thread count
 };
 
 /// [output]: what training writes.
@@ -139,6 +158,7 @@ struct Config {
     IalsConfig ials;
     EvalConfig eval;
     TrainConfig train;
+    DsgdConfig dsgd;
     OutputConfig output;
     CheckpointConfig checkpoint;
     ModelFileConfig model_file;
@@ -206,5 +226,7 @@ std::string algorithm_name(Algorithm algorithm);
 /// Local. The configuration of `command` read from INI text (such as a model file's `config`
 /// attribute); throws ConfigError for text it cannot read.
 Config config_from_ini(const std::string& ini_text, Command command);
+std::ostream& operator<<(std::ostream& out, StepSchedule value);
+std::istream& operator>>(std::istream& in, StepSchedule& value);
 
 }  // namespace distmf

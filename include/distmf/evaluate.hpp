@@ -19,11 +19,6 @@ namespace distmf {
 /// preference score w_i.h_j (0 when either is unknown), not clipped.
 double predict_known_parts(const Model& model, std::int64_t user_row, std::int64_t item_row);
 
-/// Local. The model row of each of `external_ids` (-1 for an ID the model does not have),
-/// with `model_ids` the model's external IDs in row order.
-std::vector<std::int64_t> model_rows(std::span<const std::int64_t> external_ids,
-                                     std::span<const std::int64_t> model_ids);
-
 /// Collective: every rank of comm must call. `distmf evaluate --model M (--data.test FILE |
 /// --data.train FILE --data.test-fraction F [--data.split per-user])`: every rank loads the
 /// model and reads its share of the test pairs (a file, or the held-out part of the same split

@@ -38,4 +38,9 @@ class IdIndex {
     std::size_t mask_ = 0;
 };
 
+/// Local. For every ID of `ids`, its position in `table_ids` (distinct IDs), or -1 when
+/// `table_ids` does not have it (e.g. the model rows of a data set's users).
+std::vector<std::int64_t> positions_of_ids(std::span<const std::int64_t> ids,
+                                           std::span<const std::int64_t> table_ids);
+
 }  // namespace distmf

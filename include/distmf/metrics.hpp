@@ -1,8 +1,10 @@
 #pragma once
 /// @file metrics.hpp
 /// Error metrics and the training objective. Local kernels sum over a rank's rows; the
-/// collective shells reduce them. Sums are exact (ExactSum), so every figure is bitwise the
-/// same for any number of ranks and threads, and so are decisions taken on them (early stop).
+/// collective shells reduce them. A row's terms are summed in double in the row's fixed order
+/// (a row is never split between ranks or threads), the row sums exactly (ExactSum), so every
+/// figure is bitwise the same for any number of ranks and threads, and so are decisions taken
+/// on them (early stop, the DSGD bold driver).
 ///
 ///   RMSE = sqrt(sum (a_ij - clip(a_hat_ij))^2 / n),   MAE = sum |a_ij - clip(a_hat_ij)| / n,
 ///   objective = sum (a_ij - a_hat_ij)^2 + sum_i s_i (lambda_b b_i^2 + lambda |w_i|^2)

@@ -38,8 +38,10 @@ struct TrainState {
                                       ///< RMSE (implicit ALS: the best test NDCG)
     FactorTable best_users;           ///< with --train.patience: the best model so far
     FactorTable best_items;
-    bool users_half_done = false;  ///< the user half-sweep of iteration + 1 is done
-    bool stopped_early = false;    ///< --train.patience ended the run
+    bool users_half_done = false;      ///< ALS: the user half-sweep of iteration + 1 is done
+    bool stopped_early = false;        ///< --train.patience ended the run
+    std::int64_t sub_epochs_done = 0;  ///< DSGD: sub-epochs of epoch iteration + 1 done
+    double step_size = 0.0;            ///< DSGD: the step size of epoch iteration + 1
 };
 
 }  // namespace distmf

@@ -18,15 +18,8 @@ namespace {
 
 namespace fs = std::filesystem;
 
-constexpr const char* name_prefix = "checkpoint-";
-constexpr const char* name_suffix = ".h5";
 constexpr std::int64_t history_columns = 7;
 constexpr std::int64_t ranking_columns = 5;
-
-bool newer(const CheckpointName& a, const CheckpointName& b) {
-    return a.iteration != b.iteration ? a.iteration > b.iteration
-                                      : a.users_half_done && !b.users_half_done;
-}
 
 /// The checkpoints in `dir`, newest first (rank 0 lists, every rank gets the same list).
 std::vector<std::pair<CheckpointName, std::string>> list_checkpoints(const Communicator& comm,
@@ -46,7 +39,7 @@ std::vector<std::pair<CheckpointName, std::string>> list_checkpoints(const Commu
         found.emplace_back(*parse_checkpoint_file_name(file), (fs::path(dir) / file).string());
     }
     std::sort(found.begin(), found.end(),
-              [](const auto& a, const auto& b) { return newer(a.first, b.first); });
+              [](const auto& a, const auto& b) { return is_later(a.first, b.first); });
     return found;
 }
 
@@ -69,7 +62,9 @@ void inject_fault_if_requested(std::int64_t iteration) {
     std::raise(SIGKILL);
 }
 
-std::string regularization_name(Regularization value) {
+/// The option value of an enum, as --print-config writes it.
+template <class Enum>
+std::string option_text(Enum value) {
     std::ostringstream text;
     text << value;
     return text.str();
@@ -100,8 +95,9 @@ void write_state(const Communicator& comm, const H5Handle& file, const Config& c
     write_attribute<std::uint64_t>(group, "data_seed", config.data.seed);
     write_attribute<double>(group, "lambda", config.model.lambda);
     write_attribute<double>(group, "bias_lambda", effective_bias_lambda(config.model));
-    write_string_attribute(group, "regularization",
-                           regularization_name(config.model.regularization));
+    write_string_attribute(group, "regularization", option_text(config.model.regularization));
+    write_attribute<std::int64_t>(group, "sub_epochs_done", state.sub_epochs_done);
+    write_attribute<double>(group, "step_size", state.step_size);
     std::vector<double> history;
     for (const IterationRecord& r : state.history) {
         history.insert(history.end(), {static_cast<double>(r.iteration), r.train_rmse, r.test_rmse,
@@ -170,6 +166,10 @@ LoadedCheckpoint read_checkpoint(const H5Handle& file) {
     loaded.lambda = read_attribute<double>(group, "lambda");
     loaded.bias_lambda = read_attribute<double>(group, "bias_lambda");
     loaded.regularization = read_string_attribute(group, "regularization");
+    if (has_attribute(group, "step_size")) {  // written since DSGD (an ALS state has 0 and 0)
+        state.sub_epochs_done = read_attribute<std::int64_t>(group, "sub_epochs_done");
+        state.step_size = read_attribute<double>(group, "step_size");
+    }
     const std::vector<double> history =
         read_checked_rows<double>(file, "state/history", history_columns, true);
     for (std::size_t row = 0; row + history_columns <= history.size(); row += history_columns) {
@@ -227,7 +227,7 @@ LoadedCheckpoint load_checkpoint(const Communicator& comm, const std::string& pa
 
 /// Throws ConfigError naming the first difference that forbids resuming `loaded` in this run.
 void check_compatible(const LoadedCheckpoint& loaded, const std::string& path, const Config& config,
-                      const Dataset& dataset, std::uint64_t fingerprint) {
+                      const Dataset& dataset, std::uint64_t fingerprint, int comm_size) {
     const ModelInfo& info = loaded.model.info;
     const auto refuse = [&](const std::string& what) {
         throw ConfigError("cannot resume from " + path + ": " + what);
@@ -237,9 +237,15 @@ void check_compatible(const LoadedCheckpoint& loaded, const std::string& path, c
         text << value;
         return text.str();
     };
-    if (info.algorithm != algorithm_name(config.model.algorithm)) {
-        refuse("it was written by --model.algorithm " + info.algorithm + ", this run uses " +
-               algorithm_name(config.model.algorithm));
+    const std::string algorithm = option_text(config.model.algorithm);
+    if (info.algorithm != algorithm) {
+        refuse("it was written by --model.algorithm " + info.algorithm + ", this run " + algorithm +
+               " (--model.init " + path + " starts from its factors instead)");
+    }
+    if (loaded.state.sub_epochs_done > 0 && info.ranks != comm_size) {
+        refuse("it stopped inside a DSGD epoch on " + number(info.ranks) +
+               " ranks, and only that number of ranks can finish the epoch (resume on " +
+               number(info.ranks) + " ranks, or from a checkpoint taken between epochs)");
     }
     if (info.k != config.model.rank) {
         refuse("it has --model.rank " + number(info.k) + ", this run " + number(config.model.rank));
@@ -266,9 +272,9 @@ void check_compatible(const LoadedCheckpoint& loaded, const std::string& path, c
         refuse("it has --model.bias-lambda " + number(loaded.bias_lambda) + ", this run " +
                number(effective_bias_lambda(config.model)) + hint);
     }
-    if (loaded.regularization != regularization_name(config.model.regularization)) {
+    if (loaded.regularization != option_text(config.model.regularization)) {
         refuse("it has --model.regularization " + loaded.regularization + ", this run " +
-               regularization_name(config.model.regularization) + hint);
+               option_text(config.model.regularization) + hint);
     }
     if (loaded.implicit != implicit_description(config)) {
         refuse("it has the [ials] settings '" + loaded.implicit + "', this run '" +
@@ -277,37 +283,6 @@ void check_compatible(const LoadedCheckpoint& loaded, const std::string& path, c
 }
 
 }  // namespace
-
-std::string checkpoint_file_name(const CheckpointName& name) {
-    char text[64];
-    std::snprintf(text, sizeof text, "%s%06lld%s%s", name_prefix,
-                  static_cast<long long>(name.iteration), name.users_half_done ? "+u" : "",
-                  name_suffix);
-    return text;
-}
-
-std::optional<CheckpointName> parse_checkpoint_file_name(const std::string& file_name) {
-    const std::string prefix = name_prefix;
-    const std::string suffix = name_suffix;
-    if (file_name.size() <= prefix.size() + suffix.size() || file_name.rfind(prefix, 0) != 0 ||
-        file_name.compare(file_name.size() - suffix.size(), suffix.size(), suffix) != 0) {
-        return std::nullopt;
-    }
-    std::string middle =
-        file_name.substr(prefix.size(), file_name.size() - prefix.size() - suffix.size());
-    CheckpointName name;
-    if (middle.size() > 2 && middle.compare(middle.size() - 2, 2, "+u") == 0) {
-        name.users_half_done = true;
-        middle.resize(middle.size() - 2);
-    }
-    if (middle.empty() || middle.find_first_not_of("0123456789") != std::string::npos ||
-        middle.size() > 15) {
-        return std::nullopt;
-    }
-    name.iteration = std::stoll(middle);
-    if (checkpoint_file_name(name) != file_name) return std::nullopt;  // canonical names only
-    return name;
-}
 
 std::uint64_t data_fingerprint(const Communicator& comm, const Dataset& dataset,
                                std::uint64_t data_seed) {
@@ -359,7 +334,7 @@ ModelInfo run_model_info(const Communicator& comm, const Config& config, const D
                          std::int64_t iteration, const std::string& kind) {
     ModelInfo info;
     info.kind = kind;
-    info.algorithm = algorithm_name(config.model.algorithm);
+    info.algorithm = option_text(config.model.algorithm);
     info.k = config.model.rank;
     info.biases = config.model.biases;
     info.iteration = iteration;
@@ -377,7 +352,7 @@ ModelInfo run_model_info(const Communicator& comm, const Config& config, const D
 std::string save_checkpoint(const Communicator& comm, const Config& config, const Dataset& dataset,
                             const TrainState& state, std::uint64_t fingerprint) {
     const std::string& dir = config.checkpoint.dir;
-    const CheckpointName name{state.iteration, state.users_half_done};
+    const CheckpointName name = checkpoint_name_of(state);
     const std::string path = (fs::path(dir) / checkpoint_file_name(name)).string();
     const ModelInfo info = run_model_info(comm, config, dataset, state.iteration, "checkpoint");
     save_model(comm, path, info,
@@ -392,8 +367,8 @@ std::string save_checkpoint(const Communicator& comm, const Config& config, cons
     if (comm.rank() == 0) {
         int kept = 0;
         for (const auto& [other, other_path] : list_checkpoints(Communicator(MPI_COMM_SELF), dir)) {
-            const bool is_later = newer(other, name);
-            if (!is_later && kept < config.checkpoint.keep) {
+            const bool later = is_later(other, name);
+            if (!later && kept < config.checkpoint.keep) {
                 ++kept;
                 continue;
             }
@@ -428,7 +403,7 @@ std::optional<ResumedState> resume_from_checkpoint(const Communicator& comm, con
             log.warn(std::string("skipping unusable checkpoint: ") + e.what());
             continue;
         }
-        check_compatible(loaded, path, config, dataset, fingerprint);
+        check_compatible(loaded, path, config, dataset, fingerprint, comm.size());
         return ResumedState{std::move(loaded.state), path};
     }
     return std::nullopt;
@@ -459,13 +434,10 @@ void CheckpointSchedule::after_iteration(const TrainState& state) {
 
 std::string CheckpointSchedule::write_now(const TrainState& state) {
     if (!active_) return "";
-    const CheckpointName name{state.iteration, state.users_half_done};
+    const CheckpointName name = checkpoint_name_of(state);
     const std::string path =
         (fs::path(config_.checkpoint.dir) / checkpoint_file_name(name)).string();
-    if (last_written_ && last_written_->iteration == name.iteration &&
-        last_written_->users_half_done == name.users_half_done) {
-        return path;
-    }
+    if (last_written_ && same_place(*last_written_, name)) return path;
     const double start = MPI_Wtime();
     save_checkpoint(comm_, config_, dataset_, state, fingerprint_);
     last_written_ = name;
@@ -492,7 +464,16 @@ std::string describe_checkpoint_state(const H5Handle& file) {
         static_cast<unsigned long long>(read_attribute<std::uint64_t>(group, "data_seed")),
         read_attribute<double>(group, "lambda"), read_attribute<double>(group, "bias_lambda"),
         read_string_attribute(group, "regularization").c_str());
-    return text;
+    std::string description = text;
+    if (has_attribute(group, "step_size")) {
+        std::snprintf(
+            text, sizeof text,
+            "              DSGD sub-epochs of the next epoch done: %lld, step size %.9g\n",
+            static_cast<long long>(read_attribute<std::int64_t>(group, "sub_epochs_done")),
+            read_attribute<double>(group, "step_size"));
+        description += text;
+    }
+    return description;
 }
 
 std::string verify_checkpoint(const Communicator& comm, const std::string& path) {

@@ -83,9 +83,10 @@ struct EnumNames<Regularization> {
 
 template <>
 struct EnumNames<Algorithm> {
-    static constexpr std::array<std::pair<Algorithm, std::string_view>, 2> table{{
+    static constexpr std::array<std::pair<Algorithm, std::string_view>, 3> table{{
         {Algorithm::als, "als"},
         {Algorithm::ials, "ials"},
+        {Algorithm::dsgd, "dsgd"},
     }};
 };
 
@@ -126,6 +127,15 @@ struct EnumNames<OutputFormat> {
     static constexpr std::array<std::pair<OutputFormat, std::string_view>, 2> table{{
         {OutputFormat::csv, "csv"},
         {OutputFormat::tsv, "tsv"},
+    }};
+};
+
+template <>
+struct EnumNames<StepSchedule> {
+    static constexpr std::array<std::pair<StepSchedule, std::string_view>, 3> table{{
+        {StepSchedule::bold_driver, "bold-driver"},
+        {StepSchedule::fixed, "fixed"},
+        {StepSchedule::inverse_decay, "inverse-decay"},
     }};
 };
 
@@ -263,6 +273,7 @@ enum GroupIndex : std::size_t {
     ials_group,
     eval_group,
     train_group,
+    dsgd_group,
     output_group,
     checkpoint_group,
     generate_group,
@@ -296,8 +307,9 @@ void declare_options(Config& c, OptionRegistry& r) {
 
     r.group("model", "Model [model]");
     r.add("algorithm", c.model.algorithm,
-          "als: explicit ratings; ials: implicit feedback (play counts, clicks) with confidence "
-          "weights, see [ials]");
+          "als: explicit ratings by alternating least squares; ials: implicit feedback (play "
+          "counts, clicks) with confidence weights, see [ials]; dsgd: explicit ratings by "
+          "distributed stochastic gradient descent, see [dsgd]");
     r.add("rank", c.model.rank, "k, the number of latent factors per user and item; >= 1");
     r.add("lambda", c.model.lambda, "ridge penalty on the factors; >= 0");
     r.add("bias-lambda", c.model.bias_lambda,
@@ -306,6 +318,9 @@ void declare_options(Config& c, OptionRegistry& r) {
           "penalty of a row: lambda * (its number of ratings), as in ALS-WR, or plain lambda");
     r.add("biases", c.model.biases,
           "fit a_ij ~ mu + b_i + c_j + w_i.h_j (global mean and biases); false: w_i.h_j");
+    r.add("init", c.model.init,
+          "start from this distmf model file (same rank and biases; rows matched by external "
+          "ID, the others drawn from --train.seed); empty: random start");
 
     r.group("ials", "Implicit ALS [ials] (with --model.algorithm ials)");
     r.add("alpha", c.ials.alpha, "confidence of an interaction r > 0: c = 1 + alpha f(r); >= 0");
@@ -323,12 +338,32 @@ void declare_options(Config& c, OptionRegistry& r) {
           "no training interaction with); >= 1");
 
     r.group("train", "Training [train]");
-    r.add("iterations", c.train.iterations, "ALS iterations (user then item half-sweep); >= 1");
+    r.add("iterations", c.train.iterations,
+          "ALS iterations (user then item half-sweep) or DSGD epochs; >= 1");
     r.add("seed", c.train.seed, "seed of the initial factors (drawn per external ID)");
+    r.add("init-scale", c.train.init_scale,
+          "standard deviation of the initial factors (biases start at 0); > 0. Smaller values "
+          "regularize DSGD more (it starts nearer 0); ALS hardly depends on it");
     r.add("threads", c.train.threads, "OpenMP threads per rank; 0: from OMP_NUM_THREADS");
     r.add("patience", c.train.patience,
           "stop when the test RMSE has not improved for this many iterations and keep the "
           "best model; 0: run every iteration");
+
+    r.group("dsgd", "Distributed SGD [dsgd] (with --model.algorithm dsgd)");
+    r.add("step-size", c.dsgd.step_size, "step size (learning rate) of the first epoch; > 0");
+    r.add("schedule", c.dsgd.schedule,
+          "step size after each epoch: bold-driver (times grow after an epoch that lowered the "
+          "training objective, times shrink after one that raised it), fixed, or inverse-decay "
+          "(step-size / (1 + decay * epochs done))");
+    r.add("grow", c.dsgd.grow,
+          "bold driver: factor after an epoch that lowered the objective; >= 1");
+    r.add("shrink", c.dsgd.shrink,
+          "bold driver: factor after an epoch that raised the objective; in (0, 1]");
+    r.add("decay", c.dsgd.decay, "inverse decay: the rate per epoch; >= 0");
+    r.add("grid", c.dsgd.grid,
+          "each rank's block is cut into grid x grid sub-blocks, processed in waves by the "
+          "threads; results depend on the grid, not on how many threads run it; 0: at least "
+          "2 x threads, and enough that a part's factor rows take at most 2 MiB");
 
     r.group("output", "Output [output]");
     r.add("model", c.output.model, "HDF5 model file to write (empty: none)");
@@ -395,8 +430,9 @@ const std::vector<CommandInfo>& command_table() {
     static const std::vector<CommandInfo> table{
         {Command::train,
          "train",
-         "Trains a matrix-factorization model with ALS (explicit or implicit) across all ranks.",
-         {data_group, model_group, ials_group, eval_group, train_group, output_group,
+         "Trains a matrix-factorization model with ALS (explicit or implicit) or DSGD across all "
+         "ranks.",
+         {data_group, model_group, ials_group, eval_group, train_group, dsgd_group, output_group,
           checkpoint_group}},
         {Command::evaluate,
          "evaluate",
@@ -523,6 +559,28 @@ std::string option_name(std::string_view prefix, std::string_view key) {
            (prefix.empty() ? std::string(key) : std::string(prefix) + "." + std::string(key));
 }
 
+/// The [dsgd] ranges (checked whatever the algorithm, so a config file stays valid when the
+/// algorithm changes on the command line).
+template <class Fail>
+void validate_dsgd(const DsgdConfig& s, const Fail& fail) {
+    if (!(s.step_size > 0.0) || !std::isfinite(s.step_size)) {
+        fail("dsgd", "step-size", "must be a finite number > 0, got " + format_value(s.step_size));
+    }
+    if (!(s.grow >= 1.0) || !std::isfinite(s.grow)) {
+        fail("dsgd", "grow", "must be a finite number >= 1, got " + format_value(s.grow));
+    }
+    if (!(s.shrink > 0.0 && s.shrink <= 1.0)) {
+        fail("dsgd", "shrink", "must be in (0, 1], got " + format_value(s.shrink));
+    }
+    if (!(s.decay >= 0.0) || !std::isfinite(s.decay)) {
+        fail("dsgd", "decay", "must be a finite number >= 0, got " + format_value(s.decay));
+    }
+    if (s.grid < 0 || s.grid > max_dsgd_grid) {
+        fail("dsgd", "grid",
+             "must be in [0, " + format_value(max_dsgd_grid) + "], got " + format_value(s.grid));
+    }
+}
+
 }  // namespace
 
 std::ostream& operator<<(std::ostream& out, DataFormat value) { return write_enum(out, value); }
@@ -572,6 +630,8 @@ Config config_from_ini(const std::string& ini_text, Command command) {
     }
     return config;
 }
+std::ostream& operator<<(std::ostream& out, StepSchedule value) { return write_enum(out, value); }
+std::istream& operator>>(std::istream& in, StepSchedule& value) { return read_enum(in, value); }
 
 const char* command_name(Command command) { return info_of(command).name; }
 
@@ -714,6 +774,10 @@ void validate(const Config& config, Command command) {
             fail("train", "iterations", "must be >= 1, got " + format_value(t.iterations));
         }
         if (t.threads < 0) fail("train", "threads", "must be >= 0, got " + format_value(t.threads));
+        if (!(t.init_scale > 0.0) || !std::isfinite(t.init_scale)) {
+            fail("train", "init-scale",
+                 "must be a finite number > 0, got " + format_value(t.init_scale));
+        }
         if (t.patience < 0) {
             fail("train", "patience", "must be >= 0, got " + format_value(t.patience));
         }
@@ -728,6 +792,7 @@ void validate(const Config& config, Command command) {
         }
         if (c.keep < 1) fail("checkpoint", "keep", "must be >= 1, got " + format_value(c.keep));
         if (c.resume.empty()) fail("checkpoint", "resume", "must be auto, never or a file");
+        validate_dsgd(config.dsgd, fail);
     }
     if (command == Command::evaluate || command == Command::inspect ||
         command == Command::recommend || command == Command::predict) {

@@ -36,8 +36,8 @@ std::vector<LocalRating> test_pairs_in_model(const Communicator& comm, const Con
     if (!config.data.test.empty()) {
         RatingShard shard;
         read_ratings_shard(comm, config.data.test, config.data, SplitRule{true, 0.0, 0}, shard);
-        const auto user_rows = model_rows(shard.users.ids(), model.user_ids);
-        const auto item_rows = model_rows(shard.items.ids(), model.item_ids);
+        const auto user_rows = positions_of_ids(shard.users.ids(), model.user_ids);
+        const auto item_rows = positions_of_ids(shard.items.ids(), model.item_ids);
         for (const LocalRating& r : shard.test) {
             keep(user_rows[static_cast<std::size_t>(r.user)],
                  item_rows[static_cast<std::size_t>(r.item)], r.value);
@@ -45,8 +45,8 @@ std::vector<LocalRating> test_pairs_in_model(const Communicator& comm, const Con
         return pairs;
     }
     const Dataset dataset = load_dataset(comm, config.data);  // the same split as training
-    const auto user_rows = model_rows(dataset.user_ids, model.user_ids);
-    const auto item_rows = model_rows(dataset.item_ids, model.item_ids);
+    const auto user_rows = positions_of_ids(dataset.user_ids, model.user_ids);
+    const auto item_rows = positions_of_ids(dataset.item_ids, model.item_ids);
     const RatingMatrix& test = dataset.test_ratings;
     for (std::int64_t row = 0; row < test.n_rows(); ++row) {
         const auto columns = test.row_columns(row);
@@ -64,8 +64,8 @@ void evaluate_errors(const Communicator& comm, const Config& config, const Model
                      const Logger& log) {
     RatingShard shard;
     read_ratings_shard(comm, config.data.test, config.data, SplitRule{true, 0.0, 0}, shard);
-    const std::vector<std::int64_t> user_rows = model_rows(shard.users.ids(), model.user_ids);
-    const std::vector<std::int64_t> item_rows = model_rows(shard.items.ids(), model.item_ids);
+    const std::vector<std::int64_t> user_rows = positions_of_ids(shard.users.ids(), model.user_ids);
+    const std::vector<std::int64_t> item_rows = positions_of_ids(shard.items.ids(), model.item_ids);
     ExactSum squared;
     ExactSum absolute;
     std::int64_t unknown_user = 0;
@@ -146,15 +146,6 @@ void evaluate_ranking(const Communicator& comm, const Config& config, const Mode
 
 }  // namespace
 
-std::vector<std::int64_t> model_rows(std::span<const std::int64_t> external_ids,
-                                     std::span<const std::int64_t> model_ids) {
-    IdIndex model_index;
-    for (const std::int64_t id : model_ids) model_index.insert(id);
-    std::vector<std::int64_t> rows(external_ids.size());
-    for (std::size_t i = 0; i < rows.size(); ++i) rows[i] = model_index.find(external_ids[i]);
-    return rows;
-}
-
 double predict_known_parts(const Model& model, std::int64_t user_row, std::int64_t item_row) {
     double prediction = model.info.global_mean;
     if (user_row >= 0) prediction += static_cast<double>(model.users.bias(user_row));
@@ -182,8 +173,8 @@ int run_predict_command(const Communicator& comm, const Config& config) {
     const std::string& path = config.serve.pairs.empty() ? config.data.test : config.serve.pairs;
     RatingShard shard;
     read_ratings_shard(comm, path, config.data, SplitRule{true, 0.0, 0}, shard, 2);
-    const auto user_rows = model_rows(shard.users.ids(), model.user_ids);
-    const auto item_rows = model_rows(shard.items.ids(), model.item_ids);
+    const auto user_rows = positions_of_ids(shard.users.ids(), model.user_ids);
+    const auto item_rows = positions_of_ids(shard.items.ids(), model.item_ids);
     const char separator = config.serve.format == OutputFormat::csv ? ',' : '\t';
     std::string text;
     std::int64_t unknown = 0;

@@ -57,4 +57,13 @@ void IdIndex::grow() {
     }
 }
 
+std::vector<std::int64_t> positions_of_ids(std::span<const std::int64_t> ids,
+                                           std::span<const std::int64_t> table_ids) {
+    IdIndex table;
+    for (const std::int64_t id : table_ids) table.insert(id);
+    std::vector<std::int64_t> positions(ids.size());
+    for (std::size_t i = 0; i < ids.size(); ++i) positions[i] = table.find(ids[i]);
+    return positions;
+}
+
 }  // namespace distmf

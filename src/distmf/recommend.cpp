@@ -14,6 +14,7 @@
 #include "distmf/dataset.hpp"
 #include "distmf/error.hpp"
 #include "distmf/evaluate.hpp"
+#include "distmf/id_index.hpp"
 #include "distmf/implicit_als.hpp"
 #include "distmf/log.hpp"
 #include "distmf/ordered_output.hpp"
@@ -80,7 +81,7 @@ std::vector<Query> make_queries(const Communicator& comm, const Config& config, 
     } else {
         requested = folded.ids;
     }
-    const std::vector<std::int64_t> rows = model_rows(requested, model.user_ids);
+    const std::vector<std::int64_t> rows = positions_of_ids(requested, model.user_ids);
     std::vector<Query> queries(requested.size());
     for (std::size_t i = 0; i < requested.size(); ++i) {
         Query& query = queries[i];
@@ -280,7 +281,7 @@ FoldedUsers fold_in_users(const Communicator& comm, const Config& config, const 
     folded.ids.erase(std::unique(folded.ids.begin(), folded.ids.end()), folded.ids.end());
     std::vector<std::int64_t> items;
     for (const ExternalRating& r : all) items.push_back(r.item);
-    const std::vector<std::int64_t> item_rows = model_rows(items, model.item_ids);
+    const std::vector<std::int64_t> item_rows = positions_of_ids(items, model.item_ids);
     std::vector<LocalRating> entries;
     for (std::size_t i = 0; i < all.size(); ++i) {
         if (item_rows[i] < 0) {

@@ -29,4 +29,6 @@ void install_stop_handlers() {
 
 int stop_signal() noexcept { return requested_signal; }
 
+bool stop_agreed(const Communicator& comm) { return comm.all_reduce_max(stop_signal()) != 0; }
+
 }  // namespace distmf

@@ -11,6 +11,7 @@
 #include "distmf/als.hpp"
 #include "distmf/atomic_file.hpp"
 #include "distmf/checkpoint.hpp"
+#include "distmf/dsgd.hpp"
 #include "distmf/error.hpp"
 #include "distmf/hashing.hpp"
 #include "distmf/implicit_als.hpp"
@@ -20,11 +21,11 @@
 #include "distmf/ranking.hpp"
 #include "distmf/resources.hpp"
 #include "distmf/signals.hpp"
+#include "distmf/warm_start.hpp"
 
 namespace distmf {
 namespace {
 
-constexpr float initial_factor_scale = 0.1F;
 constexpr std::uint64_t user_init_stream = 1;
 constexpr std::uint64_t item_init_stream = 2;
 
@@ -110,8 +111,10 @@ double early_stop_score(const Config& config, const IterationRecord& record) {
     return is_implicit(config) ? -record.test_ndcg : record.test_rmse;
 }
 
-std::string progress_line(const IterationRecord& r, std::int64_t total, double seconds_left,
-                          int k) {
+/// The progress line of an iteration: ranking metrics when there are any (implicit ALS, cut-off
+/// k); DSGD adds the step size the epoch ran with.
+std::string progress_line(const IterationRecord& r, std::int64_t total, double seconds_left, int k,
+                          std::optional<double> step_size) {
     std::string line = format_text("iter %3lld/%lld", static_cast<long long>(r.iteration),
                                    static_cast<long long>(total));
     if (!std::isnan(r.train_rmse)) line += format_text("  train RMSE %.4f", r.train_rmse);
@@ -124,6 +127,7 @@ std::string progress_line(const IterationRecord& r, std::int64_t total, double s
     }
     line +=
         format_text("  objective %.6g  %.2f s  eta %.0f s", r.objective, r.seconds, seconds_left);
+    if (step_size) line += format_text("  step %.4g", *step_size);
     return line;
 }
 
@@ -151,8 +155,44 @@ class MetricsFile {
     std::ofstream out_;
 };
 
-/// Collective. True when any rank was asked (by a signal) to stop.
-bool stop_agreed(const Communicator& comm) { return comm.all_reduce_max(stop_signal()) != 0; }
+/// Collective. One ALS iteration from where `state` is (possibly after its user half-sweep);
+/// false when the ranks agreed to stop between the half-sweeps.
+bool als_iteration(const Communicator& comm, const Config& config, const Dataset& dataset,
+                   const AlsSettings& settings, TrainState& state,
+                   const StopCheck& stop_requested) {
+    if (!state.users_half_done) {
+        half_sweep(comm, config, dataset.user_ratings, dataset.user_blocks, state.items, settings,
+                   state.users, dataset.user_ids, "user");
+        state.users_half_done = true;
+        if (stop_requested()) return false;
+    }
+    half_sweep(comm, config, dataset.item_ratings, dataset.item_blocks, state.users, settings,
+               state.items, dataset.item_ids, "item");
+    state.users_half_done = false;
+    return true;
+}
+
+/// With --train.patience: keeps the best model so far and decides an early stop.
+void track_best(const Config& config, TrainState& state, const Logger& log) {
+    const std::int64_t patience = config.train.patience;
+    const IterationRecord& record = state.history.back();
+    const double best =
+        state.best_iteration == 0
+            ? std::numeric_limits<double>::infinity()
+            : early_stop_score(config,
+                               state.history[static_cast<std::size_t>(state.best_iteration - 1)]);
+    if (early_stop_score(config, record) < best) {
+        state.best_iteration = state.iteration;
+        state.best_users = state.users;
+        state.best_items = state.items;
+    } else if (state.iteration - state.best_iteration >= patience) {
+        log.info(format_text(
+            "early stop: test %s has not improved for %lld iterations; keeping iteration %lld",
+            is_implicit(config) ? "NDCG" : "RMSE", static_cast<long long>(patience),
+            static_cast<long long>(state.best_iteration)));
+        state.stopped_early = true;
+    }
+}
 
 void check_outputs(const Communicator& comm, const Config& config) {
     std::optional<std::string> error;
@@ -165,7 +205,8 @@ void check_outputs(const Communicator& comm, const Config& config) {
     if (const auto first = comm.first_error(error, 0)) throw InputError(*first);
 }
 
-void log_dataset(const Logger& log, const Dataset& dataset, int n_ranks, int threads, int width) {
+void log_dataset(const Logger& log, const Dataset& dataset, int n_ranks, int threads, int width,
+                 Algorithm algorithm) {
     const DatasetSummary& s = dataset.summary;
     // Each half-sweep, every rank receives the rows it does not own: per iteration about
     // (m + n) * width * 4 * (P - 1) / P bytes.
@@ -184,6 +225,39 @@ void log_dataset(const Logger& log, const Dataset& dataset, int n_ranks, int thr
                     dataset.timings.read_seconds + dataset.timings.map_seconds +
                         dataset.timings.shuffle_seconds,
                     received_bytes / 1e6));
+    if (algorithm == Algorithm::dsgd && n_ranks > 1) {
+        // Every item block passes through every rank once per epoch.
+        log.info(
+            format_text("each DSGD epoch passes the item blocks around the ring: %.1f MB "
+                        "sent per rank",
+                        static_cast<double>(s.n_items) * width * 4.0 / 1e6));
+    }
+}
+
+/// " and the user half-sweep of the next" / " and 2 sub-epochs of the next" / "".
+std::string partial_iteration(const TrainState& state) {
+    if (state.users_half_done) return " and the user half-sweep of the next";
+    if (state.sub_epochs_done > 0) {
+        return format_text(" and %lld sub-epoch%s of the next",
+                           static_cast<long long>(state.sub_epochs_done),
+                           state.sub_epochs_done == 1 ? "" : "s");
+    }
+    return "";
+}
+
+/// The starting state of a run that does not resume: seeded, then --model.init's rows.
+TrainState starting_state(const Communicator& comm, const Config& config, const Dataset& dataset,
+                          const Logger& log) {
+    TrainState state = initial_state(config, dataset);
+    if (config.model.init.empty()) return state;
+    const WarmStartReport found =
+        warm_start(comm, config.model.init, dataset.user_ids, dataset.item_ids, state);
+    log.info(format_text("starting from %s: %lld of %lld users and %lld of %lld items found",
+                         config.model.init.c_str(), static_cast<long long>(found.users_found),
+                         static_cast<long long>(dataset.summary.n_users),
+                         static_cast<long long>(found.items_found),
+                         static_cast<long long>(dataset.summary.n_items)));
+    return state;
 }
 
 /// Logs the final figures and writes --output.model (the best iteration with --train.patience).
@@ -233,10 +307,10 @@ TrainState initial_state(const Config& config, const Dataset& dataset) {
     const bool biases = config.model.biases;
     state.users = FactorTable(static_cast<std::int64_t>(dataset.user_ids.size()), k, biases);
     state.items = FactorTable(static_cast<std::int64_t>(dataset.item_ids.size()), k, biases);
-    state.users.initialize(dataset.user_ids, hash_keys(config.train.seed, user_init_stream),
-                           initial_factor_scale);
-    state.items.initialize(dataset.item_ids, hash_keys(config.train.seed, item_init_stream),
-                           initial_factor_scale);
+    const auto scale = static_cast<float>(config.train.init_scale);
+    state.users.initialize(dataset.user_ids, hash_keys(config.train.seed, user_init_stream), scale);
+    state.items.initialize(dataset.item_ids, hash_keys(config.train.seed, item_init_stream), scale);
+    state.step_size = config.dsgd.step_size;
     return state;
 }
 
@@ -256,63 +330,49 @@ std::string metrics_json(const IterationRecord& record) {
            ",\"elapsed_seconds\":" + number(record.elapsed_seconds) + "}";
 }
 
-TrainOutcome train_als(const Communicator& comm, const Config& config, const Dataset& dataset,
-                       TrainState& state, const Logger& log, double run_start,
-                       const IterationHook& after_iteration) {
+TrainOutcome train_model(const Communicator& comm, const Config& config, const Dataset& dataset,
+                         TrainState& state, const Logger& log, double run_start,
+                         const IterationHook& after_iteration, const StopCheck& stop_check) {
+    const StopCheck stop_requested =
+        stop_check ? stop_check : [&comm] { return stop_agreed(comm); };
     const AlsSettings settings =
         als_settings(config.model, config.model.biases ? dataset.summary.mean_rating : 0.0,
                      thread_count(config));
     const std::int64_t total = config.train.iterations;
-    const std::int64_t patience = config.train.patience;
+    std::optional<DsgdTrainer> dsgd;
+    if (config.model.algorithm == Algorithm::dsgd) {
+        dsgd.emplace(comm.rank(), comm.size(), config, dataset, settings);
+        dsgd->prepare(state);
+    }
     MetricsFile metrics(comm, config.output.metrics, state.history);
     double seconds_so_far = 0.0;
     std::int64_t iterations_run = 0;
     while (state.iteration < total && !state.stopped_early) {
         const double start = MPI_Wtime();
-        if (!state.users_half_done) {
-            half_sweep(comm, config, dataset.user_ratings, dataset.user_blocks, state.items,
-                       settings, state.users, dataset.user_ids, "user");
-            state.users_half_done = true;
-            if (stop_agreed(comm)) return TrainOutcome::interrupted;
-        }
-        half_sweep(comm, config, dataset.item_ratings, dataset.item_blocks, state.users, settings,
-                   state.items, dataset.item_ids, "item");
-        state.users_half_done = false;
+        const double step_size = state.step_size;
+        const bool completed =
+            dsgd ? dsgd->run_epoch(comm, state, stop_requested)
+                 : als_iteration(comm, config, dataset, settings, state, stop_requested);
+        if (!completed) return TrainOutcome::interrupted;
         ++state.iteration;
         IterationRecord record = measure(comm, config, dataset, state, settings);
         record.seconds = comm.all_reduce_max(MPI_Wtime() - start);
         record.elapsed_seconds = comm.all_reduce_max(MPI_Wtime() - run_start);
         state.history.push_back(record);
+        if (dsgd) dsgd->finish_epoch(state);
         seconds_so_far += record.seconds;
         ++iterations_run;
         const double per_iteration = seconds_so_far / static_cast<double>(iterations_run);
-        log.info(progress_line(record, total,
-                               per_iteration * static_cast<double>(total - state.iteration),
-                               config.eval.k));
+        log.info(progress_line(
+            record, total, per_iteration * static_cast<double>(total - state.iteration),
+            config.eval.k, dsgd ? std::optional<double>(step_size) : std::nullopt));
         metrics.write(record);
-
-        if (patience > 0 && has_test_data(dataset)) {
-            const double best =
-                state.best_iteration == 0
-                    ? std::numeric_limits<double>::infinity()
-                    : early_stop_score(
-                          config,
-                          state.history[static_cast<std::size_t>(state.best_iteration - 1)]);
-            if (early_stop_score(config, record) < best) {
-                state.best_iteration = state.iteration;
-                state.best_users = state.users;
-                state.best_items = state.items;
-            } else if (state.iteration - state.best_iteration >= patience) {
-                log.info(format_text(
-                    "early stop: test %s has not improved for %lld iterations; "
-                    "keeping iteration %lld",
-                    is_implicit(config) ? "NDCG" : "RMSE", static_cast<long long>(patience),
-                    static_cast<long long>(state.best_iteration)));
-                state.stopped_early = true;
-            }
-        }
+        if (config.train.patience > 0 && has_test_data(dataset)) track_best(config, state, log);
         if (after_iteration) after_iteration(state);
-        if (stop_agreed(comm)) return TrainOutcome::interrupted;
+        if (stop_requested()) return TrainOutcome::interrupted;
+    }
+    if (dsgd && iterations_run > 0) {
+        log.info(describe_dsgd_counters(comm.all_gather(dsgd->counters()), settings.threads));
     }
     return TrainOutcome::finished;
 }
@@ -322,11 +382,14 @@ int run_train_command(const Communicator& comm, const Config& config) {
     install_stop_handlers();
     const Logger log(comm.rank());
     check_outputs(comm, config);
+    if (!config.model.init.empty()) {
+        check_warm_start_file(comm, config.model.init, config.model.rank, config.model.biases);
+    }
     if (!config.checkpoint.dir.empty()) prepare_checkpoint_dir(comm, config.checkpoint.dir);
     const Dataset dataset = load_dataset(comm, config.data);
     const int threads = thread_count(config);
     log_dataset(log, dataset, comm.size(), threads,
-                config.model.rank + (config.model.biases ? 1 : 0));
+                config.model.rank + (config.model.biases ? 1 : 0), config.model.algorithm);
     if (config.model.rank > std::min(dataset.summary.n_users, dataset.summary.n_items)) {
         log.warn(
             format_text("--model.rank %d exceeds the number of users (%lld) or items (%lld): "
@@ -341,15 +404,17 @@ int run_train_command(const Communicator& comm, const Config& config) {
         state = std::move(resumed->state);
         log.info(format_text("resuming from %s: %lld iteration%s done%s", resumed->path.c_str(),
                              static_cast<long long>(state.iteration),
-                             state.iteration == 1 ? "" : "s",
-                             state.users_half_done ? " and the user half-sweep of the next" : ""));
+                             state.iteration == 1 ? "" : "s", partial_iteration(state).c_str()));
+        if (!config.model.init.empty()) {
+            log.info("--model.init " + config.model.init + " is not used: the checkpoint wins");
+        }
     } else {
-        state = initial_state(config, dataset);
+        state = starting_state(comm, config, dataset, log);
     }
     CheckpointSchedule checkpoints(comm, config, dataset, fingerprint, log);
     const TrainOutcome outcome =
-        train_als(comm, config, dataset, state, log, run_start,
-                  [&checkpoints](const TrainState& s) { checkpoints.after_iteration(s); });
+        train_model(comm, config, dataset, state, log, run_start,
+                    [&checkpoints](const TrainState& s) { checkpoints.after_iteration(s); });
 
     if (outcome == TrainOutcome::interrupted) {
         const int signal_number = comm.all_reduce_max(stop_signal());
@@ -361,12 +426,11 @@ int run_train_command(const Communicator& comm, const Config& config) {
             return 128 + signal_number;
         }
         const std::string path = checkpoints.write_now(state);
-        log.info(
-            format_text("stopped by signal %d: checkpoint %s holds %lld iteration%s%s; resume "
-                        "with --checkpoint.resume auto (exit code %d)",
-                        signal_number, path.c_str(), static_cast<long long>(state.iteration),
-                        state.iteration == 1 ? "" : "s",
-                        state.users_half_done ? " and a user half-sweep" : "", exit_checkpointed));
+        log.info(format_text(
+            "stopped by signal %d: checkpoint %s holds %lld iteration%s%s; resume "
+            "with --checkpoint.resume auto (exit code %d)",
+            signal_number, path.c_str(), static_cast<long long>(state.iteration),
+            state.iteration == 1 ? "" : "s", partial_iteration(state).c_str(), exit_checkpointed));
         return exit_checkpointed;
     }
     checkpoints.write_now(state);

@@ -13,20 +13,9 @@
 namespace {
 
 using distmf::testing::CommandResult;
-using distmf::testing::lines_of;
+using distmf::testing::final_test_rmse;
 using distmf::testing::run_distmf;
 using distmf::testing::TempDir;
-
-/// The test RMSE of the "final:" line of `distmf train`, or -1.
-double final_test_rmse(const std::string& out) {
-    for (const std::string& line : lines_of(out)) {
-        const auto at = line.find("test RMSE ");
-        if (line.rfind("final:", 0) == 0 && at != std::string::npos) {
-            return std::strtod(line.c_str() + at + 10, nullptr);
-        }
-    }
-    return -1.0;
-}
 
 /// Trains with configs/<config> on `ranks` ranks and the data files given as overrides.
 double train_with_config(int ranks, const std::string& config,

@@ -72,6 +72,11 @@ inline double number_after(const std::string& out, const std::string& line_start
     return std::strtod(lines.front().c_str() + at + label.size(), nullptr);
 }
 
+/// The test RMSE of the "final:" line of `distmf train` (NaN without one).
+inline double final_test_rmse(const std::string& out) {
+    return number_after(out, "final:", "test RMSE ");
+}
+
 /// The lines distmf itself wrote to stderr: "distmf: ..." (rank 0, agreed errors) and
 /// "[rank r] ..." (local errors). Drops the banner mpiexec adds when a rank exits non-zero.
 inline std::vector<std::string> distmf_messages(const std::string& err) {

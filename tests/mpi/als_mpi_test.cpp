@@ -67,7 +67,7 @@ Config training_config(const std::string& path) {
     return config;
 }
 
-/// Loads the data on `comm` and runs train_als from the initial state. Collective.
+/// Loads the data on `comm` and runs train_model from the initial state. Collective.
 struct Trained {
     Dataset dataset;
     TrainState state;
@@ -77,7 +77,7 @@ Trained train(const Communicator& comm, const Config& config) {
     Trained result{distmf::load_dataset(comm, config.data), {}};
     result.state = distmf::initial_state(config, result.dataset);
     const distmf::Logger quiet(comm.rank(), true);
-    distmf::train_als(comm, config, result.dataset, result.state, quiet, MPI_Wtime());
+    distmf::train_model(comm, config, result.dataset, result.state, quiet, MPI_Wtime());
     return result;
 }
 
@@ -186,7 +186,7 @@ TEST_CASE("ALS factors are bitwise the same for any number of ranks and threads"
     }
 }
 
-TEST_CASE("train_als calls the iteration hook after every iteration", "[als]") {
+TEST_CASE("train_model calls the iteration hook after every iteration", "[als]") {
     const Communicator comm;
     const TempDir dir(comm);
     Config config = training_config(dir.file("ratings.tsv"));
@@ -195,8 +195,8 @@ TEST_CASE("train_als calls the iteration hook after every iteration", "[als]") {
     const Dataset dataset = distmf::load_dataset(comm, config.data);
     TrainState state = distmf::initial_state(config, dataset);
     int calls = 0;
-    distmf::train_als(comm, config, dataset, state, distmf::Logger(comm.rank(), true), MPI_Wtime(),
-                      [&calls](const TrainState&) { ++calls; });
+    distmf::train_model(comm, config, dataset, state, distmf::Logger(comm.rank(), true),
+                        MPI_Wtime(), [&calls](const TrainState&) { ++calls; });
     comm.barrier();
     REQUIRE(written);
     CHECK(calls == 10);  // once after every iteration
@@ -228,8 +228,8 @@ TEST_CASE("a row that cannot be solved is an agreed NumericalError naming it", "
     const Dataset dataset = distmf::load_dataset(comm, config.data);
     TrainState state = distmf::initial_state(config, dataset);
     const CaughtError failure = catch_on_every_rank<distmf::NumericalError>(comm, [&] {
-        distmf::train_als(comm, config, dataset, state, distmf::Logger(comm.rank(), true),
-                          MPI_Wtime());
+        distmf::train_model(comm, config, dataset, state, distmf::Logger(comm.rank(), true),
+                            MPI_Wtime());
     });
     REQUIRE(written);
     REQUIRE(failure.message);

@@ -36,22 +36,18 @@ using distmf::testing::TempDir;
 namespace {
 
 namespace fs = std::filesystem;
+using distmf::testing::same_bits;  // with the overload for IterationRecord below
 
 /// Rank 0 writes a synthetic data set (80 users, 50 items, 1600 ratings) to `path`; every rank
 /// returns once it is complete.
 void generate_data(const Communicator& comm, const std::string& path) {
-    if (comm.rank() == 0) {
-        distmf::GenerateConfig options;
-        options.users = 80;
-        options.items = 50;
-        options.ratings = 1600;
-        options.rank = 3;
-        options.noise = 0.3;
-        options.seed = 5;
-        options.out = path;
-        distmf::generate_ratings(options, 1);
-    }
-    comm.barrier();
+    distmf::testing::generate_on_rank0(comm, {.users = 80,
+                                              .items = 50,
+                                              .ratings = 1600,
+                                              .rank = 3,
+                                              .noise = 0.3,
+                                              .seed = 5,
+                                              .out = path});
 }
 
 /// Rank 0 copies `from` to `to` with the rating of line `line` (0-based) raised by 0.5 (or
@@ -179,7 +175,7 @@ TEST_CASE("save_checkpoint then resume_from_checkpoint restores the TrainState b
     const std::uint64_t fingerprint = distmf::data_fingerprint(world, dataset, config.data.seed);
     distmf::prepare_checkpoint_dir(world, config.checkpoint.dir);
     TrainState state = distmf::initial_state(config, dataset);
-    distmf::train_als(world, config, dataset, state, quiet, MPI_Wtime());
+    distmf::train_model(world, config, dataset, state, quiet, MPI_Wtime());
     // Make the current and the best tables differ, and set every flag a checkpoint stores.
     state.users.values()(0, 1) += 1.0F;
     state.items.values()(1, 2) -= 1.0F;
@@ -223,9 +219,9 @@ TEST_CASE("a checkpoint between half-sweeps resumes to the uninterrupted model",
     const Dataset dataset = distmf::load_dataset(world, config.data);
     const std::uint64_t fingerprint = distmf::data_fingerprint(world, dataset, config.data.seed);
     TrainState uninterrupted = distmf::initial_state(config, dataset);
-    distmf::train_als(world, config, dataset, uninterrupted, quiet, MPI_Wtime());
+    distmf::train_model(world, config, dataset, uninterrupted, quiet, MPI_Wtime());
 
-    distmf::AlsSettings settings;  // as train_als derives them from config
+    distmf::AlsSettings settings;  // as train_model derives them from config
     settings.lambda = config.model.lambda;
     settings.bias_lambda = config.model.lambda;  // --model.bias-lambda -1: the same
     settings.regularization = config.model.regularization;
@@ -240,7 +236,7 @@ TEST_CASE("a checkpoint between half-sweeps resumes to the uninterrupted model",
         Config first_part = config;
         first_part.train.iterations = done;
         TrainState stopped = distmf::initial_state(config, dataset);
-        distmf::train_als(world, first_part, dataset, stopped, quiet, MPI_Wtime());
+        distmf::train_model(world, first_part, dataset, stopped, quiet, MPI_Wtime());
         distmf::als_half_sweep(world, dataset.user_ratings, dataset.user_blocks, stopped.items,
                                settings, stopped.users, dataset.user_ids, "user");
         stopped.users_half_done = true;
@@ -252,7 +248,7 @@ TEST_CASE("a checkpoint between half-sweeps resumes to the uninterrupted model",
         TrainState continued;
         if (found) {
             continued = std::move(resumed->state);
-            distmf::train_als(world, config, dataset, continued, quiet, MPI_Wtime());
+            distmf::train_model(world, config, dataset, continued, quiet, MPI_Wtime());
         }
         world.barrier();
 

@@ -243,3 +243,87 @@ TEST_CASE("ExactSum::all_reduce is bitwise the serial sum for any rank count", "
     CHECK(std::bit_cast<std::uint64_t>(total.value()) ==
           std::bit_cast<std::uint64_t>(serial.value()));
 }
+
+TEST_CASE("send_recv shifts blocks of different sizes one step around the ring", "[comm]") {
+    const Communicator comm;
+    const int n_ranks = comm.size();
+    const int me = comm.rank();
+    // Block b has b + 1 values, all equal to 100 b + their position; rank r starts with block r.
+    const auto block = [](int b) {
+        std::vector<double> values(static_cast<std::size_t>(b) + 1);
+        for (std::size_t i = 0; i < values.size(); ++i)
+            values[i] = 100.0 * b + static_cast<double>(i);
+        return values;
+    };
+    std::vector<std::vector<double>> held;  // the block held after each shift
+    int holding = me;
+    std::vector<double> current = block(holding);
+    for (int shift = 0; shift < n_ranks; ++shift) {
+        const int next = (holding + 1) % n_ranks;
+        std::vector<double> received(static_cast<std::size_t>(next) + 1);
+        comm.send_recv(std::span<const double>(current), (me + n_ranks - 1) % n_ranks,
+                       std::span<double>(received), (me + 1) % n_ranks);
+        current = received;
+        holding = next;
+        held.push_back(current);
+    }
+    // A receive buffer of the wrong size is an MpiError, and the ring stays usable after it
+    // (only on more than one rank: a singleton sends to itself).
+    bool wrong_size_detected = false;
+    if (n_ranks > 1) {
+        std::vector<int> mine{1, 2, 3};
+        std::vector<int> too_big(4);
+        try {
+            comm.send_recv(std::span<const int>(mine), (me + 1) % n_ranks, std::span<int>(too_big),
+                           (me + n_ranks - 1) % n_ranks);
+        } catch (const distmf::MpiError&) {
+            wrong_size_detected = true;
+        }
+    }
+
+    REQUIRE(held.size() == static_cast<std::size_t>(n_ranks));
+    for (int shift = 0; shift < n_ranks; ++shift) {
+        INFO("after shift " << shift + 1);
+        CHECK(held[static_cast<std::size_t>(shift)] == block((me + shift + 1) % n_ranks));
+    }
+    CHECK(held.back() == block(me));  // P shifts bring every block home
+    CHECK(wrong_size_detected == (n_ranks > 1));
+}
+
+TEST_CASE("all_gather_rows_in_place with every rank's rows at a place of its own", "[comm]") {
+    const Communicator comm;
+    const int n_ranks = comm.size();
+    constexpr std::int64_t width = 2;
+    // Row blocks b = 0..P-1 of b + 1 rows each; rank r contributes block (r + 1) mod P.
+    std::vector<std::int64_t> block_first(static_cast<std::size_t>(n_ranks) + 1, 0);
+    for (int b = 0; b < n_ranks; ++b) {
+        block_first[static_cast<std::size_t>(b) + 1] =
+            block_first[static_cast<std::size_t>(b)] + b + 1;
+    }
+    std::vector<std::int64_t> first(static_cast<std::size_t>(n_ranks));
+    std::vector<std::int64_t> rows(static_cast<std::size_t>(n_ranks));
+    for (int r = 0; r < n_ranks; ++r) {
+        const int b = (r + 1) % n_ranks;
+        first[static_cast<std::size_t>(r)] = block_first[static_cast<std::size_t>(b)];
+        rows[static_cast<std::size_t>(r)] = b + 1;
+    }
+    const std::int64_t total_rows = block_first.back();
+    std::vector<float> all(static_cast<std::size_t>(total_rows * width), -1.0F);
+    const auto me = static_cast<std::size_t>(comm.rank());
+    for (std::int64_t row = first[me]; row < first[me] + rows[me]; ++row) {
+        all[static_cast<std::size_t>(row * width)] = static_cast<float>(row);
+        all[static_cast<std::size_t>(row * width + 1)] = static_cast<float>(-row);
+    }
+    comm.all_gather_rows_in_place(std::span<float>(all), std::span<const std::int64_t>(first),
+                                  std::span<const std::int64_t>(rows), width);
+    for (std::int64_t row = 0; row < total_rows; ++row) {
+        CHECK(all[static_cast<std::size_t>(row * width)] == static_cast<float>(row));
+        CHECK(all[static_cast<std::size_t>(row * width + 1)] == static_cast<float>(-row));
+    }
+    std::vector<std::int64_t> outside = first;
+    outside[0] = total_rows;  // rank 0's rows would end past the buffer
+    CHECK_THROWS_AS(
+        comm.all_gather_rows_in_place(std::span<float>(all), std::span<const std::int64_t>(outside),
+                                      std::span<const std::int64_t>(rows), width),
+        distmf::Error);
+}

@@ -14,6 +14,7 @@
 #include <string>
 #include <vector>
 
+#include "distmf/generate.hpp"
 #include "distmf/hashing.hpp"
 
 namespace distmf::testing {
@@ -162,5 +163,10 @@ std::string skip_message(const std::string& what) {
 }
 
 std::string source_dir() { return DISTMF_SOURCE_DIR; }
+
+void generate_on_rank0(const Communicator& comm, const GenerateConfig& options) {
+    if (comm.rank() == 0) generate_ratings(options, 1);
+    comm.barrier();
+}
 
 }  // namespace distmf::testing

@@ -8,6 +8,7 @@
 #include <vector>
 
 #include "distmf/comm.hpp"
+#include "distmf/config.hpp"
 
 namespace distmf::testing {
 
@@ -79,5 +80,9 @@ std::string skip_message(const std::string& what);
 
 /// The source tree's root (for configs/).
 std::string source_dir();
+
+/// Collective. Rank 0 writes `options.out` with `distmf generate`'s generator; every rank
+/// returns once the file is complete.
+void generate_on_rank0(const Communicator& comm, const GenerateConfig& options);
 
 }  // namespace distmf::testing

@@ -88,3 +88,30 @@ TEST_CASE("rows_checksum: the sum over any split of the rows is the checksum of 
     flipped[10] = -flipped[10];
     CHECK(distmf::rows_checksum(flipped.data(), 0, 7, row_bytes) != whole);
 }
+
+TEST_CASE("checkpoint names inside a DSGD epoch: +s<sub-epochs done>", "[checkpoint]") {
+    CHECK(checkpoint_file_name({12, false, 3}) == "checkpoint-000012+s3.h5");
+    CHECK(checkpoint_file_name({0, false, 1}) == "checkpoint-000000+s1.h5");
+    for (const std::int64_t sub_epochs : {std::int64_t{1}, std::int64_t{7}, std::int64_t{123}}) {
+        const std::string name = checkpoint_file_name({5, false, sub_epochs});
+        const std::optional<CheckpointName> parsed = parse_checkpoint_file_name(name);
+        REQUIRE(parsed.has_value());
+        CHECK(parsed->iteration == 5);
+        CHECK_FALSE(parsed->users_half_done);
+        CHECK(parsed->sub_epochs_done == sub_epochs);
+    }
+    for (const char* rejected :
+         {"checkpoint-000012+s0.h5", "checkpoint-000012+s.h5", "checkpoint-000012+s03.h5",
+          "checkpoint-000012+s3+u.h5", "checkpoint-000012+u+s3.h5", "checkpoint-000012+s-3.h5",
+          "checkpoint-+s3.h5"}) {
+        INFO(rejected);
+        CHECK_FALSE(parse_checkpoint_file_name(rejected).has_value());
+    }
+    // Order within a run: after the whole iteration, then further sub-epochs of the next.
+    CHECK(distmf::is_later({12, false, 2}, {12, false, 1}));
+    CHECK(distmf::is_later({12, false, 1}, {12, false, 0}));
+    CHECK(distmf::is_later({13, false, 0}, {12, false, 3}));
+    CHECK_FALSE(distmf::is_later({12, false, 1}, {12, false, 1}));
+    CHECK(distmf::same_place({12, false, 1}, {12, false, 1}));
+    CHECK_FALSE(distmf::same_place({12, false, 1}, {12, true, 0}));
+}

@@ -485,3 +485,82 @@ TEST_CASE("validate: generate option ranges", "[config]") {
     CHECK(message.rfind(option + ":", 0) == 0);  // the message starts with the option's name
     CHECK(validate_error(config, Command::data) == "--data.train: a ratings file is required");
 }
+
+TEST_CASE("model.algorithm, model.init and the [dsgd] options reach the config", "[config]") {
+    const auto parsed = parse({"train", "--data.train", "r.tsv", "--model.algorithm", "dsgd",
+                               "--model.init", "als.h5", "--dsgd.step-size", "0.02",
+                               "--dsgd.schedule", "inverse-decay", "--dsgd.grow", "1.1",
+                               "--dsgd.shrink", "0.25", "--dsgd.decay", "0.5", "--dsgd.grid", "6"});
+    const Config& c = parsed.config;
+    CHECK(c.model.algorithm == distmf::Algorithm::dsgd);
+    CHECK(c.model.init == "als.h5");
+    CHECK(c.dsgd.step_size == 0.02);
+    CHECK(c.dsgd.schedule == distmf::StepSchedule::inverse_decay);
+    CHECK(c.dsgd.grow == 1.1);
+    CHECK(c.dsgd.shrink == 0.25);
+    CHECK(c.dsgd.decay == 0.5);
+    CHECK(c.dsgd.grid == 6);
+    CHECK(Config{}.model.algorithm == distmf::Algorithm::als);  // ALS stays the default
+    CHECK(Config{}.dsgd.schedule == distmf::StepSchedule::bold_driver);
+    CHECK(validate_error(c, Command::train).empty());
+
+    const TempDir dir;
+    write_text(dir.file("run.ini"), distmf::effective_ini(c, Command::train));
+    const Config again = parse({"train", "--config", dir.file("run.ini")}).config;
+    CHECK(distmf::effective_ini(again, Command::train) == distmf::effective_ini(c, Command::train));
+    CHECK_THAT(parse_error({"train", "--model.algorithm", "sgd"}),
+               Contains("--model.algorithm") && Contains("als|dsgd"));
+    CHECK_THAT(parse_error({"train", "--dsgd.schedule", "adagrad"}),
+               Contains("bold-driver|fixed|inverse-decay"));
+}
+
+TEST_CASE("validate: dsgd option ranges", "[config]") {
+    Config config = valid_data_config();
+    config.model.algorithm = distmf::Algorithm::dsgd;
+    CHECK(validate_error(config, Command::train).empty());
+    auto& d = config.dsgd;
+    std::string option;
+    SECTION("step size 0") {
+        d.step_size = 0.0;
+        option = "--dsgd.step-size";
+    }
+    SECTION("step size infinite") {
+        d.step_size = std::numeric_limits<double>::infinity();
+        option = "--dsgd.step-size";
+    }
+    SECTION("grow below 1") {
+        d.grow = 0.9;
+        option = "--dsgd.grow";
+    }
+    SECTION("shrink 0") {
+        d.shrink = 0.0;
+        option = "--dsgd.shrink";
+    }
+    SECTION("shrink above 1") {
+        d.shrink = 1.5;
+        option = "--dsgd.shrink";
+    }
+    SECTION("decay negative") {
+        d.decay = -0.1;
+        option = "--dsgd.decay";
+    }
+    SECTION("grid negative") {
+        d.grid = -1;
+        option = "--dsgd.grid";
+    }
+    SECTION("grid too large") {
+        d.grid = distmf::max_dsgd_grid + 1;
+        option = "--dsgd.grid";
+    }
+    SECTION("init scale 0") {
+        config.train.init_scale = 0.0;
+        option = "--train.init-scale";
+    }
+    SECTION("init scale NaN") {
+        config.train.init_scale = std::numeric_limits<double>::quiet_NaN();
+        option = "--train.init-scale";
+    }
+    const std::string message = validate_error(config, Command::train);
+    INFO(message);
+    CHECK(message.rfind(option + ":", 0) == 0);
+}

@@ -1,0 +1,198 @@
+#include "distmf/dsgd.hpp"
+
+#include <mpi.h>
+
+#include <algorithm>
+#include <cmath>
+#include <limits>
+
+#include "distmf/error.hpp"
+#include "distmf/hashing.hpp"
+#include "distmf/log.hpp"
+
+namespace distmf {
+namespace {
+
+/// Seeds the order of the ratings in the sub-blocks (the initial factors use streams 1, 2).
+constexpr std::uint64_t shuffle_stream = 3;
+
+/// The most rows of any user block or item block.
+std::int64_t largest_block_rows(const Dataset& dataset) {
+    std::int64_t largest = 0;
+    for (const BlockPartition* blocks : {&dataset.user_blocks, &dataset.item_blocks}) {
+        for (int block = 0; block < blocks->n_blocks(); ++block) {
+            largest = std::max(largest, blocks->size(block));
+        }
+    }
+    return largest;
+}
+
+DsgdLayout lay_out(int rank, const Config& config, const Dataset& dataset, int threads,
+                   double& seconds) {
+    const double start = MPI_Wtime();
+    const int width = config.model.rank + (config.model.biases ? 1 : 0);
+    DsgdLayout layout(dataset.user_ratings, dataset.item_blocks, dataset.user_train_counts,
+                      dataset.item_train_counts, rank,
+                      dsgd_grid(config.dsgd, threads, largest_block_rows(dataset), width),
+                      hash_keys(config.train.seed, shuffle_stream), threads);
+    seconds = MPI_Wtime() - start;
+    return layout;
+}
+
+/// Rows [first, first + count) of a table as a span of floats.
+std::span<float> block_rows(FactorTable& table, const BlockPartition& blocks, int block) {
+    return table.row_span(blocks.first(block), blocks.size(block));
+}
+
+}  // namespace
+
+int dsgd_grid(const DsgdConfig& options, int threads, std::int64_t largest_block_rows, int width) {
+    if (options.grid > 0) return options.grid;
+    const std::int64_t block_bytes = largest_block_rows * width * std::int64_t{4};
+    const std::int64_t for_cache = (block_bytes + dsgd_part_bytes - 1) / dsgd_part_bytes;
+    const std::int64_t for_threads = threads <= 1 ? 1 : 2 * std::int64_t{threads};
+    return static_cast<int>(
+        std::clamp<std::int64_t>(std::max(for_cache, for_threads), 1, max_dsgd_grid));
+}
+
+DsgdTrainer::DsgdTrainer(int rank, int n_ranks, const Config& config, const Dataset& dataset,
+                         const AlsSettings& settings)
+    : rank_(rank),
+      n_ranks_(n_ranks),
+      dataset_(dataset),
+      options_(config.dsgd),
+      settings_(settings),
+      layout_(lay_out(rank, config, dataset, settings.threads, counters_.layout_seconds)) {
+    if (settings.regularization == Regularization::plain) {
+        user_penalty_scale_ = per_rating_penalty_scale(settings, dataset.user_train_counts);
+        item_penalty_scale_ = per_rating_penalty_scale(settings, dataset.item_train_counts);
+    }
+}
+
+void DsgdTrainer::prepare(TrainState& state) const {
+    for (std::size_t user = 0; user < dataset_.user_train_counts.size(); ++user) {
+        if (dataset_.user_train_counts[user] == 0) {
+            state.users.row(static_cast<std::int64_t>(user)).setZero();
+        }
+    }
+    for (std::size_t item = 0; item < dataset_.item_train_counts.size(); ++item) {
+        if (dataset_.item_train_counts[item] == 0) {
+            state.items.row(static_cast<std::int64_t>(item)).setZero();
+        }
+    }
+}
+
+bool DsgdTrainer::run_epoch(const Communicator& comm, TrainState& state,
+                            const StopCheck& stop_requested) {
+    for (std::int64_t sub_epoch = state.sub_epochs_done; sub_epoch < n_ranks_; ++sub_epoch) {
+        const int item_block = stratum_column(rank_, static_cast<int>(sub_epoch), n_ranks_);
+        run_block(item_block, state);
+        rotate(comm, item_block, state.items);
+        state.sub_epochs_done = sub_epoch + 1;
+        if (state.sub_epochs_done < n_ranks_ && stop_requested()) {
+            gather(comm, static_cast<int>(state.sub_epochs_done), state);
+            return false;
+        }
+    }
+    state.sub_epochs_done = 0;
+    gather(comm, 0, state);
+    ++counters_.epochs;
+    return true;
+}
+
+void DsgdTrainer::run_block(int item_block, TrainState& state) {
+    const double start = MPI_Wtime();
+    const auto step_size = static_cast<float>(state.step_size);
+    const auto global_mean = static_cast<float>(settings_.global_mean);
+    const SgdPenalties penalties{static_cast<float>(settings_.lambda),
+                                 static_cast<float>(settings_.bias_lambda), user_penalty_scale_,
+                                 item_penalty_scale_};
+    const int grid = layout_.grid();
+    FactorTable& users = state.users;
+    FactorTable& items = state.items;
+#pragma omp parallel num_threads(std::max(1, settings_.threads))
+    for (int wave = 0; wave < grid; ++wave) {
+        // The sub-blocks of a wave share no user part and no item part: any thread may take
+        // any of them, in any order, with the same result. The loop ends with a barrier.
+#pragma omp for schedule(dynamic, 1)
+        for (int part = 0; part < grid; ++part) {
+            const BlockCell cell{part, stratum_column(part, wave, grid)};
+            sgd_pass(layout_.sub_block(item_block, cell), users, items, step_size, global_mean,
+                     penalties);
+        }
+    }
+    counters_.updates += layout_.block_size(item_block);
+    counters_.sgd_seconds += MPI_Wtime() - start;
+}
+
+void DsgdTrainer::rotate(const Communicator& comm, int item_block, FactorTable& items) {
+    if (n_ranks_ == 1) return;
+    const double start = MPI_Wtime();
+    const int next_block = (item_block + 1) % n_ranks_;
+    const std::span<float> send = block_rows(items, dataset_.item_blocks, item_block);
+    comm.send_recv(std::span<const float>(send), (rank_ + n_ranks_ - 1) % n_ranks_,
+                   block_rows(items, dataset_.item_blocks, next_block), (rank_ + 1) % n_ranks_);
+    counters_.rotation_bytes += static_cast<std::int64_t>(send.size_bytes());
+    counters_.rotation_seconds += MPI_Wtime() - start;
+}
+
+void DsgdTrainer::gather(const Communicator& comm, int item_block_offset, TrainState& state) {
+    const double start = MPI_Wtime();
+    const std::vector<std::int64_t> user_rows = dataset_.user_blocks.sizes();
+    comm.all_gather_rows_in_place(state.users.row_span(0, state.users.rows()),
+                                  std::span<const std::int64_t>(user_rows), state.users.width());
+    // Rank r holds the current rows of item block (r + offset) mod P.
+    std::vector<std::int64_t> first_item(static_cast<std::size_t>(n_ranks_));
+    std::vector<std::int64_t> item_rows(static_cast<std::size_t>(n_ranks_));
+    for (int r = 0; r < n_ranks_; ++r) {
+        const int held = stratum_column(r, item_block_offset, n_ranks_);
+        first_item[static_cast<std::size_t>(r)] = dataset_.item_blocks.first(held);
+        item_rows[static_cast<std::size_t>(r)] = dataset_.item_blocks.size(held);
+    }
+    comm.all_gather_rows_in_place(state.items.row_span(0, state.items.rows()),
+                                  std::span<const std::int64_t>(first_item),
+                                  std::span<const std::int64_t>(item_rows), state.items.width());
+    counters_.gather_seconds += MPI_Wtime() - start;
+}
+
+void DsgdTrainer::finish_epoch(TrainState& state) const {
+    const std::size_t n = state.history.size();
+    const double objective = state.history.back().objective;
+    if (!std::isfinite(objective)) {
+        throw NumericalError(format_text(
+            "DSGD diverged in epoch %lld (training objective %g at step size %g); try a smaller "
+            "--dsgd.step-size",
+            static_cast<long long>(state.iteration), objective, state.step_size));
+    }
+    const double previous =
+        n >= 2 ? state.history[n - 2].objective : std::numeric_limits<double>::quiet_NaN();
+    state.step_size =
+        next_step_size(options_, state.step_size, state.iteration, previous, objective);
+}
+
+std::string describe_dsgd_counters(const std::vector<DsgdCounters>& all, int threads) {
+    DsgdCounters total;
+    double slowest_sgd = 0.0;
+    for (const DsgdCounters& c : all) {
+        total.updates += c.updates;
+        total.rotation_bytes = std::max(total.rotation_bytes, c.rotation_bytes);
+        total.rotation_seconds = std::max(total.rotation_seconds, c.rotation_seconds);
+        total.gather_seconds = std::max(total.gather_seconds, c.gather_seconds);
+        total.layout_seconds = std::max(total.layout_seconds, c.layout_seconds);
+        slowest_sgd = std::max(slowest_sgd, c.sgd_seconds);
+        total.epochs = c.epochs;
+    }
+    const double cores = static_cast<double>(all.size()) * threads;
+    const double epochs = static_cast<double>(std::max<std::int64_t>(1, total.epochs));
+    return format_text(
+        "dsgd: %.1f M rating updates/s per core (%lld updates in %.2f s of SGD on the slowest "
+        "rank, %d rank%s x %d thread%s); per epoch %.3f s SGD, %.3f s ring, %.3f s all-gather, "
+        "%.2f MB sent around the ring per rank; layout %.2f s",
+        static_cast<double>(total.updates) / std::max(slowest_sgd, 1e-9) / cores / 1e6,
+        static_cast<long long>(total.updates), slowest_sgd, static_cast<int>(all.size()),
+        all.size() == 1 ? "" : "s", threads, threads == 1 ? "" : "s", slowest_sgd / epochs,
+        total.rotation_seconds / epochs, total.gather_seconds / epochs,
+        static_cast<double>(total.rotation_bytes) / epochs / 1e6, total.layout_seconds);
+}
+
+}  // namespace distmf
