@@ -1,13 +1,18 @@
 // `distmf train --model.algorithm bpmf` end to end through the real binary: the Gibbs chain,
 // and so the posterior-mean model, is bitwise the same on 1, 2 and 4 ranks and 1 or 2 threads;
-// a run continued from its checkpoint (on another number of ranks) equals one longer run; a
+// a run continued from its checkpoint, or stopped by a signal (possibly between the half-sweeps of
+// a sweep) and resumed, on another number of ranks, equals one uninterrupted run; a
 // checkpoint of other [bpmf] settings is refused naming the option; bad options are agreed
 // errors naming the option.
 #include <catch2/catch.hpp>
+#include <csignal>
 #include <string>
 #include <vector>
 
+#include "background_run.hpp"
+#include "checkpoint_runs.hpp"
 #include "cli_support.hpp"
+#include "distmf/checkpoint_name.hpp"
 #include "model_files.hpp"
 #include "test_support.hpp"
 #include "train_runs.hpp"
@@ -111,4 +116,41 @@ TEST_CASE("train bpmf: bad options are agreed errors naming the option", "[cli][
                         {"--model.biases", "set --model.biases false"});
     expect_agreed_error(with(bpmf_args(data, 3), {}), {"--bpmf.burn-in", "--train.iterations"});
     // (The [bpmf] ranges and the other rules: tests/unit/config_test.cpp.)
+}
+
+TEST_CASE("train bpmf: a run stopped by SIGTERM and resumed on 1 rank equals an uninterrupted run",
+          "[cli][bpmf][checkpoint]") {
+    const TempDir dir;
+    const SplitData data = distmf::testing::generate_main(dir);
+    const std::string folder = dir.file("ckpt");
+    // Far more sweeps than it can run before the signal; checkpoints only when stopped.
+    distmf::testing::BackgroundRun job(
+        2, with(bpmf_args(data, 1000000), {"--checkpoint.dir", folder, "--checkpoint.every", "0",
+                                           "--output.metrics", dir.file("stopped.jsonl")}));
+    const bool running = job.wait_until(
+        [&] {
+            return distmf::testing::lines_of(distmf::testing::read_text(dir.file("stopped.jsonl")))
+                       .size() >= 5;  // past the burn-in: the checkpoint holds samples
+        },
+        60.0);
+    REQUIRE(running);
+    CHECK(job.signal_ranks(SIGTERM) == 2);
+    const CommandResult stopped = job.wait(60.0);
+    INFO(stopped.out << stopped.err);
+    CHECK(stopped.exit_code == 75);
+    const std::string written = distmf::testing::stop_checkpoint(stopped, SIGTERM);
+    REQUIRE(!written.empty());
+    const auto name = distmf::parse_checkpoint_file_name(
+        written.substr(written.find_last_of('/') + 1));  // checkpoint-N.h5 or -N+u.h5
+    REQUIRE(name.has_value());
+    const std::string sweeps = std::to_string(name->iteration + 2);
+
+    run_ok(2, with(replaced(bpmf_args(data, 1), "--train.iterations", sweeps),
+                   {"--output.model", dir.file("straight.h5")}));
+    const CommandResult resumed =
+        run_ok(1, with(replaced(bpmf_args(data, 1), "--train.iterations", sweeps),
+                       {"--checkpoint.dir", folder, "--output.model", dir.file("resumed.h5")}));
+    CHECK(distmf::testing::resumed_from(resumed) == written);
+    distmf::testing::check_same_model(read_model_file(dir.file("resumed.h5")),
+                                      read_model_file(dir.file("straight.h5")));
 }
