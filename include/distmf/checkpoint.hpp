@@ -12,6 +12,8 @@
 ///   /state/ranking_history  float64 [iterations, 5]: test precision, recall, NDCG, MAP, AUC
 ///                                              (NaN for explicit ALS; absent in older files)
 ///   /state/best_users, /state/best_items  float32 [rows, width]  (with --train.patience)
+///   BPMF only: attrs bpmf_alpha, bpmf_beta0, bpmf_burn_in, bpmf_samples (T), and with T > 0
+///   /state/user_samples, /state/item_samples  float32 [rows, k T]  (the samples kept, bpmf.hpp)
 ///
 /// Files are named as checkpoint_name.hpp says (checkpoint-000012.h5, or with +u or +s3 after a
 /// stop inside the next iteration). They
@@ -62,8 +64,8 @@ std::string save_checkpoint(const Communicator& comm, const Config& config, cons
 /// `auto` -> the newest valid checkpoint in the folder (invalid ones are reported in one line
 /// each and skipped), or nullopt if there is none; a file -> that checkpoint, which must be
 /// valid. A checkpoint that does not fit this run (rank, biases, algorithm, data; and lambda,
-/// bias-lambda or regularization unless --checkpoint.force) is a ConfigError naming the
-/// difference. Returns the restored state and the path it came from.
+/// bias-lambda, regularization, the [ials] or [bpmf] settings unless --checkpoint.force) is a
+/// ConfigError naming the difference. Returns the restored state and the path it came from.
 struct ResumedState {
     TrainState state;
     std::string path;

@@ -23,9 +23,10 @@ enum class HeaderMode { automatic, present, absent };
 enum class DuplicatePolicy { error, last, mean };
 /// How the ridge penalty of a row scales: lambda * n_i (ALS-WR, Zhou et al. 2008) or lambda.
 enum class Regularization { weighted, plain };
-/// The training algorithm: explicit ALS on ratings, implicit ALS on interaction strengths, or
-/// distributed SGD on ratings (Gemulla et al. 2011).
-enum class Algorithm { als, ials, dsgd };
+/// The training algorithm: explicit ALS on ratings, implicit ALS on interaction strengths,
+/// distributed SGD on ratings (Gemulla et al. 2011), or Bayesian PMF on ratings by Gibbs
+/// sampling (Salakhutdinov & Mnih 2008).
+enum class Algorithm { als, ials, dsgd, bpmf };
 /// How the training ratings are split into train and test when no test file is given: each
 /// rating by a hash of (seed, user, item), or a fraction of every user's ratings (hold-out).
 enum class SplitMethod { hash, per_user };
@@ -129,6 +130,14 @@ struct DsgdConfig {
     int grid = 0;         ///< sub-blocks per side of a rank's block; 0: from the thread count
 };
 
+/// [bpmf]: Bayesian probabilistic matrix factorization (with --model.algorithm bpmf). Every
+/// --train.iterations is one Gibbs sweep; the model averages the sweeps after the burn-in.
+struct BpmfConfig {
+    double alpha = 2.0;  ///< precision of the rating noise, 1 / sigma^2
+    double beta0 = 2.0;  ///< Normal-Wishart hyper-prior: weight of its mean 0
+    int burn_in = 10;    ///< sweeps drawn but not averaged; < --train.iterations
+};
+
 /// [output]: what training writes.
 struct OutputConfig {
     std::string model;    ///< HDF5 model file (optional)
@@ -159,6 +168,7 @@ struct Config {
     EvalConfig eval;
     TrainConfig train;
     DsgdConfig dsgd;
+    BpmfConfig bpmf;
     OutputConfig output;
     CheckpointConfig checkpoint;
     ModelFileConfig model_file;
@@ -219,6 +229,10 @@ std::ostream& operator<<(std::ostream& out, Baseline value);
 std::istream& operator>>(std::istream& in, Baseline& value);
 std::ostream& operator<<(std::ostream& out, OutputFormat value);
 std::istream& operator>>(std::istream& in, OutputFormat& value);
+
+/// Local. Whether the model predicts from the global mean of the training ratings: with
+/// biases, and always with BPMF (which fits the centred ratings, with no biases).
+bool uses_global_mean(const ModelConfig& model);
 
 /// Local. The name of an algorithm as written in model files ("als", "ials").
 std::string algorithm_name(Algorithm algorithm);

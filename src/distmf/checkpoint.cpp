@@ -1,14 +1,17 @@
 #include "distmf/checkpoint.hpp"
 
 #include <algorithm>
+#include <array>
 #include <csignal>
 #include <cstdio>
 #include <cstdlib>
 #include <cstring>
 #include <filesystem>
+#include <limits>
 #include <sstream>
 
 #include "distmf/atomic_file.hpp"
+#include "distmf/bpmf.hpp"
 #include "distmf/error.hpp"
 #include "distmf/hashing.hpp"
 #include "distmf/model_io.hpp"
@@ -85,6 +88,28 @@ std::string implicit_description(const Config& config) {
     return text.str();
 }
 
+/// The [bpmf] settings of a run, as /state attributes ("" for the other algorithms).
+struct BpmfState {
+    double alpha = 0.0;
+    double beta0 = 0.0;
+    std::int64_t burn_in = -1;
+};
+
+/// Collective. Writes a pair of tables (users, items; every rank its blocks' rows) as datasets
+/// `names[0]` and `names[1]` of `group`.
+void write_table_pair(const Communicator& comm, const H5Handle& group, const Dataset& dataset,
+                      const FactorTable& users, const FactorTable& items,
+                      const std::array<const char*, 2>& names) {
+    const int rank = comm.rank();
+    for (const bool user_side : {true, false}) {
+        const FactorTable& table = user_side ? users : items;
+        const BlockPartition& blocks = user_side ? dataset.user_blocks : dataset.item_blocks;
+        write_checked_rows(comm, group, user_side ? names[0] : names[1], table.rows(),
+                           table.width(), blocks.first(rank), blocks.size(rank),
+                           table.values().data() + blocks.first(rank) * table.width());
+    }
+}
+
 void write_state(const Communicator& comm, const H5Handle& file, const Config& config,
                  const Dataset& dataset, const TrainState& state, std::uint64_t fingerprint) {
     const H5Handle group = create_group(file, "state");
@@ -115,14 +140,18 @@ void write_state(const Communicator& comm, const H5Handle& file, const Config& c
                        comm.rank() == 0 ? n_records : 0, ranking.data());
     write_string_attribute(group, "implicit", implicit_description(config));
     if (state.best_iteration > 0) {
-        const int rank = comm.rank();
-        for (const bool users : {true, false}) {
-            const FactorTable& table = users ? state.best_users : state.best_items;
-            const BlockPartition& blocks = users ? dataset.user_blocks : dataset.item_blocks;
-            write_checked_rows(comm, group, users ? "best_users" : "best_items", table.rows(),
-                               table.width(), blocks.first(rank), blocks.size(rank),
-                               table.values().data() + blocks.first(rank) * table.width());
-        }
+        write_table_pair(comm, group, dataset, state.best_users, state.best_items,
+                         {"best_users", "best_items"});
+    }
+    if (config.model.algorithm != Algorithm::bpmf) return;
+    write_attribute<double>(group, "bpmf_alpha", config.bpmf.alpha);
+    write_attribute<double>(group, "bpmf_beta0", config.bpmf.beta0);
+    write_attribute<std::int64_t>(group, "bpmf_burn_in", config.bpmf.burn_in);
+    const std::int64_t samples = sample_count(state);
+    write_attribute<std::int64_t>(group, "bpmf_samples", samples);
+    if (samples > 0) {
+        write_table_pair(comm, group, dataset, state.user_samples, state.item_samples,
+                         {"user_samples", "item_samples"});
     }
 }
 
@@ -136,16 +165,37 @@ struct LoadedCheckpoint {
     double bias_lambda = 0.0;
     std::string regularization;
     std::string implicit;  ///< implicit_description of the run that wrote it
+    BpmfState bpmf;        ///< the [bpmf] settings of the run that wrote it (BPMF only)
 };
 
 FactorTable table_from_rows(const std::vector<float>& values, std::int64_t rows, int k,
                             bool biases) {
     FactorTable table(rows, k, biases);
     if (static_cast<std::int64_t>(values.size()) != rows * table.width()) {
-        throw InputError("a best-model table has the wrong size");
+        throw InputError("a table of /state has the wrong size");
     }
     std::copy(values.begin(), values.end(), table.values().data());
     return table;
+}
+
+/// Reads the BPMF part of /state: the [bpmf] settings and the samples kept.
+void read_bpmf_state(const H5Handle& file, const H5Handle& group, LoadedCheckpoint& loaded) {
+    loaded.bpmf.alpha = read_attribute<double>(group, "bpmf_alpha");
+    loaded.bpmf.beta0 = read_attribute<double>(group, "bpmf_beta0");
+    loaded.bpmf.burn_in = read_attribute<std::int64_t>(group, "bpmf_burn_in");
+    const std::int64_t samples = read_attribute<std::int64_t>(group, "bpmf_samples");
+    if (samples <= 0) return;
+    const ModelInfo& info = loaded.model.info;
+    const auto width = static_cast<std::int64_t>(info.k) * samples;
+    if (info.biases || width > std::numeric_limits<int>::max()) {
+        throw InputError(file.file() + ": the BPMF samples do not fit the model");
+    }
+    loaded.state.user_samples =
+        table_from_rows(read_checked_rows<float>(file, "state/user_samples", width, true),
+                        loaded.model.users.rows(), static_cast<int>(width), false);
+    loaded.state.item_samples =
+        table_from_rows(read_checked_rows<float>(file, "state/item_samples", width, true),
+                        loaded.model.items.rows(), static_cast<int>(width), false);
 }
 
 LoadedCheckpoint read_checkpoint(const H5Handle& file) {
@@ -206,6 +256,7 @@ LoadedCheckpoint read_checkpoint(const H5Handle& file) {
             read_checked_rows<float>(file, "state/best_items", loaded.model.items.width(), true),
             loaded.model.items.rows(), info.k, info.biases);
     }
+    if (has_attribute(group, "bpmf_samples")) read_bpmf_state(file, group, loaded);
     state.users = std::move(loaded.model.users);
     state.items = std::move(loaded.model.items);
     return loaded;
@@ -280,6 +331,16 @@ void check_compatible(const LoadedCheckpoint& loaded, const std::string& path, c
         refuse("it has the [ials] settings '" + loaded.implicit + "', this run '" +
                implicit_description(config) + "'" + hint);
     }
+    if (config.model.algorithm != Algorithm::bpmf) return;
+    const auto compare = [&](const char* option, auto written, auto wanted) {
+        if (written != wanted) {
+            refuse(std::string("it has --bpmf.") + option + " " + number(written) + ", this run " +
+                   number(wanted) + hint);
+        }
+    };
+    compare("alpha", loaded.bpmf.alpha, config.bpmf.alpha);
+    compare("beta0", loaded.bpmf.beta0, config.bpmf.beta0);
+    compare("burn-in", loaded.bpmf.burn_in, static_cast<std::int64_t>(config.bpmf.burn_in));
 }
 
 }  // namespace
@@ -340,7 +401,7 @@ ModelInfo run_model_info(const Communicator& comm, const Config& config, const D
     info.iteration = iteration;
     info.seed = config.train.seed;
     info.config = effective_ini(config, Command::train);
-    info.global_mean = config.model.biases ? dataset.summary.mean_rating : 0.0;
+    info.global_mean = uses_global_mean(config.model) ? dataset.summary.mean_rating : 0.0;
     info.rating_min = dataset.summary.min_rating;
     info.rating_max = dataset.summary.max_rating;
     std::string created = utc_timestamp();
@@ -465,6 +526,16 @@ std::string describe_checkpoint_state(const H5Handle& file) {
         read_attribute<double>(group, "lambda"), read_attribute<double>(group, "bias_lambda"),
         read_string_attribute(group, "regularization").c_str());
     std::string description = text;
+    if (has_attribute(group, "bpmf_samples")) {
+        std::snprintf(
+            text, sizeof text,
+            "              BPMF alpha %g, beta0 %g, burn-in %lld; samples averaged: %lld\n",
+            read_attribute<double>(group, "bpmf_alpha"),
+            read_attribute<double>(group, "bpmf_beta0"),
+            static_cast<long long>(read_attribute<std::int64_t>(group, "bpmf_burn_in")),
+            static_cast<long long>(read_attribute<std::int64_t>(group, "bpmf_samples")));
+        description += text;
+    }
     if (has_attribute(group, "step_size")) {
         std::snprintf(
             text, sizeof text,

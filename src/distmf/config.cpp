@@ -83,10 +83,11 @@ struct EnumNames<Regularization> {
 
 template <>
 struct EnumNames<Algorithm> {
-    static constexpr std::array<std::pair<Algorithm, std::string_view>, 3> table{{
+    static constexpr std::array<std::pair<Algorithm, std::string_view>, 4> table{{
         {Algorithm::als, "als"},
         {Algorithm::ials, "ials"},
         {Algorithm::dsgd, "dsgd"},
+        {Algorithm::bpmf, "bpmf"},
     }};
 };
 
@@ -274,6 +275,7 @@ enum GroupIndex : std::size_t {
     eval_group,
     train_group,
     dsgd_group,
+    bpmf_group,
     output_group,
     checkpoint_group,
     generate_group,
@@ -309,7 +311,8 @@ void declare_options(Config& c, OptionRegistry& r) {
     r.add("algorithm", c.model.algorithm,
           "als: explicit ratings by alternating least squares; ials: implicit feedback (play "
           "counts, clicks) with confidence weights, see [ials]; dsgd: explicit ratings by "
-          "distributed stochastic gradient descent, see [dsgd]");
+          "distributed stochastic gradient descent, see [dsgd]; bpmf: explicit ratings by "
+          "Bayesian PMF (Gibbs sampling, the model averages the samples), see [bpmf]");
     r.add("rank", c.model.rank, "k, the number of latent factors per user and item; >= 1");
     r.add("lambda", c.model.lambda, "ridge penalty on the factors; >= 0");
     r.add("bias-lambda", c.model.bias_lambda,
@@ -339,7 +342,8 @@ void declare_options(Config& c, OptionRegistry& r) {
 
     r.group("train", "Training [train]");
     r.add("iterations", c.train.iterations,
-          "ALS iterations (user then item half-sweep) or DSGD epochs; >= 1");
+          "ALS iterations (user then item half-sweep), DSGD epochs or BPMF Gibbs sweeps "
+          "(burn-in included); >= 1");
     r.add("seed", c.train.seed, "seed of the initial factors (drawn per external ID)");
     r.add("init-scale", c.train.init_scale,
           "standard deviation of the initial factors (biases start at 0); > 0. Smaller values "
@@ -365,6 +369,16 @@ void declare_options(Config& c, OptionRegistry& r) {
           "threads; results depend on the grid, not on how many threads run it; 0: at least "
           "2 x threads, and enough that a part's factor rows take at most 2 MiB");
 
+    r.group("bpmf", "Bayesian PMF [bpmf] (with --model.algorithm bpmf)");
+    r.add("alpha", c.bpmf.alpha,
+          "precision of the rating noise (1 / variance, in 1 / rating units squared); > 0");
+    r.add("beta0", c.bpmf.beta0,
+          "Normal-Wishart hyper-prior of the factor means and precisions: the weight of its "
+          "mean 0, in pseudo-rows; > 0");
+    r.add("burn-in", c.bpmf.burn_in,
+          "sweeps drawn but not averaged into the model (the model is the mean of the "
+          "predictions of the later sweeps); >= 0 and < --train.iterations");
+
     r.group("output", "Output [output]");
     r.add("model", c.output.model, "HDF5 model file to write (empty: none)");
     r.add("metrics", c.output.metrics, "JSON-lines file, one object per iteration (empty: none)");
@@ -381,8 +395,8 @@ void declare_options(Config& c, OptionRegistry& r) {
           "auto: continue from the newest valid checkpoint in the folder, if any; never: start "
           "afresh; or the path of a checkpoint file to continue from");
     r.add("force", c.checkpoint.force,
-          "resume even though lambda, bias-lambda or regularization changed (rank, biases, "
-          "algorithm and data must always match)");
+          "resume even though lambda, bias-lambda, regularization or the [ials] or [bpmf] "
+          "settings changed (rank, biases, algorithm and data must always match)");
 
     r.group("", "Synthetic ratings (generate)");
     r.add("users", c.generate.users, "number of users, >= 1");
@@ -430,10 +444,10 @@ const std::vector<CommandInfo>& command_table() {
     static const std::vector<CommandInfo> table{
         {Command::train,
          "train",
-         "Trains a matrix-factorization model with ALS (explicit or implicit) or DSGD across all "
-         "ranks.",
-         {data_group, model_group, ials_group, eval_group, train_group, dsgd_group, output_group,
-          checkpoint_group}},
+         "Trains a matrix-factorization model with ALS (explicit or implicit), DSGD or BPMF "
+         "across all ranks.",
+         {data_group, model_group, ials_group, eval_group, train_group, dsgd_group, bpmf_group,
+          output_group, checkpoint_group}},
         {Command::evaluate,
          "evaluate",
          "Prints the RMSE/MAE and ranking metrics of a saved model (or a baseline) on test data.",
@@ -613,6 +627,10 @@ std::istream& operator>>(std::istream& in, OutputFormat& value) { return read_en
 
 std::string algorithm_name(Algorithm algorithm) { return format_value(algorithm); }
 
+bool uses_global_mean(const ModelConfig& model) {
+    return model.biases || model.algorithm == Algorithm::bpmf;
+}
+
 Config config_from_ini(const std::string& ini_text, Command command) {
     Config config;
     OptionRegistry registry;
@@ -713,6 +731,35 @@ void validate_implicit(const Config& config, FailFunction fail) {
     }
 }
 
+/// The [bpmf] rules of `distmf train` (the ranges whatever the algorithm, like [dsgd]).
+void validate_bpmf(const Config& config, FailFunction fail) {
+    const BpmfConfig& b = config.bpmf;
+    if (!(b.alpha > 0.0) || !std::isfinite(b.alpha)) {
+        fail("bpmf", "alpha", "must be a finite number > 0, got " + format_value(b.alpha));
+    }
+    if (!(b.beta0 > 0.0) || !std::isfinite(b.beta0)) {
+        fail("bpmf", "beta0", "must be a finite number > 0, got " + format_value(b.beta0));
+    }
+    if (b.burn_in < 0) fail("bpmf", "burn-in", "must be >= 0, got " + format_value(b.burn_in));
+    if (config.model.algorithm != Algorithm::bpmf) return;
+    if (config.model.biases) {
+        fail("model", "biases",
+             "Bayesian PMF (--model.algorithm bpmf) fits w_i.h_j to the ratings minus their "
+             "global mean, with no biases; set --model.biases false");
+    }
+    if (config.train.patience > 0) {
+        fail("train", "patience",
+             "does not apply to Bayesian PMF (--model.algorithm bpmf): its model is the average "
+             "of the samples, which does not overfit as sweeps are added; set "
+             "--train.patience 0");
+    }
+    if (b.burn_in >= config.train.iterations) {
+        fail("bpmf", "burn-in",
+             "must be less than --train.iterations (" + format_value(config.train.iterations) +
+                 ") so that some sweeps are averaged, got " + format_value(b.burn_in));
+    }
+}
+
 /// The rules of `distmf recommend` and `distmf predict`.
 void validate_serving(const Config& config, Command command, FailFunction fail) {
     const ServeConfig& s = config.serve;
@@ -793,6 +840,7 @@ void validate(const Config& config, Command command) {
         if (c.keep < 1) fail("checkpoint", "keep", "must be >= 1, got " + format_value(c.keep));
         if (c.resume.empty()) fail("checkpoint", "resume", "must be auto, never or a file");
         validate_dsgd(config.dsgd, fail);
+        validate_bpmf(config, fail);
     }
     if (command == Command::evaluate || command == Command::inspect ||
         command == Command::recommend || command == Command::predict) {

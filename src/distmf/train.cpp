@@ -10,6 +10,7 @@
 
 #include "distmf/als.hpp"
 #include "distmf/atomic_file.hpp"
+#include "distmf/bpmf.hpp"
 #include "distmf/checkpoint.hpp"
 #include "distmf/dsgd.hpp"
 #include "distmf/error.hpp"
@@ -37,11 +38,20 @@ bool has_test_data(const Dataset& dataset) { return dataset.summary.n_test > 0; 
 
 bool is_implicit(const Config& config) { return config.model.algorithm == Algorithm::ials; }
 
-/// Collective. One half-sweep of the configured algorithm: solve `solved`'s rows of this rank
-/// against `fixed`, then all-gather. Explicit and implicit ALS differ only in the row solver.
+bool is_bpmf(const Config& config) { return config.model.algorithm == Algorithm::bpmf; }
+
+/// Collective. One half-sweep of the configured algorithm in iteration `iteration`: solve (or,
+/// BPMF, draw) `solved`'s rows of this rank against `fixed`, then all-gather. Explicit ALS,
+/// implicit ALS and BPMF differ only in the row solver.
 void half_sweep(const Communicator& comm, const Config& config, const RatingMatrix& ratings,
                 const BlockPartition& blocks, const FactorTable& fixed, const AlsSettings& settings,
-                FactorTable& solved, std::span<const std::int64_t> ids, const char* side) {
+                std::int64_t iteration, FactorTable& solved, std::span<const std::int64_t> ids,
+                const char* side) {
+    if (is_bpmf(config)) {
+        const BpmfSettings bpmf = bpmf_settings(config, settings.global_mean, settings.threads);
+        bpmf_half_sweep(comm, ratings, blocks, fixed, bpmf, iteration, solved, ids, side);
+        return;
+    }
     if (!is_implicit(config)) {
         als_half_sweep(comm, ratings, blocks, fixed, settings, solved, ids, side);
         return;
@@ -52,21 +62,32 @@ void half_sweep(const Communicator& comm, const Config& config, const RatingMatr
                    settings.threads, solved, ids, side);
 }
 
+/// Calls `use(users, items)` with the tables the model predicts with: the current factors, or
+/// with BPMF after its burn-in the posterior mean of the samples kept.
+template <class Use>
+void with_model_tables(const TrainState& state, const Use& use) {
+    if (sample_count(state) == 0) {
+        use(state.users, state.items);
+        return;
+    }
+    const PosteriorMean mean = posterior_mean(state);
+    use(mean.users, mean.items);
+}
+
 /// The implicit figures of the iteration just completed (collective): the objective (weighted
 /// squared error over every cell plus the penalty) and the ranking metrics of the test set.
 void measure_implicit(const Communicator& comm, const Config& config, const Dataset& dataset,
-                      const TrainState& state, const AlsSettings& settings,
-                      IterationRecord& record) {
-    const Eigen::MatrixXd item_gram = table_gram(state.items, settings.threads);
-    const ExactSum loss = implicit_loss(dataset.user_ratings, state.users, state.items, item_gram,
+                      const FactorTable& users, const FactorTable& items,
+                      const AlsSettings& settings, IterationRecord& record) {
+    const Eigen::MatrixXd item_gram = table_gram(items, settings.threads);
+    const ExactSum loss = implicit_loss(dataset.user_ratings, users, items, item_gram,
                                         implicit_settings(config.ials));
     record.train_rmse = std::numeric_limits<double>::quiet_NaN();
     record.objective += ExactSum::all_reduce(comm, loss).value();
     if (!has_test_data(dataset)) return;
-    const RankingMetrics ranking =
-        all_reduce_ranking(comm, rank_users(dataset.user_ratings, dataset.test_ratings,
-                                            model_scorer(state.users, state.items),
-                                            state.items.rows(), config.eval.k, settings.threads));
+    const RankingMetrics ranking = all_reduce_ranking(
+        comm, rank_users(dataset.user_ratings, dataset.test_ratings, model_scorer(users, items),
+                         items.rows(), config.eval.k, settings.threads));
     record.test_precision = ranking.precision;
     record.test_recall = ranking.recall;
     record.test_ndcg = ranking.ndcg;
@@ -74,28 +95,32 @@ void measure_implicit(const Communicator& comm, const Config& config, const Data
     record.test_auc = ranking.auc;
 }
 
-/// Computes the figures of the iteration just completed (collective).
+/// Computes the figures of the model `users` x `items` after an iteration (collective). The
+/// objective is the squared training error plus the penalty; BPMF has no penalty (its prior is
+/// learned), so its objective is the squared training error of the model alone.
 IterationRecord measure(const Communicator& comm, const Config& config, const Dataset& dataset,
-                        const TrainState& state, const AlsSettings& settings) {
+                        const FactorTable& users, const FactorTable& items,
+                        const AlsSettings& settings) {
     IterationRecord record;
-    record.iteration = state.iteration;
-    ExactSum penalty =
-        penalty_sum(state.users, dataset.user_train_counts, dataset.user_blocks.first(comm.rank()),
-                    dataset.user_blocks.size(comm.rank()), settings);
-    penalty.add(penalty_sum(state.items, dataset.item_train_counts,
-                            dataset.item_blocks.first(comm.rank()),
-                            dataset.item_blocks.size(comm.rank()), settings));
-    record.objective = ExactSum::all_reduce(comm, penalty).value();
+    if (!is_bpmf(config)) {
+        ExactSum penalty =
+            penalty_sum(users, dataset.user_train_counts, dataset.user_blocks.first(comm.rank()),
+                        dataset.user_blocks.size(comm.rank()), settings);
+        penalty.add(penalty_sum(items, dataset.item_train_counts,
+                                dataset.item_blocks.first(comm.rank()),
+                                dataset.item_blocks.size(comm.rank()), settings));
+        record.objective = ExactSum::all_reduce(comm, penalty).value();
+    }
     if (is_implicit(config)) {
-        measure_implicit(comm, config, dataset, state, settings, record);
+        measure_implicit(comm, config, dataset, users, items, settings, record);
         return record;
     }
     const RatingRange range{dataset.summary.min_rating, dataset.summary.max_rating};
     const ErrorMetrics train =
-        all_reduce_errors(comm, rating_errors(dataset.user_ratings, state.users, state.items,
+        all_reduce_errors(comm, rating_errors(dataset.user_ratings, users, items,
                                               settings.global_mean, range, settings.threads));
     const ErrorMetrics test =
-        all_reduce_errors(comm, rating_errors(dataset.test_ratings, state.users, state.items,
+        all_reduce_errors(comm, rating_errors(dataset.test_ratings, users, items,
                                               settings.global_mean, range, settings.threads));
     record.train_rmse = train.rmse;
     if (test.count > 0) {
@@ -112,9 +137,9 @@ double early_stop_score(const Config& config, const IterationRecord& record) {
 }
 
 /// The progress line of an iteration: ranking metrics when there are any (implicit ALS, cut-off
-/// k); DSGD adds the step size the epoch ran with.
+/// k); `suffix` ends it (DSGD: the step size the epoch ran with; BPMF: the samples averaged).
 std::string progress_line(const IterationRecord& r, std::int64_t total, double seconds_left, int k,
-                          std::optional<double> step_size) {
+                          const std::string& suffix) {
     std::string line = format_text("iter %3lld/%lld", static_cast<long long>(r.iteration),
                                    static_cast<long long>(total));
     if (!std::isnan(r.train_rmse)) line += format_text("  train RMSE %.4f", r.train_rmse);
@@ -127,8 +152,7 @@ std::string progress_line(const IterationRecord& r, std::int64_t total, double s
     }
     line +=
         format_text("  objective %.6g  %.2f s  eta %.0f s", r.objective, r.seconds, seconds_left);
-    if (step_size) line += format_text("  step %.4g", *step_size);
-    return line;
+    return line + suffix;
 }
 
 /// Rank 0's JSON-lines metrics file: rewritten from the state's history when training starts
@@ -155,21 +179,33 @@ class MetricsFile {
     std::ofstream out_;
 };
 
-/// Collective. One ALS iteration from where `state` is (possibly after its user half-sweep);
-/// false when the ranks agreed to stop between the half-sweeps.
-bool als_iteration(const Communicator& comm, const Config& config, const Dataset& dataset,
-                   const AlsSettings& settings, TrainState& state,
-                   const StopCheck& stop_requested) {
+/// Collective. One ALS iteration (BPMF: Gibbs sweep) from where `state` is (possibly after its
+/// user half-sweep); false when the ranks agreed to stop between the half-sweeps. A BPMF sweep
+/// after the burn-in adds its sample to the model.
+bool alternating_iteration(const Communicator& comm, const Config& config, const Dataset& dataset,
+                           const AlsSettings& settings, TrainState& state,
+                           const StopCheck& stop_requested) {
+    const std::int64_t iteration = state.iteration + 1;
     if (!state.users_half_done) {
         half_sweep(comm, config, dataset.user_ratings, dataset.user_blocks, state.items, settings,
-                   state.users, dataset.user_ids, "user");
+                   iteration, state.users, dataset.user_ids, "user");
         state.users_half_done = true;
         if (stop_requested()) return false;
     }
     half_sweep(comm, config, dataset.item_ratings, dataset.item_blocks, state.users, settings,
-               state.items, dataset.item_ids, "item");
+               iteration, state.items, dataset.item_ids, "item");
     state.users_half_done = false;
+    if (is_bpmf(config) && iteration > config.bpmf.burn_in) keep_sample(state);
     return true;
+}
+
+/// The end of the progress line: DSGD's step size, BPMF's number of samples averaged.
+std::string progress_suffix(const Config& config, const TrainState& state, double step_size) {
+    if (config.model.algorithm == Algorithm::dsgd) return format_text("  step %.4g", step_size);
+    if (!is_bpmf(config)) return "";
+    const std::int64_t samples = sample_count(state);
+    return samples == 0 ? std::string("  burn-in")
+                        : format_text("  mean of %lld samples", static_cast<long long>(samples));
 }
 
 /// With --train.patience: keeps the best model so far and decides an early stop.
@@ -265,8 +301,6 @@ void write_final_model(const Communicator& comm, const Config& config, const Dat
                        const TrainState& state, const Logger& log) {
     if (state.history.empty()) return;
     const bool keep_best = config.train.patience > 0 && state.best_iteration > 0;
-    const FactorTable& users = keep_best ? state.best_users : state.users;
-    const FactorTable& items = keep_best ? state.best_items : state.items;
     const IterationRecord& final_record = state.history[static_cast<std::size_t>(
         (keep_best ? state.best_iteration : state.iteration) - 1)];
     if (!std::isnan(final_record.test_ndcg)) {
@@ -291,10 +325,19 @@ void write_final_model(const Communicator& comm, const Config& config, const Dat
     }
     if (config.output.model.empty()) return;
     const double start = MPI_Wtime();
-    save_model(comm, config.output.model,
-               run_model_info(comm, config, dataset, final_record.iteration, "model"),
-               ModelView{dataset.user_ids, dataset.item_ids, users, items, dataset.user_blocks,
-                         dataset.item_blocks, &dataset.user_ratings, &dataset.item_train_counts});
+    const auto save = [&](const FactorTable& users, const FactorTable& items) {
+        ModelInfo info = run_model_info(comm, config, dataset, final_record.iteration, "model");
+        info.k = users.k();  // BPMF: k times the samples averaged
+        save_model(
+            comm, config.output.model, info,
+            ModelView{dataset.user_ids, dataset.item_ids, users, items, dataset.user_blocks,
+                      dataset.item_blocks, &dataset.user_ratings, &dataset.item_train_counts});
+    };
+    if (keep_best) {
+        save(state.best_users, state.best_items);
+    } else {
+        with_model_tables(state, save);
+    }
     log.info(format_text("model written to %s (%.2f s)", config.output.model.c_str(),
                          MPI_Wtime() - start));
 }
@@ -335,9 +378,9 @@ TrainOutcome train_model(const Communicator& comm, const Config& config, const D
                          const IterationHook& after_iteration, const StopCheck& stop_check) {
     const StopCheck stop_requested =
         stop_check ? stop_check : [&comm] { return stop_agreed(comm); };
-    const AlsSettings settings =
-        als_settings(config.model, config.model.biases ? dataset.summary.mean_rating : 0.0,
-                     thread_count(config));
+    const AlsSettings settings = als_settings(
+        config.model, uses_global_mean(config.model) ? dataset.summary.mean_rating : 0.0,
+        thread_count(config));
     const std::int64_t total = config.train.iterations;
     std::optional<DsgdTrainer> dsgd;
     if (config.model.algorithm == Algorithm::dsgd) {
@@ -352,10 +395,14 @@ TrainOutcome train_model(const Communicator& comm, const Config& config, const D
         const double step_size = state.step_size;
         const bool completed =
             dsgd ? dsgd->run_epoch(comm, state, stop_requested)
-                 : als_iteration(comm, config, dataset, settings, state, stop_requested);
+                 : alternating_iteration(comm, config, dataset, settings, state, stop_requested);
         if (!completed) return TrainOutcome::interrupted;
         ++state.iteration;
-        IterationRecord record = measure(comm, config, dataset, state, settings);
+        IterationRecord record;
+        with_model_tables(state, [&](const FactorTable& users, const FactorTable& items) {
+            record = measure(comm, config, dataset, users, items, settings);
+        });
+        record.iteration = state.iteration;
         record.seconds = comm.all_reduce_max(MPI_Wtime() - start);
         record.elapsed_seconds = comm.all_reduce_max(MPI_Wtime() - run_start);
         state.history.push_back(record);
@@ -363,9 +410,9 @@ TrainOutcome train_model(const Communicator& comm, const Config& config, const D
         seconds_so_far += record.seconds;
         ++iterations_run;
         const double per_iteration = seconds_so_far / static_cast<double>(iterations_run);
-        log.info(progress_line(
-            record, total, per_iteration * static_cast<double>(total - state.iteration),
-            config.eval.k, dsgd ? std::optional<double>(step_size) : std::nullopt));
+        log.info(progress_line(record, total,
+                               per_iteration * static_cast<double>(total - state.iteration),
+                               config.eval.k, progress_suffix(config, state, step_size)));
         metrics.write(record);
         if (config.train.patience > 0 && has_test_data(dataset)) track_best(config, state, log);
         if (after_iteration) after_iteration(state);

@@ -35,21 +35,42 @@ double train_with_config(int ranks, const std::string& config,
     return final_test_rmse(result.out);
 }
 
+/// The overrides that train on u1.base and test on u1.test of the data folder.
+std::vector<std::string> u1_files(const std::string& folder) {
+    return {"--data.train", folder + "/ml-100k/u1.base", "--data.test",
+            folder + "/ml-100k/u1.test"};
+}
+
 }  // namespace
 
-TEST_CASE("accuracy: MovieLens 100K u1.base -> u1.test with configs/movielens-100k.ini on 4 ranks",
-          "[cli][real-data][accuracy]") {
+TEST_CASE("accuracy: MovieLens 100K u1.base -> u1.test with configs/movielens-100k.ini (BPMF)",
+          "[cli][real-data][accuracy][bpmf]") {
     const auto folder = distmf::testing::data_dir();
     if (!folder) {
         std::cout << distmf::testing::skip_message("MovieLens 100K accuracy") << std::endl;
         return;
     }
-    const double rmse = train_with_config(4, "movielens-100k.ini",
-                                          {"--data.train", *folder + "/ml-100k/u1.base",
-                                           "--data.test", *folder + "/ml-100k/u1.test"});
-    std::cout << "MovieLens 100K u1 test RMSE " << rmse << std::endl;
+    for (const int ranks : distmf::testing::cli_rank_counts) {
+        const double rmse = train_with_config(ranks, "movielens-100k.ini", u1_files(*folder));
+        std::cout << "MovieLens 100K u1 BPMF test RMSE on " << ranks << " rank(s): " << rmse
+                  << std::endl;
+        INFO("ranks " << ranks);
+        CHECK(rmse > 0.8);
+        CHECK(rmse <= 0.915);  // the goal; measured 0.9099 on 1, 2 and 4 ranks
+    }
+}
+
+TEST_CASE("accuracy: MovieLens 100K u1.base -> u1.test with configs/movielens-100k-als.ini",
+          "[cli][real-data][accuracy]") {
+    const auto folder = distmf::testing::data_dir();
+    if (!folder) {
+        std::cout << distmf::testing::skip_message("MovieLens 100K ALS accuracy") << std::endl;
+        return;
+    }
+    const double rmse = train_with_config(4, "movielens-100k-als.ini", u1_files(*folder));
+    std::cout << "MovieLens 100K u1 ALS test RMSE " << rmse << std::endl;
     CHECK(rmse > 0.8);
-    CHECK(rmse <= 0.93);  // measured 0.9229 (the goal, 0.915, is not reached yet)
+    CHECK(rmse <= 0.93);  // measured 0.9229 (BPMF, configs/movielens-100k.ini, does better)
 }
 
 TEST_CASE("accuracy: ml-latest-small with a 10 % hash split and configs/ml-latest-small.ini",

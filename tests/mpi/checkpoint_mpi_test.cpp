@@ -11,6 +11,7 @@
 #include <cstdint>
 #include <filesystem>
 #include <fstream>
+#include <optional>
 #include <sstream>
 #include <string>
 #include <vector>
@@ -243,29 +244,19 @@ TEST_CASE("a checkpoint between half-sweeps resumes to the uninterrupted model",
         const std::string path =
             distmf::save_checkpoint(world, config, dataset, stopped, fingerprint);
 
-        auto resumed = distmf::resume_from_checkpoint(world, config, dataset, fingerprint, quiet);
-        const bool found = resumed.has_value();
-        TrainState continued;
-        if (found) {
-            continued = std::move(resumed->state);
-            distmf::train_model(world, config, dataset, continued, quiet, MPI_Wtime());
-        }
+        const std::optional<TrainState> resumed =
+            distmf::testing::resume_and_train(world, config, dataset, fingerprint, quiet);
         world.barrier();
 
         const std::string name = distmf::checkpoint_file_name({done, true});
         CHECK(path == (fs::path(config.checkpoint.dir) / name).string());
-        REQUIRE(found);
+        REQUIRE(resumed.has_value());
+        const TrainState& continued = *resumed;
         CHECK(continued.iteration == 4);
         CHECK_FALSE(continued.users_half_done);
         CHECK(same_bits(continued.users, uninterrupted.users));
         CHECK(same_bits(continued.items, uninterrupted.items));
-        REQUIRE(continued.history.size() == uninterrupted.history.size());
-        for (std::size_t i = 0; i < continued.history.size(); ++i) {
-            INFO("iteration " << i + 1);
-            CHECK(continued.history[i].iteration == uninterrupted.history[i].iteration);
-            CHECK(continued.history[i].train_rmse == uninterrupted.history[i].train_rmse);
-            CHECK(continued.history[i].objective == uninterrupted.history[i].objective);
-        }
+        CHECK(distmf::testing::same_history(continued, uninterrupted));
     }
 }
 

@@ -28,6 +28,7 @@ using distmf::Config;
 using distmf::Dataset;
 using distmf::TrainState;
 using distmf::testing::same_bits;
+using distmf::testing::same_history;
 using distmf::testing::TempDir;
 
 namespace {
@@ -67,19 +68,6 @@ TrainState train(const Communicator& comm, const Config& config, const Dataset& 
     distmf::train_model(comm, config, dataset, state, distmf::Logger(comm.rank(), true),
                         MPI_Wtime(), {}, stop);
     return state;
-}
-
-bool same_history(const TrainState& a, const TrainState& b) {
-    if (a.history.size() != b.history.size()) return false;
-    for (std::size_t i = 0; i < a.history.size(); ++i) {
-        const distmf::IterationRecord& x = a.history[i];
-        const distmf::IterationRecord& y = b.history[i];
-        if (x.iteration != y.iteration || x.train_rmse != y.train_rmse ||
-            x.test_rmse != y.test_rmse || x.objective != y.objective) {
-            return false;
-        }
-    }
-    return true;
 }
 
 }  // namespace

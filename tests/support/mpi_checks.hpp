@@ -1,7 +1,7 @@
 #pragma once
 // Helpers for the checks of the MPI tests (tests/mpi/*_mpi_test.cpp): catching the error a
 // collective call throws on every rank, so that a test can check it is the same everywhere,
-// and comparing factor tables bit for bit.
+// and comparing factor tables and training histories bit for bit.
 
 #include <cstdint>
 #include <functional>
@@ -10,7 +10,11 @@
 #include <vector>
 
 #include "distmf/comm.hpp"
+#include "distmf/config.hpp"
+#include "distmf/dataset.hpp"
 #include "distmf/factors.hpp"
+#include "distmf/log.hpp"
+#include "distmf/train_state.hpp"
 
 namespace distmf::testing {
 
@@ -41,5 +45,15 @@ CaughtError catch_on_every_rank(const Communicator& comm, const std::function<vo
 
 /// Local. True if `a` and `b` have the same shape (rows, k, biases) and the same bytes.
 bool same_bits(const FactorTable& a, const FactorTable& b);
+
+/// Local. True if the histories of `a` and `b` have the same iterations with the same train and
+/// test RMSE and objective, to the bit.
+bool same_history(const TrainState& a, const TrainState& b);
+
+/// Collective. Resumes from the checkpoint `config` names (resume_from_checkpoint) and trains
+/// on to --train.iterations (train_model); nullopt, without training, if there is none.
+std::optional<TrainState> resume_and_train(const Communicator& comm, const Config& config,
+                                           const Dataset& dataset, std::uint64_t fingerprint,
+                                           const Logger& log);
 
 }  // namespace distmf::testing

@@ -564,3 +564,82 @@ TEST_CASE("validate: dsgd option ranges", "[config]") {
     INFO(message);
     CHECK(message.rfind(option + ":", 0) == 0);
 }
+
+TEST_CASE("the [bpmf] options reach the config", "[config][bpmf]") {
+    const Config defaults;
+    CHECK(defaults.bpmf.alpha == 2.0);
+    CHECK(defaults.bpmf.beta0 == 2.0);
+    CHECK(defaults.bpmf.burn_in == 10);
+    const auto parsed =
+        parse({"train", "--data.train", "r.tsv", "--model.algorithm", "bpmf", "--model.biases",
+               "false", "--bpmf.alpha", "1.5", "--bpmf.beta0", "3", "--bpmf.burn-in", "4"});
+    const Config& c = parsed.config;
+    CHECK(c.model.algorithm == distmf::Algorithm::bpmf);
+    CHECK(c.bpmf.alpha == 1.5);
+    CHECK(c.bpmf.beta0 == 3.0);
+    CHECK(c.bpmf.burn_in == 4);
+    CHECK(validate_error(c, Command::train).empty());
+    CHECK(distmf::uses_global_mean(c.model));  // BPMF centres the ratings, with no biases
+    CHECK(distmf::effective_ini(c, Command::train).find("[bpmf]\n") != std::string::npos);
+    CHECK(distmf::help_text(Command::train).find("--bpmf.burn-in") != std::string::npos);
+    CHECK_THAT(parse_error({"train", "--model.algorithm", "gibbs"}),
+               Contains("als|ials|dsgd|bpmf"));
+}
+
+TEST_CASE("validate: bpmf option ranges and rules", "[config][bpmf]") {
+    Config config = valid_data_config();
+    config.model.algorithm = distmf::Algorithm::bpmf;
+    config.model.biases = false;
+    config.train.iterations = 20;
+    CHECK(validate_error(config, Command::train).empty());
+    auto& b = config.bpmf;
+    std::string option;
+    std::string why;
+    SECTION("alpha 0") {
+        b.alpha = 0.0;
+        option = "--bpmf.alpha";
+    }
+    SECTION("alpha NaN") {
+        b.alpha = std::numeric_limits<double>::quiet_NaN();
+        option = "--bpmf.alpha";
+    }
+    SECTION("beta0 negative") {
+        b.beta0 = -1.0;
+        option = "--bpmf.beta0";
+    }
+    SECTION("burn-in negative") {
+        b.burn_in = -1;
+        option = "--bpmf.burn-in";
+    }
+    SECTION("burn-in not below the iterations") {
+        b.burn_in = 20;
+        option = "--bpmf.burn-in";
+        why = "less than --train.iterations (20)";
+    }
+    SECTION("biases") {
+        config.model.biases = true;
+        option = "--model.biases";
+        why = "set --model.biases false";
+    }
+    SECTION("patience") {
+        config.data.test_fraction = 0.1;
+        config.train.patience = 3;
+        option = "--train.patience";
+        why = "--model.algorithm bpmf";
+    }
+    const std::string message = validate_error(config, Command::train);
+    INFO(message);
+    CHECK(message.rfind(option + ":", 0) == 0);
+    CHECK_THAT(message, Contains(why));
+}
+
+TEST_CASE("validate: the [bpmf] ranges hold for the other algorithms, its rules do not",
+          "[config][bpmf]") {
+    Config config = valid_data_config();
+    config.bpmf.burn_in = 50;  // more than --train.iterations: only a rule of BPMF
+    CHECK(validate_error(config, Command::train).empty());
+    config.bpmf.alpha = -1.0;
+    CHECK(validate_error(config, Command::train).rfind("--bpmf.alpha:", 0) == 0);
+    CHECK_FALSE(distmf::uses_global_mean(distmf::ModelConfig{
+        distmf::Algorithm::als, 10, 0.05, -1.0, distmf::Regularization::weighted, false, ""}));
+}
