@@ -11,6 +11,7 @@
 #include "distmf/comm.hpp"
 #include "distmf/commands.hpp"
 #include "distmf/config.hpp"
+#include "distmf/config_validation.hpp"
 #include "distmf/error.hpp"
 #include "distmf/evaluate.hpp"
 #include "distmf/hdf5_file.hpp"

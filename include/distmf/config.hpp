@@ -187,12 +187,9 @@ struct ParsedCommandLine {
 /// Local. Parses `distmf <command> [options]` (argv[0] is the program, argv[1] the command)
 /// and the INI file named by --config. `distmf inspect FILE` takes the model file as a
 /// positional argument. The command line wins over the file. Throws
-/// ConfigError naming the offending option, key or file. Does not call validate().
+/// ConfigError naming the offending option, key or file. Does not validate the values
+/// (config_validation.hpp does).
 ParsedCommandLine parse_command_line(int argc, const char* const* argv);
-
-/// Local. Throws ConfigError, naming the option, if any value is out of range or the values
-/// contradict each other (for the options `command` uses).
-void validate(const Config& config, Command command);
 
 /// Local. The `--help` text of a command (or of the program, for the overview).
 std::string help_text(Command command);

@@ -15,6 +15,7 @@
 #include <utility>
 
 #include "distmf/error.hpp"
+#include "distmf/log.hpp"
 
 namespace po = boost::program_options;
 
@@ -176,10 +177,7 @@ std::string enum_choices() {
 
 template <class T>
 std::string format_value(const T& value) {
-    std::ostringstream out;
-    out.precision(17);
-    out << value;
-    return out.str();
+    return value_text(value);
 }
 
 std::string format_value(const bool& value) { return value ? "true" : "false"; }
@@ -568,33 +566,6 @@ std::uint64_t fnv1a(std::string_view text) {
     return hash;
 }
 
-std::string option_name(std::string_view prefix, std::string_view key) {
-    return "--" +
-           (prefix.empty() ? std::string(key) : std::string(prefix) + "." + std::string(key));
-}
-
-/// The [dsgd] ranges (checked whatever the algorithm, so a config file stays valid when the
-/// algorithm changes on the command line).
-template <class Fail>
-void validate_dsgd(const DsgdConfig& s, const Fail& fail) {
-    if (!(s.step_size > 0.0) || !std::isfinite(s.step_size)) {
-        fail("dsgd", "step-size", "must be a finite number > 0, got " + format_value(s.step_size));
-    }
-    if (!(s.grow >= 1.0) || !std::isfinite(s.grow)) {
-        fail("dsgd", "grow", "must be a finite number >= 1, got " + format_value(s.grow));
-    }
-    if (!(s.shrink > 0.0 && s.shrink <= 1.0)) {
-        fail("dsgd", "shrink", "must be in (0, 1], got " + format_value(s.shrink));
-    }
-    if (!(s.decay >= 0.0) || !std::isfinite(s.decay)) {
-        fail("dsgd", "decay", "must be a finite number >= 0, got " + format_value(s.decay));
-    }
-    if (s.grid < 0 || s.grid > max_dsgd_grid) {
-        fail("dsgd", "grid",
-             "must be in [0, " + format_value(max_dsgd_grid) + "], got " + format_value(s.grid));
-    }
-}
-
 }  // namespace
 
 std::ostream& operator<<(std::ostream& out, DataFormat value) { return write_enum(out, value); }
@@ -698,186 +669,6 @@ ParsedCommandLine parse_command_line(int argc, const char* const* argv) {
     if (delimiter == "\t") delimiter = "tab";
     if (delimiter == " ") delimiter = "space";
     return result;
-}
-
-namespace {
-
-using FailFunction = void (*)(std::string_view prefix, std::string_view key,
-                              const std::string& why);
-
-[[noreturn]] void fail_option(std::string_view prefix, std::string_view key,
-                              const std::string& why) {
-    throw ConfigError(option_name(prefix, key) + ": " + why);
-}
-
-/// The [ials] and [eval] rules of `distmf train`.
-void validate_implicit(const Config& config, FailFunction fail) {
-    if (config.eval.k < 1) fail("eval", "k", "must be >= 1, got " + format_value(config.eval.k));
-    if (config.model.algorithm != Algorithm::ials) return;
-    if (config.model.biases) {
-        fail("model", "biases",
-             "implicit ALS (--model.algorithm ials) fits no biases and no global mean; set "
-             "--model.biases false");
-    }
-    const IalsConfig& i = config.ials;
-    if (!(i.alpha >= 0.0) || !std::isfinite(i.alpha)) {
-        fail("ials", "alpha", "must be a finite number >= 0, got " + format_value(i.alpha));
-    }
-    if (!(i.epsilon > 0.0) || !std::isfinite(i.epsilon)) {
-        fail("ials", "epsilon", "must be a finite number > 0, got " + format_value(i.epsilon));
-    }
-    if (i.cg_steps < 1 || i.cg_steps > 1000) {
-        fail("ials", "cg-steps", "must be in [1, 1000], got " + format_value(i.cg_steps));
-    }
-}
-
-/// The [bpmf] rules of `distmf train` (the ranges whatever the algorithm, like [dsgd]).
-void validate_bpmf(const Config& config, FailFunction fail) {
-    const BpmfConfig& b = config.bpmf;
-    if (!(b.alpha > 0.0) || !std::isfinite(b.alpha)) {
-        fail("bpmf", "alpha", "must be a finite number > 0, got " + format_value(b.alpha));
-    }
-    if (!(b.beta0 > 0.0) || !std::isfinite(b.beta0)) {
-        fail("bpmf", "beta0", "must be a finite number > 0, got " + format_value(b.beta0));
-    }
-    if (b.burn_in < 0) fail("bpmf", "burn-in", "must be >= 0, got " + format_value(b.burn_in));
-    if (config.model.algorithm != Algorithm::bpmf) return;
-    if (config.model.biases) {
-        fail("model", "biases",
-             "Bayesian PMF (--model.algorithm bpmf) fits w_i.h_j to the ratings minus their "
-             "global mean, with no biases; set --model.biases false");
-    }
-    if (config.train.patience > 0) {
-        fail("train", "patience",
-             "does not apply to Bayesian PMF (--model.algorithm bpmf): its model is the average "
-             "of the samples, which does not overfit as sweeps are added; set "
-             "--train.patience 0");
-    }
-    if (b.burn_in >= config.train.iterations) {
-        fail("bpmf", "burn-in",
-             "must be less than --train.iterations (" + format_value(config.train.iterations) +
-                 ") so that some sweeps are averaged, got " + format_value(b.burn_in));
-    }
-}
-
-/// The rules of `distmf recommend` and `distmf predict`.
-void validate_serving(const Config& config, Command command, FailFunction fail) {
-    const ServeConfig& s = config.serve;
-    if (command == Command::predict) {
-        if (s.pairs.empty() == config.data.test.empty()) {
-            fail("", "pairs", "give the (user, item) pairs to predict with --pairs or --data.test");
-        }
-        return;
-    }
-    const int sources = (s.user >= 0 ? 1 : 0) + (s.users.empty() ? 0 : 1) + (s.all_users ? 1 : 0);
-    if (sources > 1) fail("", "user", "choose one of --user, --users and --all-users");
-    if (sources == 0 && s.fold_in.empty()) {
-        fail("", "user",
-             "say whom to recommend for: --user ID, --users FILE, --all-users or "
-             "--fold-in FILE");
-    }
-    if (s.user < -1) fail("", "user", "must be an external ID >= 0, got " + format_value(s.user));
-    if (s.top < 1) fail("", "top", "must be >= 1, got " + format_value(s.top));
-}
-
-}  // namespace
-
-void validate(const Config& config, Command command) {
-    const FailFunction fail = fail_option;
-    const DataConfig& d = config.data;
-    if (command == Command::data || command == Command::train) {
-        if (d.train.empty()) fail("data", "train", "a ratings file is required");
-    }
-    if (command == Command::data || command == Command::train || command == Command::evaluate) {
-        if (!(d.test_fraction >= 0.0 && d.test_fraction < 1.0)) {
-            fail("data", "test-fraction",
-                 "must be in [0, 1), got " + format_value(d.test_fraction));
-        }
-        if (!d.test.empty() && d.test_fraction > 0.0) {
-            fail("data", "test-fraction", "cannot be combined with --data.test (choose one)");
-        }
-        if (d.split == SplitMethod::per_user && !(d.test_fraction > 0.0)) {
-            fail("data", "split", "per-user needs a --data.test-fraction > 0 to hold out");
-        }
-        if (d.delimiter.find_first_of("\r\n") != std::string::npos) {
-            fail("data", "delimiter", "must not contain a line break");
-        }
-    }
-    if (command == Command::train) {
-        const ModelConfig& m = config.model;
-        if (m.rank < 1 || m.rank > 4096) {
-            fail("model", "rank", "must be in [1, 4096], got " + format_value(m.rank));
-        }
-        if (!(m.lambda >= 0.0) || !std::isfinite(m.lambda)) {
-            fail("model", "lambda", "must be a finite number >= 0, got " + format_value(m.lambda));
-        }
-        if (!std::isfinite(m.bias_lambda)) {  // negative is allowed: the same as lambda
-            fail("model", "bias-lambda",
-                 "must be a finite number, got " + format_value(m.bias_lambda));
-        }
-        validate_implicit(config, fail);
-        const TrainConfig& t = config.train;
-        if (t.iterations < 1) {
-            fail("train", "iterations", "must be >= 1, got " + format_value(t.iterations));
-        }
-        if (t.threads < 0) fail("train", "threads", "must be >= 0, got " + format_value(t.threads));
-        if (!(t.init_scale > 0.0) || !std::isfinite(t.init_scale)) {
-            fail("train", "init-scale",
-                 "must be a finite number > 0, got " + format_value(t.init_scale));
-        }
-        if (t.patience < 0) {
-            fail("train", "patience", "must be >= 0, got " + format_value(t.patience));
-        }
-        if (t.patience > 0 && d.test.empty() && d.test_fraction <= 0.0) {
-            fail("train", "patience", "needs test data (--data.test or --data.test-fraction)");
-        }
-        const CheckpointConfig& c = config.checkpoint;
-        if (c.every < 0) fail("checkpoint", "every", "must be >= 0, got " + format_value(c.every));
-        if (!(c.every_seconds >= 0.0) || !std::isfinite(c.every_seconds)) {
-            fail("checkpoint", "every-seconds",
-                 "must be a finite number >= 0, got " + format_value(c.every_seconds));
-        }
-        if (c.keep < 1) fail("checkpoint", "keep", "must be >= 1, got " + format_value(c.keep));
-        if (c.resume.empty()) fail("checkpoint", "resume", "must be auto, never or a file");
-        validate_dsgd(config.dsgd, fail);
-        validate_bpmf(config, fail);
-    }
-    if (command == Command::evaluate || command == Command::inspect ||
-        command == Command::recommend || command == Command::predict) {
-        if (config.model_file.model.empty()) fail("", "model", "a model file is required");
-    }
-    if (command == Command::evaluate) {
-        if (d.test.empty() && (d.train.empty() || !(d.test_fraction > 0.0))) {
-            fail("data", "test",
-                 "a ratings file to evaluate on is required (or --data.train with "
-                 "--data.test-fraction, to rebuild the held-out part of a training split)");
-        }
-        if (config.eval.k < 1)
-            fail("eval", "k", "must be >= 1, got " + format_value(config.eval.k));
-    }
-    if (command == Command::recommend || command == Command::predict) {
-        validate_serving(config, command, fail);
-    }
-    if (command == Command::generate) {
-        const GenerateConfig& g = config.generate;
-        if (g.users < 1) fail("", "users", "must be >= 1, got " + format_value(g.users));
-        if (g.items < 1) fail("", "items", "must be >= 1, got " + format_value(g.items));
-        if (g.ratings < 1) fail("", "ratings", "must be >= 1, got " + format_value(g.ratings));
-        if (static_cast<double>(g.ratings) >
-            static_cast<double>(g.users) * static_cast<double>(g.items) / 2.0) {
-            fail("", "ratings",
-                 "must be at most users * items / 2 (" +
-                     format_value(static_cast<double>(g.users) * static_cast<double>(g.items) /
-                                  2.0) +
-                     "), got " + format_value(g.ratings));
-        }
-        if (g.rank < 1) fail("", "rank", "must be >= 1, got " + format_value(g.rank));
-        if (!(g.noise >= 0.0)) fail("", "noise", "must be >= 0, got " + format_value(g.noise));
-        if (g.out.empty()) fail("", "out", "an output file is required");
-        if (!(g.min_rating < g.max_rating)) {
-            fail("", "max-rating", "must be greater than --min-rating");
-        }
-    }
 }
 
 std::string help_text(Command command) {

@@ -5,6 +5,7 @@
 #include <string>
 #include <vector>
 
+#include "distmf/config_validation.hpp"
 #include "distmf/error.hpp"
 #include "test_support.hpp"
 
