@@ -107,7 +107,14 @@ void append_number(std::string& out, float value) {
     out.append(text, std::to_chars(text, text + sizeof text, value).ptr);
 }
 
-/// Scores, selects and formats one block of queries; adds the seconds spent scoring.
+/// Thread seconds spent in the phases of scoring (summed over a rank's threads).
+struct ServeTimes {
+    double scoring_seconds = 0.0;    ///< the matrix products
+    double selection_seconds = 0.0;  ///< excluding seen items and selecting the top N
+    double format_seconds = 0.0;     ///< formatting the lines
+};
+
+/// Scores, selects and formats one block of queries; adds the seconds of each phase.
 class BlockRecommender {
   public:
     BlockRecommender(const Model& model, const FoldedUsers& folded, const Config& config)
@@ -122,7 +129,7 @@ class BlockRecommender {
         }
     }
 
-    void run(std::span<const Query> block, std::string& out, double& scoring_seconds) {
+    void run(std::span<const Query> block, std::string& out, ServeTimes& times) {
         queries_.resize(static_cast<Eigen::Index>(block.size()), model_.items.k());
         for (std::size_t q = 0; q < block.size(); ++q) {
             const auto i = static_cast<Eigen::Index>(q);
@@ -134,35 +141,50 @@ class BlockRecommender {
                 queries_.row(i).setZero();
             }
         }
-        const double start = omp_get_wtime();
+        double clock = omp_get_wtime();
         score_items(queries_, model_.items, scores_);
-        scoring_seconds += omp_get_wtime() - start;
+        times.scoring_seconds += lap(clock);
         for (std::size_t q = 0; q < block.size(); ++q) {
-            write_user(block[q], scores_.row(static_cast<Eigen::Index>(q)).data(), out);
+            float offset = 0.0F;
+            const std::vector<ScoredItem>& best =
+                select_user(block[q], scores_.row(static_cast<Eigen::Index>(q)).data(), offset);
+            times.selection_seconds += lap(clock);
+            write_user(block[q], best, offset, out);
+            times.format_seconds += lap(clock);
         }
     }
 
   private:
-    void write_user(const Query& query, float* scores, std::string& out) {
-        const std::vector<ScoredItem>* best = &popular_;
-        float offset = 0.0F;  // mu + b_u: the same for every item of a user
-        if (query.source != RecommendationSource::popularity) {
-            const bool folded = query.source == RecommendationSource::fold_in;
-            const RatingMatrix& seen = folded ? folded_.interactions : model_.train_items;
-            if (folded || model_.has_training_data()) {
-                for (const std::int32_t item : seen.row_columns(query.row)) {
-                    scores[item] = -std::numeric_limits<float>::infinity();
-                }
+    /// The seconds since `clock`, which moves to now.
+    static double lap(double& clock) {
+        const double now = omp_get_wtime();
+        const double seconds = now - clock;
+        clock = now;
+        return seconds;
+    }
+
+    /// The user's best items (excluding its seen ones) and its offset mu + b_u (the same for
+    /// every item of a user).
+    const std::vector<ScoredItem>& select_user(const Query& query, float* scores, float& offset) {
+        if (query.source == RecommendationSource::popularity) return popular_;
+        const bool folded = query.source == RecommendationSource::fold_in;
+        const RatingMatrix& seen = folded ? folded_.interactions : model_.train_items;
+        if (folded || model_.has_training_data()) {
+            for (const std::int32_t item : seen.row_columns(query.row)) {
+                scores[item] = -std::numeric_limits<float>::infinity();
             }
-            const FactorTable& table = folded ? folded_.factors : model_.users;
-            offset = static_cast<float>(model_.info.global_mean) + table.bias(query.row);
-            select_top(
-                std::span<const float>(scores, static_cast<std::size_t>(model_.items.rows())), top_,
-                best_);
-            best = &best_;
         }
-        for (std::size_t rank = 0; rank < best->size(); ++rank) {
-            const ScoredItem& entry = (*best)[rank];
+        const FactorTable& table = folded ? folded_.factors : model_.users;
+        offset = static_cast<float>(model_.info.global_mean) + table.bias(query.row);
+        select_top(std::span<const float>(scores, static_cast<std::size_t>(model_.items.rows())),
+                   top_, best_);
+        return best_;
+    }
+
+    void write_user(const Query& query, const std::vector<ScoredItem>& best, float offset,
+                    std::string& out) const {
+        for (std::size_t rank = 0; rank < best.size(); ++rank) {
+            const ScoredItem& entry = best[rank];
             append_number(out, query.user_id);
             out += separator_;
             append_number(out, static_cast<std::int64_t>(rank + 1));
@@ -222,6 +244,57 @@ void report_sources(const Logger& log, const std::vector<Query>& queries,
                         "they were ignored",
                         static_cast<long long>(folded.unknown_items)));
     }
+}
+
+/// A rank's share of the blocks of users_per_block queries: whole blocks cut from the whole
+/// request list, so every user's scores are computed the same way for any P.
+struct BlockRange {
+    std::int64_t first = 0;
+    std::int64_t end = 0;
+    /// The number of queries in these blocks.
+    std::int64_t n_users(std::size_t n_queries) const {
+        const auto total = static_cast<std::int64_t>(n_queries);
+        return std::max<std::int64_t>(
+            0, std::min(total, end * users_per_block) - first * users_per_block);
+    }
+};
+
+BlockRange my_blocks(const Communicator& comm, std::int64_t n_queries) {
+    const std::int64_t n_blocks = (n_queries + users_per_block - 1) / users_per_block;
+    return {n_blocks * comm.rank() / comm.size(), n_blocks * (comm.rank() + 1) / comm.size()};
+}
+
+/// Local. The output lines of this rank's blocks, in order, with every thread of the rank;
+/// adds the thread seconds of each phase to `times`.
+std::string recommend_blocks(const Model& model, const FoldedUsers& folded, const Config& config,
+                             const std::vector<Query>& queries, const BlockRange& blocks,
+                             ServeTimes& times) {
+    std::vector<std::string> parts(static_cast<std::size_t>(blocks.end - blocks.first));
+    double scoring_seconds = 0.0;
+    double selection_seconds = 0.0;
+    double format_seconds = 0.0;
+#pragma omp parallel reduction(+ : scoring_seconds, selection_seconds, format_seconds)
+    {
+        BlockRecommender recommender(model, folded, config);
+        ServeTimes mine;
+#pragma omp for schedule(dynamic, 1)
+        for (std::int64_t block = blocks.first; block < blocks.end; ++block) {
+            const auto first = static_cast<std::size_t>(block * users_per_block);
+            const std::size_t count = std::min<std::size_t>(
+                static_cast<std::size_t>(users_per_block), queries.size() - first);
+            recommender.run(std::span<const Query>(queries).subspan(first, count),
+                            parts[static_cast<std::size_t>(block - blocks.first)], mine);
+        }
+        scoring_seconds += mine.scoring_seconds;
+        selection_seconds += mine.selection_seconds;
+        format_seconds += mine.format_seconds;
+    }
+    times.scoring_seconds += scoring_seconds;
+    times.selection_seconds += selection_seconds;
+    times.format_seconds += format_seconds;
+    std::string text;
+    for (const std::string& part : parts) text += part;
+    return text;
 }
 
 }  // namespace
@@ -308,6 +381,7 @@ int run_recommend_command(const Communicator& comm, const Config& config) {
     const double start = MPI_Wtime();
     const Logger log(comm.rank(), config.serve.out.empty());
     const Model model = load_model(comm, config.model_file.model);
+    const double loaded = MPI_Wtime();
     const Config training = config_from_ini(model.info.config, Command::train);
     const FoldedUsers folded = fold_in_users(comm, config, model, training);
     const std::vector<Query> queries = make_queries(comm, config, model, folded);
@@ -320,26 +394,9 @@ int run_recommend_command(const Communicator& comm, const Config& config) {
     report_sources(log, queries, folded);
     const double prepared = MPI_Wtime();
 
-    const auto n_blocks =
-        (static_cast<std::int64_t>(queries.size()) + users_per_block - 1) / users_per_block;
-    const std::int64_t first_block = n_blocks * comm.rank() / comm.size();
-    const std::int64_t end_block = n_blocks * (comm.rank() + 1) / comm.size();
-    std::vector<std::string> parts(static_cast<std::size_t>(end_block - first_block));
-    double scoring_seconds = 0.0;
-#pragma omp parallel reduction(+ : scoring_seconds)
-    {
-        BlockRecommender recommender(model, folded, config);
-#pragma omp for schedule(dynamic, 1)
-        for (std::int64_t block = first_block; block < end_block; ++block) {
-            const auto first = static_cast<std::size_t>(block * users_per_block);
-            const std::size_t count = std::min<std::size_t>(
-                static_cast<std::size_t>(users_per_block), queries.size() - first);
-            recommender.run(std::span<const Query>(queries).subspan(first, count),
-                            parts[static_cast<std::size_t>(block - first_block)], scoring_seconds);
-        }
-    }
-    std::string text;
-    for (const std::string& part : parts) text += part;
+    const BlockRange blocks = my_blocks(comm, static_cast<std::int64_t>(queries.size()));
+    ServeTimes times;
+    const std::string text = recommend_blocks(model, folded, config, queries, blocks, times);
     const double computed = MPI_Wtime();
     const char separator = config.serve.format == OutputFormat::csv ? ',' : '\t';
     const std::string header = format_text("user%crank%citem%cscore%csource\n", separator,
@@ -348,22 +405,22 @@ int run_recommend_command(const Communicator& comm, const Config& config) {
     const double written = MPI_Wtime();
 
     // Matrix-product rate per thread: this rank's flops over its threads' seconds in GEMM.
-    const auto my_users = static_cast<double>(
-        std::max<std::int64_t>(0, std::min<std::int64_t>(static_cast<std::int64_t>(queries.size()),
-                                                         end_block * users_per_block) -
-                                      first_block * users_per_block));
+    const auto my_users = static_cast<double>(blocks.n_users(queries.size()));
     const double my_flops = 2.0 * my_users * static_cast<double>(model.items.rows()) *
                             static_cast<double>(model.info.k);
-    const double rate = scoring_seconds > 0.0 ? my_flops / scoring_seconds / 1e9 : 0.0;
+    const double rate = times.scoring_seconds > 0.0 ? my_flops / times.scoring_seconds / 1e9 : 0.0;
     log.info(format_text(
-        "recommended the top %d of %lld items for %lld users on %d rank%s: load and prepare "
-        "%.2f s, score and select %.2f s (matrix products: %.1f s of thread time on the busiest "
-        "rank, %.1f GFLOP/s per thread on the slowest), write %.2f s",
+        "recommended the top %d of %lld items for %lld users on %d rank%s in %.2f s: load model "
+        "%.2f s, prepare %.2f s, score, select and format %.2f s, write %.2f s (each the slowest "
+        "rank's); thread seconds on the busiest rank: matrix products %.2f s (%.1f GFLOP/s per "
+        "thread on the slowest), exclusion and selection %.2f s, formatting %.2f s",
         config.serve.top, static_cast<long long>(model.items.rows()),
         static_cast<long long>(queries.size()), comm.size(), comm.size() == 1 ? "" : "s",
-        comm.all_reduce_max(prepared - start), comm.all_reduce_max(computed - prepared),
-        comm.all_reduce_max(scoring_seconds), comm.all_reduce_min(rate),
-        comm.all_reduce_max(written - computed)));
+        comm.all_reduce_max(written - start), comm.all_reduce_max(loaded - start),
+        comm.all_reduce_max(prepared - loaded), comm.all_reduce_max(computed - prepared),
+        comm.all_reduce_max(written - computed), comm.all_reduce_max(times.scoring_seconds),
+        comm.all_reduce_min(rate), comm.all_reduce_max(times.selection_seconds),
+        comm.all_reduce_max(times.format_seconds)));
     return 0;
 }
 
