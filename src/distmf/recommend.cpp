@@ -4,11 +4,12 @@
 #include <omp.h>
 
 #include <algorithm>
+#include <array>
 #include <charconv>
 #include <fstream>
-#include <limits>
 #include <optional>
 #include <string>
+#include <string_view>
 
 #include "distmf/als.hpp"
 #include "distmf/dataset.hpp"
@@ -17,15 +18,15 @@
 #include "distmf/implicit_als.hpp"
 #include "distmf/log.hpp"
 #include "distmf/ordered_output.hpp"
-#include "distmf/ranking.hpp"
+#include "distmf/top_items.hpp"
 
 namespace distmf {
 namespace {
 
-/// Users scored by one matrix product (256 x n_items floats per thread; measured 25 % faster
-/// than 64 at k = 64, the packing of the item factors being shared by more users). Blocks are
-/// cut from the whole request list, and each rank takes whole blocks, so every user's scores
-/// are computed the same way for any P.
+/// Users scored together (BlockTopItems: tiles of 256 x 384 scores per thread, in the L2
+/// cache; the packing of each tile's item factors is shared by the 256 users). Blocks are cut
+/// from the whole request list, and each rank takes whole blocks, so every user's scores are
+/// computed the same way for any P.
 constexpr std::int64_t users_per_block = 256;
 
 /// One requested user: its ID, where its factors come from, and their row (a model row, a
@@ -97,19 +98,9 @@ std::vector<Query> make_queries(const Communicator& comm, const Config& config, 
     return queries;
 }
 
-void append_number(std::string& out, std::int64_t value) {
-    char text[24];
-    out.append(text, std::to_chars(text, text + sizeof text, value).ptr);
-}
-
-void append_number(std::string& out, float value) {
-    char text[32];
-    out.append(text, std::to_chars(text, text + sizeof text, value).ptr);
-}
-
 /// Thread seconds spent in the phases of scoring (summed over a rank's threads).
 struct ServeTimes {
-    double scoring_seconds = 0.0;    ///< the matrix products
+    double scoring_seconds = 0.0;    ///< the matrix products and biases
     double selection_seconds = 0.0;  ///< excluding seen items and selecting the top N
     double format_seconds = 0.0;     ///< formatting the lines
 };
@@ -120,92 +111,81 @@ class BlockRecommender {
     BlockRecommender(const Model& model, const FoldedUsers& folded, const Config& config)
         : model_(model),
           folded_(folded),
-          top_(static_cast<std::size_t>(config.serve.top)),
+          top_items_(model.items, static_cast<std::size_t>(config.serve.top)),
           separator_(config.serve.format == OutputFormat::csv ? ',' : '\t') {
         if (model.has_training_data()) {
             std::vector<float> counts(model.item_train_counts.begin(),
                                       model.item_train_counts.end());
-            select_top(counts, top_, popular_);
+            select_top(counts, static_cast<std::size_t>(config.serve.top), popular_);
         }
     }
 
     void run(std::span<const Query> block, std::string& out, ServeTimes& times) {
         queries_.resize(static_cast<Eigen::Index>(block.size()), model_.items.k());
+        excluded_.assign(block.size(), {});
         for (std::size_t q = 0; q < block.size(); ++q) {
             const auto i = static_cast<Eigen::Index>(q);
             if (block[q].source == RecommendationSource::model) {
                 queries_.row(i) = model_.users.factors(block[q].row);
+                if (model_.has_training_data()) {
+                    excluded_[q] = model_.train_items.row_columns(block[q].row);
+                }
             } else if (block[q].source == RecommendationSource::fold_in) {
                 queries_.row(i) = folded_.factors.factors(block[q].row);
+                excluded_[q] = folded_.interactions.row_columns(block[q].row);
             } else {
                 queries_.row(i).setZero();
             }
         }
-        double clock = omp_get_wtime();
-        score_items(queries_, model_.items, scores_);
-        times.scoring_seconds += lap(clock);
+        TopItemsSeconds seconds;
+        top_items_.run(queries_, excluded_, seconds);
+        times.scoring_seconds += seconds.scoring;
+        times.selection_seconds += seconds.selection;
+        const double start = omp_get_wtime();
         for (std::size_t q = 0; q < block.size(); ++q) {
-            float offset = 0.0F;
-            const std::vector<ScoredItem>& best =
-                select_user(block[q], scores_.row(static_cast<Eigen::Index>(q)).data(), offset);
-            times.selection_seconds += lap(clock);
-            write_user(block[q], best, offset, out);
-            times.format_seconds += lap(clock);
+            const bool popular = block[q].source == RecommendationSource::popularity;
+            write_user(block[q], popular ? popular_ : top_items_.best(q), out);
         }
+        times.format_seconds += omp_get_wtime() - start;
     }
 
   private:
-    /// The seconds since `clock`, which moves to now.
-    static double lap(double& clock) {
-        const double now = omp_get_wtime();
-        const double seconds = now - clock;
-        clock = now;
-        return seconds;
-    }
-
-    /// The user's best items (excluding its seen ones) and its offset mu + b_u (the same for
-    /// every item of a user).
-    const std::vector<ScoredItem>& select_user(const Query& query, float* scores, float& offset) {
-        if (query.source == RecommendationSource::popularity) return popular_;
-        const bool folded = query.source == RecommendationSource::fold_in;
-        const RatingMatrix& seen = folded ? folded_.interactions : model_.train_items;
-        if (folded || model_.has_training_data()) {
-            for (const std::int32_t item : seen.row_columns(query.row)) {
-                scores[item] = -std::numeric_limits<float>::infinity();
-            }
-        }
-        const FactorTable& table = folded ? folded_.factors : model_.users;
-        offset = static_cast<float>(model_.info.global_mean) + table.bias(query.row);
-        select_top(std::span<const float>(scores, static_cast<std::size_t>(model_.items.rows())),
-                   top_, best_);
-        return best_;
-    }
-
-    void write_user(const Query& query, const std::vector<ScoredItem>& best, float offset,
+    /// Appends the user's lines: its ID, rank, item ID, score (mu + b_u + the item's score),
+    /// source. Each line is formatted into a buffer with std::to_chars, then appended.
+    void write_user(const Query& query, const std::vector<ScoredItem>& best,
                     std::string& out) const {
+        float offset = 0.0F;  // mu + b_u: the same for every item of a user
+        if (query.source != RecommendationSource::popularity) {
+            const bool folded = query.source == RecommendationSource::fold_in;
+            const FactorTable& table = folded ? folded_.factors : model_.users;
+            offset = static_cast<float>(model_.info.global_mean) + table.bias(query.row);
+        }
+        const std::string_view source = source_name(query.source);
+        std::array<char, 128> line{};  // 3 integers of <= 20 digits, a float, the source
+        char* const end = line.data() + line.size();
+        char* const user_end = std::to_chars(line.data(), end, query.user_id).ptr;
+        *user_end = separator_;
         for (std::size_t rank = 0; rank < best.size(); ++rank) {
             const ScoredItem& entry = best[rank];
-            append_number(out, query.user_id);
-            out += separator_;
-            append_number(out, static_cast<std::int64_t>(rank + 1));
-            out += separator_;
-            append_number(out, model_.item_ids[static_cast<std::size_t>(entry.item)]);
-            out += separator_;
-            append_number(out, entry.score + offset);
-            out += separator_;
-            out += source_name(query.source);
-            out += '\n';
+            char* at = std::to_chars(user_end + 1, end, rank + 1).ptr;
+            *at++ = separator_;
+            at = std::to_chars(at, end, model_.item_ids[static_cast<std::size_t>(entry.item)]).ptr;
+            *at++ = separator_;
+            at = std::to_chars(at, end, entry.score + offset).ptr;
+            *at++ = separator_;
+            at = std::copy(source.begin(), source.end(), at);
+            *at++ = '\n';
+            out.append(line.data(), at);
         }
     }
 
     const Model& model_;
     const FoldedUsers& folded_;
-    std::size_t top_;
+    BlockTopItems top_items_;
     char separator_;
     std::vector<ScoredItem> popular_;
-    std::vector<ScoredItem> best_;
     RowMatrixXf queries_;
-    RowMatrixXf scores_;
+    std::vector<std::span<const std::int32_t>> excluded_;  ///< per query: its seen items
 };
 
 /// Every unknown user's popularity ranking needs the model's training counts.
@@ -398,6 +378,8 @@ int run_recommend_command(const Communicator& comm, const Config& config) {
     ServeTimes times;
     const std::string text = recommend_blocks(model, folded, config, queries, blocks, times);
     const double computed = MPI_Wtime();
+    comm.barrier();  // so that `write` does not count the wait for the slowest rank
+    const double synchronized = MPI_Wtime();
     const char separator = config.serve.format == OutputFormat::csv ? ',' : '\t';
     const std::string header = format_text("user%crank%citem%cscore%csource\n", separator,
                                            separator, separator, separator);
@@ -418,7 +400,7 @@ int run_recommend_command(const Communicator& comm, const Config& config) {
         static_cast<long long>(queries.size()), comm.size(), comm.size() == 1 ? "" : "s",
         comm.all_reduce_max(written - start), comm.all_reduce_max(loaded - start),
         comm.all_reduce_max(prepared - loaded), comm.all_reduce_max(computed - prepared),
-        comm.all_reduce_max(written - computed), comm.all_reduce_max(times.scoring_seconds),
+        comm.all_reduce_max(written - synchronized), comm.all_reduce_max(times.scoring_seconds),
         comm.all_reduce_min(rate), comm.all_reduce_max(times.selection_seconds),
         comm.all_reduce_max(times.format_seconds)));
     return 0;
