@@ -1,8 +1,8 @@
 #pragma once
 /// @file ranking.hpp
-/// Ranking: scoring every item for a block of users with one matrix product, picking each
-/// user's top N with a partial selection (never a full sort of the items), and the ranking
-/// metrics of a held-out set. For a user with relevant (held-out) items T among the candidates
+/// Ranking metrics of a held-out set, from the scores of every item for a block of users (one
+/// matrix product) and each user's top k (a partial selection, never a full sort of the
+/// items; both in top_items.hpp). For a user with relevant (held-out) items T among the candidates
 /// (every item with a finite score: the caller sets the user's training items to -inf), and
 /// the top k candidates t_1..t_k (best first; ties broken by the lower item index), with
 /// hit_i = [t_i in T]:
@@ -25,32 +25,9 @@
 #include "distmf/exact_sum.hpp"
 #include "distmf/factors.hpp"
 #include "distmf/rating_matrix.hpp"
+#include "distmf/top_items.hpp"
 
 namespace distmf {
-
-/// An item and its score.
-struct ScoredItem {
-    std::int32_t item = 0;
-    float score = 0.0F;
-};
-
-/// Local. The ranking order: a higher score first, then the lower item index.
-inline bool ranks_before(const ScoredItem& a, const ScoredItem& b) {
-    return a.score != b.score ? a.score > b.score : a.item < b.item;
-}
-
-/// Local. The best `n` entries of `scores` (index = item) in ranking order, skipping entries
-/// that are -inf or NaN (excluded items), into `best` (fewer when there are fewer candidates).
-/// One pass with a threshold: an item enters a buffer of 4n only if it beats the n-th best so
-/// far; a full buffer is cut back to n with std::nth_element; std::partial_sort orders the
-/// result. O(items + n log n) for typical data, never a sort of all items.
-void select_top(std::span<const float> scores, std::size_t n, std::vector<ScoredItem>& best);
-
-/// Local. scores (m x n_items, row-major) = Q V^T (+ the item bias c_j when `items` has
-/// biases), where Q (m x k) holds query factor rows and V the items' factor columns: one
-/// blocked matrix product (GEMM) for a block of users.
-void score_items(const Eigen::Ref<const RowMatrixXf>& query_factors, const FactorTable& items,
-                 RowMatrixXf& scores);
 
 /// Partial sums of the ranking metrics over some users.
 struct RankingSums {

@@ -2,10 +2,11 @@
 /// @file recommend.hpp
 /// `distmf recommend`: the top-N items of users of a saved model, of users folded in from
 /// their interactions (cold start, without retraining), and of unknown users (the popularity
-/// ranking). A user's training items are never recommended. Users are scored in blocks of 256
-/// with one matrix product against every item and a partial selection of the best N
-/// (ranking.hpp); the blocks are divided among the ranks, each writes the lines of its blocks
-/// and the parts form one output file in order (ordered_output.hpp).
+/// ranking). A user's training items are never recommended. Users are scored in blocks of 256,
+/// a tile of items at a time (one matrix product each), and each user keeps its best N while
+/// the tile is in cache (BlockTopItems, top_items.hpp); the blocks are divided among the
+/// ranks, each formats the lines of its blocks (std::to_chars) and the parts form one output
+/// file in order (ordered_output.hpp).
 
 #include <cstdint>
 #include <vector>

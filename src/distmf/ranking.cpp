@@ -48,40 +48,6 @@ double user_auc(std::span<const float> scores, const std::vector<float>& relevan
 
 }  // namespace
 
-void select_top(std::span<const float> scores, std::size_t n, std::vector<ScoredItem>& best) {
-    best.clear();
-    if (n == 0) return;
-    const std::size_t capacity = std::max<std::size_t>(4 * n, 64);
-    best.reserve(capacity);
-    // Items arrive in ascending index order, so one that only ties the n-th best ranks after
-    // it: strictly greater is the test. -inf and NaN never pass it.
-    float threshold = -std::numeric_limits<float>::infinity();
-    const auto cut_to_n = [&] {
-        std::nth_element(best.begin(), best.begin() + static_cast<std::ptrdiff_t>(n - 1),
-                         best.end(), ranks_before);
-        best.resize(n);
-        threshold = best[n - 1].score;
-    };
-    for (std::size_t item = 0; item < scores.size(); ++item) {
-        if (scores[item] > threshold) {
-            best.push_back({static_cast<std::int32_t>(item), scores[item]});
-            if (best.size() == capacity) cut_to_n();
-        }
-    }
-    const std::size_t kept = std::min(n, best.size());
-    std::partial_sort(best.begin(), best.begin() + static_cast<std::ptrdiff_t>(kept), best.end(),
-                      ranks_before);
-    best.resize(kept);
-}
-
-void score_items(const Eigen::Ref<const RowMatrixXf>& query_factors, const FactorTable& items,
-                 RowMatrixXf& scores) {
-    const int k = items.k();
-    scores.resize(query_factors.rows(), items.rows());
-    scores.noalias() = query_factors * items.values().rightCols(k).transpose();
-    if (items.has_bias()) scores.rowwise() += items.values().col(0).transpose();
-}
-
 void RankingSums::add(const RankingSums& other) {
     precision.add(other.precision);
     recall.add(other.recall);

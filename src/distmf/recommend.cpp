@@ -4,11 +4,12 @@
 #include <omp.h>
 
 #include <algorithm>
+#include <array>
 #include <charconv>
 #include <fstream>
-#include <limits>
 #include <optional>
 #include <string>
+#include <string_view>
 
 #include "distmf/als.hpp"
 #include "distmf/dataset.hpp"
@@ -18,15 +19,15 @@
 #include "distmf/implicit_als.hpp"
 #include "distmf/log.hpp"
 #include "distmf/ordered_output.hpp"
-#include "distmf/ranking.hpp"
+#include "distmf/top_items.hpp"
 
 namespace distmf {
 namespace {
 
-/// Users scored by one matrix product (256 x n_items floats per thread; measured 25 % faster
-/// than 64 at k = 64, the packing of the item factors being shared by more users). Blocks are
-/// cut from the whole request list, and each rank takes whole blocks, so every user's scores
-/// are computed the same way for any P.
+/// Users scored together (BlockTopItems: tiles of 256 x 384 scores per thread, in the L2
+/// cache; the packing of each tile's item factors is shared by the 256 users). Blocks are cut
+/// from the whole request list, and each rank takes whole blocks, so every user's scores are
+/// computed the same way for any P.
 constexpr std::int64_t users_per_block = 256;
 
 /// One requested user: its ID, where its factors come from, and their row (a model row, a
@@ -98,93 +99,94 @@ std::vector<Query> make_queries(const Communicator& comm, const Config& config, 
     return queries;
 }
 
-void append_number(std::string& out, std::int64_t value) {
-    char text[24];
-    out.append(text, std::to_chars(text, text + sizeof text, value).ptr);
-}
+/// Thread seconds spent in the phases of scoring (summed over a rank's threads).
+struct ServeTimes {
+    double scoring_seconds = 0.0;    ///< the matrix products and biases
+    double selection_seconds = 0.0;  ///< excluding seen items and selecting the top N
+    double format_seconds = 0.0;     ///< formatting the lines
+};
 
-void append_number(std::string& out, float value) {
-    char text[32];
-    out.append(text, std::to_chars(text, text + sizeof text, value).ptr);
-}
-
-/// Scores, selects and formats one block of queries; adds the seconds spent scoring.
+/// Scores, selects and formats one block of queries; adds the seconds of each phase.
 class BlockRecommender {
   public:
     BlockRecommender(const Model& model, const FoldedUsers& folded, const Config& config)
         : model_(model),
           folded_(folded),
-          top_(static_cast<std::size_t>(config.serve.top)),
+          top_items_(model.items, static_cast<std::size_t>(config.serve.top)),
           separator_(config.serve.format == OutputFormat::csv ? ',' : '\t') {
         if (model.has_training_data()) {
             std::vector<float> counts(model.item_train_counts.begin(),
                                       model.item_train_counts.end());
-            select_top(counts, top_, popular_);
+            select_top(counts, static_cast<std::size_t>(config.serve.top), popular_);
         }
     }
 
-    void run(std::span<const Query> block, std::string& out, double& scoring_seconds) {
+    void run(std::span<const Query> block, std::string& out, ServeTimes& times) {
         queries_.resize(static_cast<Eigen::Index>(block.size()), model_.items.k());
+        excluded_.assign(block.size(), {});
         for (std::size_t q = 0; q < block.size(); ++q) {
             const auto i = static_cast<Eigen::Index>(q);
             if (block[q].source == RecommendationSource::model) {
                 queries_.row(i) = model_.users.factors(block[q].row);
+                if (model_.has_training_data()) {
+                    excluded_[q] = model_.train_items.row_columns(block[q].row);
+                }
             } else if (block[q].source == RecommendationSource::fold_in) {
                 queries_.row(i) = folded_.factors.factors(block[q].row);
+                excluded_[q] = folded_.interactions.row_columns(block[q].row);
             } else {
                 queries_.row(i).setZero();
             }
         }
+        TopItemsSeconds seconds;
+        top_items_.run(queries_, excluded_, seconds);
+        times.scoring_seconds += seconds.scoring;
+        times.selection_seconds += seconds.selection;
         const double start = omp_get_wtime();
-        score_items(queries_, model_.items, scores_);
-        scoring_seconds += omp_get_wtime() - start;
         for (std::size_t q = 0; q < block.size(); ++q) {
-            write_user(block[q], scores_.row(static_cast<Eigen::Index>(q)).data(), out);
+            const bool popular = block[q].source == RecommendationSource::popularity;
+            write_user(block[q], popular ? popular_ : top_items_.best(q), out);
         }
+        times.format_seconds += omp_get_wtime() - start;
     }
 
   private:
-    void write_user(const Query& query, float* scores, std::string& out) {
-        const std::vector<ScoredItem>* best = &popular_;
+    /// Appends the user's lines: its ID, rank, item ID, score (mu + b_u + the item's score),
+    /// source. Each line is formatted into a buffer with std::to_chars, then appended.
+    void write_user(const Query& query, const std::vector<ScoredItem>& best,
+                    std::string& out) const {
         float offset = 0.0F;  // mu + b_u: the same for every item of a user
         if (query.source != RecommendationSource::popularity) {
             const bool folded = query.source == RecommendationSource::fold_in;
-            const RatingMatrix& seen = folded ? folded_.interactions : model_.train_items;
-            if (folded || model_.has_training_data()) {
-                for (const std::int32_t item : seen.row_columns(query.row)) {
-                    scores[item] = -std::numeric_limits<float>::infinity();
-                }
-            }
             const FactorTable& table = folded ? folded_.factors : model_.users;
             offset = static_cast<float>(model_.info.global_mean) + table.bias(query.row);
-            select_top(
-                std::span<const float>(scores, static_cast<std::size_t>(model_.items.rows())), top_,
-                best_);
-            best = &best_;
         }
-        for (std::size_t rank = 0; rank < best->size(); ++rank) {
-            const ScoredItem& entry = (*best)[rank];
-            append_number(out, query.user_id);
-            out += separator_;
-            append_number(out, static_cast<std::int64_t>(rank + 1));
-            out += separator_;
-            append_number(out, model_.item_ids[static_cast<std::size_t>(entry.item)]);
-            out += separator_;
-            append_number(out, entry.score + offset);
-            out += separator_;
-            out += source_name(query.source);
-            out += '\n';
+        const std::string_view source = source_name(query.source);
+        std::array<char, 128> line{};  // 3 integers of <= 20 digits, a float, the source
+        char* const end = line.data() + line.size();
+        char* const user_end = std::to_chars(line.data(), end, query.user_id).ptr;
+        *user_end = separator_;
+        for (std::size_t rank = 0; rank < best.size(); ++rank) {
+            const ScoredItem& entry = best[rank];
+            char* at = std::to_chars(user_end + 1, end, rank + 1).ptr;
+            *at++ = separator_;
+            at = std::to_chars(at, end, model_.item_ids[static_cast<std::size_t>(entry.item)]).ptr;
+            *at++ = separator_;
+            at = std::to_chars(at, end, entry.score + offset).ptr;
+            *at++ = separator_;
+            at = std::copy(source.begin(), source.end(), at);
+            *at++ = '\n';
+            out.append(line.data(), at);
         }
     }
 
     const Model& model_;
     const FoldedUsers& folded_;
-    std::size_t top_;
+    BlockTopItems top_items_;
     char separator_;
     std::vector<ScoredItem> popular_;
-    std::vector<ScoredItem> best_;
     RowMatrixXf queries_;
-    RowMatrixXf scores_;
+    std::vector<std::span<const std::int32_t>> excluded_;  ///< per query: its seen items
 };
 
 /// Every unknown user's popularity ranking needs the model's training counts.
@@ -223,6 +225,57 @@ void report_sources(const Logger& log, const std::vector<Query>& queries,
                         "they were ignored",
                         static_cast<long long>(folded.unknown_items)));
     }
+}
+
+/// A rank's share of the blocks of users_per_block queries: whole blocks cut from the whole
+/// request list, so every user's scores are computed the same way for any P.
+struct BlockRange {
+    std::int64_t first = 0;
+    std::int64_t end = 0;
+    /// The number of queries in these blocks.
+    std::int64_t n_users(std::size_t n_queries) const {
+        const auto total = static_cast<std::int64_t>(n_queries);
+        return std::max<std::int64_t>(
+            0, std::min(total, end * users_per_block) - first * users_per_block);
+    }
+};
+
+BlockRange my_blocks(const Communicator& comm, std::int64_t n_queries) {
+    const std::int64_t n_blocks = (n_queries + users_per_block - 1) / users_per_block;
+    return {n_blocks * comm.rank() / comm.size(), n_blocks * (comm.rank() + 1) / comm.size()};
+}
+
+/// Local. The output lines of this rank's blocks, in order, with every thread of the rank;
+/// adds the thread seconds of each phase to `times`.
+std::string recommend_blocks(const Model& model, const FoldedUsers& folded, const Config& config,
+                             const std::vector<Query>& queries, const BlockRange& blocks,
+                             ServeTimes& times) {
+    std::vector<std::string> parts(static_cast<std::size_t>(blocks.end - blocks.first));
+    double scoring_seconds = 0.0;
+    double selection_seconds = 0.0;
+    double format_seconds = 0.0;
+#pragma omp parallel reduction(+ : scoring_seconds, selection_seconds, format_seconds)
+    {
+        BlockRecommender recommender(model, folded, config);
+        ServeTimes mine;
+#pragma omp for schedule(dynamic, 1)
+        for (std::int64_t block = blocks.first; block < blocks.end; ++block) {
+            const auto first = static_cast<std::size_t>(block * users_per_block);
+            const std::size_t count = std::min<std::size_t>(
+                static_cast<std::size_t>(users_per_block), queries.size() - first);
+            recommender.run(std::span<const Query>(queries).subspan(first, count),
+                            parts[static_cast<std::size_t>(block - blocks.first)], mine);
+        }
+        scoring_seconds += mine.scoring_seconds;
+        selection_seconds += mine.selection_seconds;
+        format_seconds += mine.format_seconds;
+    }
+    times.scoring_seconds += scoring_seconds;
+    times.selection_seconds += selection_seconds;
+    times.format_seconds += format_seconds;
+    std::string text;
+    for (const std::string& part : parts) text += part;
+    return text;
 }
 
 }  // namespace
@@ -309,6 +362,7 @@ int run_recommend_command(const Communicator& comm, const Config& config) {
     const double start = MPI_Wtime();
     const Logger log(comm.rank(), config.serve.out.empty());
     const Model model = load_model(comm, config.model_file.model);
+    const double loaded = MPI_Wtime();
     const Config training = config_from_ini(model.info.config, Command::train);
     const FoldedUsers folded = fold_in_users(comm, config, model, training);
     const std::vector<Query> queries = make_queries(comm, config, model, folded);
@@ -321,27 +375,12 @@ int run_recommend_command(const Communicator& comm, const Config& config) {
     report_sources(log, queries, folded);
     const double prepared = MPI_Wtime();
 
-    const auto n_blocks =
-        (static_cast<std::int64_t>(queries.size()) + users_per_block - 1) / users_per_block;
-    const std::int64_t first_block = n_blocks * comm.rank() / comm.size();
-    const std::int64_t end_block = n_blocks * (comm.rank() + 1) / comm.size();
-    std::vector<std::string> parts(static_cast<std::size_t>(end_block - first_block));
-    double scoring_seconds = 0.0;
-#pragma omp parallel reduction(+ : scoring_seconds)
-    {
-        BlockRecommender recommender(model, folded, config);
-#pragma omp for schedule(dynamic, 1)
-        for (std::int64_t block = first_block; block < end_block; ++block) {
-            const auto first = static_cast<std::size_t>(block * users_per_block);
-            const std::size_t count = std::min<std::size_t>(
-                static_cast<std::size_t>(users_per_block), queries.size() - first);
-            recommender.run(std::span<const Query>(queries).subspan(first, count),
-                            parts[static_cast<std::size_t>(block - first_block)], scoring_seconds);
-        }
-    }
-    std::string text;
-    for (const std::string& part : parts) text += part;
+    const BlockRange blocks = my_blocks(comm, static_cast<std::int64_t>(queries.size()));
+    ServeTimes times;
+    const std::string text = recommend_blocks(model, folded, config, queries, blocks, times);
     const double computed = MPI_Wtime();
+    comm.barrier();  // so that `write` does not count the wait for the slowest rank
+    const double synchronized = MPI_Wtime();
     const char separator = config.serve.format == OutputFormat::csv ? ',' : '\t';
     const std::string header = format_text("user%crank%citem%cscore%csource\n", separator,
                                            separator, separator, separator);
@@ -349,22 +388,22 @@ int run_recommend_command(const Communicator& comm, const Config& config) {
     const double written = MPI_Wtime();
 
     // Matrix-product rate per thread: this rank's flops over its threads' seconds in GEMM.
-    const auto my_users = static_cast<double>(
-        std::max<std::int64_t>(0, std::min<std::int64_t>(static_cast<std::int64_t>(queries.size()),
-                                                         end_block * users_per_block) -
-                                      first_block * users_per_block));
+    const auto my_users = static_cast<double>(blocks.n_users(queries.size()));
     const double my_flops = 2.0 * my_users * static_cast<double>(model.items.rows()) *
                             static_cast<double>(model.info.k);
-    const double rate = scoring_seconds > 0.0 ? my_flops / scoring_seconds / 1e9 : 0.0;
+    const double rate = times.scoring_seconds > 0.0 ? my_flops / times.scoring_seconds / 1e9 : 0.0;
     log.info(format_text(
-        "recommended the top %d of %lld items for %lld users on %d rank%s: load and prepare "
-        "%.2f s, score and select %.2f s (matrix products: %.1f s of thread time on the busiest "
-        "rank, %.1f GFLOP/s per thread on the slowest), write %.2f s",
+        "recommended the top %d of %lld items for %lld users on %d rank%s in %.2f s: load model "
+        "%.2f s, prepare %.2f s, score, select and format %.2f s, write %.2f s (each the slowest "
+        "rank's); thread seconds on the busiest rank: matrix products %.2f s (%.1f GFLOP/s per "
+        "thread on the slowest), exclusion and selection %.2f s, formatting %.2f s",
         config.serve.top, static_cast<long long>(model.items.rows()),
         static_cast<long long>(queries.size()), comm.size(), comm.size() == 1 ? "" : "s",
-        comm.all_reduce_max(prepared - start), comm.all_reduce_max(computed - prepared),
-        comm.all_reduce_max(scoring_seconds), comm.all_reduce_min(rate),
-        comm.all_reduce_max(written - computed)));
+        comm.all_reduce_max(written - start), comm.all_reduce_max(loaded - start),
+        comm.all_reduce_max(prepared - loaded), comm.all_reduce_max(computed - prepared),
+        comm.all_reduce_max(written - synchronized), comm.all_reduce_max(times.scoring_seconds),
+        comm.all_reduce_min(rate), comm.all_reduce_max(times.selection_seconds),
+        comm.all_reduce_max(times.format_seconds)));
     return 0;
 }
 

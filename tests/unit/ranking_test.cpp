@@ -1,12 +1,9 @@
 #include "distmf/ranking.hpp"
 
-#include <algorithm>
 #include <catch2/catch.hpp>
 #include <cmath>
 #include <limits>
 #include <vector>
-
-#include "distmf/hashing.hpp"
 
 using distmf::RankingSums;
 using distmf::ScoredItem;
@@ -16,38 +13,6 @@ namespace {
 constexpr float excluded = -std::numeric_limits<float>::infinity();
 
 }  // namespace
-
-TEST_CASE("select_top agrees with a full sort, ties to the lower item, skipping -inf",
-          "[ranking]") {
-    distmf::SplitMix64 random(3);
-    std::vector<float> scores(5000);
-    for (float& s : scores) s = static_cast<float>(std::floor(random.uniform() * 200.0));  // ties
-    for (std::size_t i = 0; i < scores.size(); i += 7) scores[i] = excluded;
-    std::vector<ScoredItem> all;
-    for (std::size_t i = 0; i < scores.size(); ++i) {
-        if (scores[i] != excluded) all.push_back({static_cast<std::int32_t>(i), scores[i]});
-    }
-    std::sort(all.begin(), all.end(), distmf::ranks_before);
-    for (const std::size_t n :
-         {std::size_t{1}, std::size_t{10}, std::size_t{100}, std::size_t{1000}}) {
-        std::vector<ScoredItem> best;
-        distmf::select_top(scores, n, best);
-        REQUIRE(best.size() == n);
-        for (std::size_t i = 0; i < n; ++i) {
-            CHECK(best[i].item == all[i].item);
-            CHECK(best[i].score == all[i].score);
-        }
-    }
-    // Fewer candidates than asked for.
-    std::vector<float> few(10, excluded);
-    few[3] = 1.0F;
-    few[8] = 2.0F;
-    std::vector<ScoredItem> best;
-    distmf::select_top(few, 5, best);
-    REQUIRE(best.size() == 2);
-    CHECK(best[0].item == 8);
-    CHECK(best[1].item == 3);
-}
 
 TEST_CASE("ranking metrics of a hand-computed example", "[ranking]") {
     // Six items; item 1 is a training item (not a candidate); items 2 and 5 are held out.
