@@ -10,6 +10,6 @@ mkdir -p demo
 build/src/distmf generate --users 20000 --items 5000 --ratings 2000000 --rank 8 --noise 0.5 \
     --seed 1 --out demo/ratings.tsv
 mpirun -np 2 build/src/distmf train --config configs/demo.ini
-build/src/distmf inspect demo/model.h5 | head -n 12
+build/src/distmf inspect demo/model.h5
 echo "demo: model in demo/model.h5, metrics in demo/metrics.jsonl"
 echo "      (plot them: python3 scripts/plot_metrics.py demo/metrics.jsonl demo/metrics.png)"
