@@ -32,14 +32,7 @@ TEST_CASE("BPMF: stopped between half-sweeps, checkpointed and resumed, ends bit
           "[bpmf][mpi][checkpoint]") {
     const Communicator world;
     const TempDir dir(world);
-    // 150 users x 90 items, 4000 ratings of a rank-3 model with noise 0.3, 20 % held out.
-    distmf::testing::generate_on_rank0(world, {.users = 150,
-                                               .items = 90,
-                                               .ratings = 4000,
-                                               .rank = 3,
-                                               .noise = 0.3,
-                                               .seed = 8,
-                                               .out = dir.file("ratings.tsv")});
+    distmf::testing::generate_small_ratings(world, dir.file("ratings.tsv"));
     Config config;
     config.data.train = dir.file("ratings.tsv");
     config.data.test_fraction = 0.2;

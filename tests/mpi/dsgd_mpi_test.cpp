@@ -38,13 +38,7 @@ namespace {
 /// configuration for it (k = 4, 6 epochs). Collective.
 struct Fixture {
     explicit Fixture(const Communicator& comm) : dir(comm) {
-        distmf::testing::generate_on_rank0(comm, {.users = 150,
-                                                  .items = 90,
-                                                  .ratings = 4000,
-                                                  .rank = 3,
-                                                  .noise = 0.3,
-                                                  .seed = 8,
-                                                  .out = dir.file("ratings.tsv")});
+        distmf::testing::generate_small_ratings(comm, dir.file("ratings.tsv"));
         config.data.train = dir.file("ratings.tsv");
         config.data.test_fraction = 0.2;
         config.model.rank = 4;

@@ -169,4 +169,14 @@ void generate_on_rank0(const Communicator& comm, const GenerateConfig& options) 
     comm.barrier();
 }
 
+void generate_small_ratings(const Communicator& comm, const std::string& path) {
+    generate_on_rank0(comm, {.users = 150,
+                             .items = 90,
+                             .ratings = 4000,
+                             .rank = 3,
+                             .noise = 0.3,
+                             .seed = 8,
+                             .out = path});
+}
+
 }  // namespace distmf::testing

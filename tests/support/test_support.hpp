@@ -85,4 +85,8 @@ std::string source_dir();
 /// returns once the file is complete.
 void generate_on_rank0(const Communicator& comm, const GenerateConfig& options);
 
+/// Collective. The small data set of the training MPI tests, written by rank 0 to `path`:
+/// 150 users x 90 items, 4000 ratings of a rank-3 model with noise 0.3 (seed 8).
+void generate_small_ratings(const Communicator& comm, const std::string& path);
+
 }  // namespace distmf::testing
