@@ -11,8 +11,14 @@ an unknown user or item contributes nothing (its bias and factors are taken as z
 """
 import sys
 
-import h5py
-import numpy as np
+try:
+    import h5py
+    import numpy as np
+except ImportError as missing:  # one line, not a traceback: what is missing, what to run
+    fix = ("apt-get install python3-h5py python3-numpy"
+           if sys.executable == "/usr/bin/python3" else
+           f"run it with Debian's Python: /usr/bin/python3 {sys.argv[0]} MODEL.h5 USER_ID ITEM_ID")
+    raise SystemExit(f"{sys.argv[0]}: {missing.name} is missing for {sys.executable}: {fix}")
 
 
 def load(path):

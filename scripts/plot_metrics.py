@@ -8,10 +8,16 @@ Needs matplotlib (Debian: python3-matplotlib). Writes OUT.png (default: METRICS.
 import json
 import sys
 
-import matplotlib
+try:
+    import matplotlib
 
-matplotlib.use("Agg")  # no display needed
-import matplotlib.pyplot as plt  # noqa: E402
+    matplotlib.use("Agg")  # no display needed
+    import matplotlib.pyplot as plt
+except ImportError as missing:  # one line, not a traceback: what is missing, what to run
+    fix = ("apt-get install python3-matplotlib"
+           if sys.executable == "/usr/bin/python3" else
+           f"run it with Debian's Python: /usr/bin/python3 {sys.argv[0]} METRICS.jsonl [OUT.png]")
+    raise SystemExit(f"{sys.argv[0]}: {missing.name} is missing for {sys.executable}: {fix}")
 
 
 def main(argv):

@@ -333,10 +333,10 @@ TEST_CASE("examples/predict.py predicts what the model file says", "[cli][python
     const std::string script = distmf::testing::source_dir() + "/examples/predict.py";
     REQUIRE(exists(script));
     // Debian's interpreter has python3-h5py; a developer's PATH may put another python3 first.
-    const std::string python = exists("/usr/bin/python3") ? "/usr/bin/python3" : "python3";
-    if (std::system((python + " -c 'import h5py, numpy' > /dev/null 2>&1").c_str()) != 0) {
-        std::cout << "SKIPPED: " << python
-                  << " cannot import h5py and numpy (apt-get install python3-h5py)" << std::endl;
+    const std::string python = distmf::testing::python_with_packages();
+    if (python.empty()) {
+        std::cout << "SKIPPED: no Python can import h5py and numpy (apt-get install python3-h5py)"
+                  << std::endl;
         return;
     }
     const TempDir dir;

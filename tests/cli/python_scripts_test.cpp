@@ -1,0 +1,76 @@
+// The Python scripts a user runs next to distmf (scripts/plot_metrics.py, examples/predict.py;
+// predict.py's numbers are checked in train_test.cpp): they run with the interpreter that has
+// their packages, and with one that lacks them they say so in one line instead of a traceback.
+#include <catch2/catch.hpp>
+#include <iostream>
+#include <string>
+#include <vector>
+
+#include "cli_support.hpp"
+#include "test_support.hpp"
+
+namespace {
+
+using distmf::testing::CommandResult;
+using distmf::testing::lines_of;
+using distmf::testing::python_with_packages;
+using distmf::testing::run_command;
+using distmf::testing::shell_quote;
+using distmf::testing::TempDir;
+
+std::string script(const std::string& relative) {
+    return distmf::testing::source_dir() + "/" + relative;
+}
+
+}  // namespace
+
+TEST_CASE("plot_metrics.py draws a metrics file as a PNG", "[cli][python]") {
+    const std::string python = python_with_packages();
+    if (python.empty()) {
+        std::cout << "SKIPPED: no Python with h5py, numpy and matplotlib (apt-get install "
+                     "python3-h5py python3-numpy python3-matplotlib)"
+                  << std::endl;
+        return;
+    }
+    const TempDir dir;
+    distmf::testing::write_text(dir.file("metrics.jsonl"),
+                                "{\"iteration\": 1, \"train_rmse\": 1.2, \"test_rmse\": 1.3}\n"
+                                "{\"iteration\": 2, \"train_rmse\": 0.9, \"test_rmse\": null}\n");
+    const CommandResult plotted =
+        run_command(shell_quote(python) + " " + shell_quote(script("scripts/plot_metrics.py")) +
+                    " " + shell_quote(dir.file("metrics.jsonl")));
+    INFO(plotted.out << plotted.err);
+    CHECK(plotted.exit_code == 0);
+    CHECK(plotted.out == "wrote " + dir.file("metrics.png") + "\n");
+    CHECK(distmf::testing::read_text(dir.file("metrics.png")).rfind("\x89PNG", 0) == 0);
+}
+
+TEST_CASE(
+    "the Python scripts, run by a Python without their packages, say in one line what is "
+    "missing and how to run them",
+    "[cli][python]") {
+    // `-S` leaves out site-packages (where pip, conda and Debian's python3-* put h5py and
+    // matplotlib): the interpreter then lacks them as pyenv's or conda's python3 may.
+    const std::string python = python_with_packages().empty() ? "python3" : python_with_packages();
+    const struct {
+        std::string path;
+        std::string module;
+        std::string args;
+    } cases[] = {{"examples/predict.py", "h5py", "model.h5 1 2"},
+                 {"scripts/plot_metrics.py", "matplotlib", "metrics.jsonl"}};
+    for (const auto& tried : cases) {
+        const CommandResult result = run_command(
+            shell_quote(python) + " -S " + shell_quote(script(tried.path)) + " " + tried.args);
+        INFO(tried.path << "\n" << result.out << result.err);
+        CHECK(result.exit_code == 1);
+        CHECK(result.out.empty());
+        const std::vector<std::string> lines = lines_of(result.err);
+        REQUIRE(lines.size() == 1);
+        CHECK(lines.front().find(tried.path + ": " + tried.module + " is missing for ") !=
+              std::string::npos);
+        // Debian's own interpreter is told the package; any other which interpreter to use.
+        CHECK((lines.front().find("apt-get install python3-") != std::string::npos ||
+               lines.front().find(": run it with Debian's Python: /usr/bin/python3 ") !=
+                   std::string::npos));
+    }
+}
