@@ -20,6 +20,21 @@ if(DISTMF_SANITIZE)
         -Wno-maybe-uninitialized)
     target_link_options(distmf_flags INTERFACE -fsanitize=address,undefined)
 endif()
-if(DISTMF_NATIVE)
-    target_compile_options(distmf_flags INTERFACE -march=native)
+if(DISTMF_ARCH AND NOT DISTMF_ARCH STREQUAL "none")
+    include(CheckCXXCompilerFlag)
+    string(MAKE_C_IDENTIFIER "DISTMF_HAVE_MARCH_${DISTMF_ARCH}" arch_supported)
+    check_cxx_compiler_flag("-march=${DISTMF_ARCH}" ${arch_supported})
+    if(NOT ${arch_supported})
+        message(FATAL_ERROR "DISTMF_ARCH=${DISTMF_ARCH}: ${CMAKE_CXX_COMPILER} does not accept "
+                            "-march=${DISTMF_ARCH} (use native, x86-64-v2/v3/v4 or none)")
+    endif()
+    target_compile_options(distmf_flags INTERFACE -march=${DISTMF_ARCH})
+endif()
+
+# The options that silence GCC 12's false positives inside its AVX/AVX-512 intrinsics (GCC bug
+# 105593), for the sources that instantiate Eigen's matrix kernels (set per file, never on a
+# whole target): -Wmaybe-uninitialized, and under the sanitizers -Wuninitialized.
+set(DISTMF_GCC_INTRINSICS_WARNINGS -Wno-maybe-uninitialized)
+if(DISTMF_SANITIZE)
+    list(APPEND DISTMF_GCC_INTRINSICS_WARNINGS -Wno-uninitialized)
 endif()
