@@ -19,8 +19,12 @@ function(add_mpi_test target)
         add_test(NAME ${target}.np${n}
                  COMMAND ${MPIEXEC_EXECUTABLE} ${MPIEXEC_NUMPROC_FLAG} ${n} ${MPIEXEC_PREFLAGS}
                          $<TARGET_FILE:${target}> ${MPIEXEC_POSTFLAGS})
+        # A session folder of its own: Open MPI 4 shares <TMPDIR>/ompi.<host>.<uid> between all
+        # of a user's jobs, and one job's cleanup can remove it while another creates it
+        # ("orte_session_dir failed" under ctest -j). Open MPI creates the folder itself.
+        set(session_dir ${CMAKE_BINARY_DIR}/mpi-sessions/${target}.np${n})
         set_tests_properties(${target}.np${n} PROPERTIES
-            ENVIRONMENT "${DISTMF_MPI_TEST_ENV}"
+            ENVIRONMENT "${DISTMF_MPI_TEST_ENV};OMPI_MCA_orte_tmpdir_base=${session_dir}"
             PROCESSORS ${n}
             TIMEOUT ${ARG_TIMEOUT}
             LABELS mpi)

@@ -6,7 +6,8 @@
 # are left alone and two of these clusters can run side by side.
 #
 #   cluster_install        installs slurmctld slurmd slurm-client munge when missing (as root)
-#   cluster_up DIR CPUS    starts the daemons; exports SLURM_CONF; returns once the node is idle
+#   cluster_up DIR CPUS    starts the daemons; exports SLURM_CONF; returns once the node is idle;
+#                          every job's Open MPI session folder is DIR/mpi/job-<id> (TaskProlog)
 #   cluster_down DIR       cancels the jobs, waits for them, stops the daemons by their PIDs
 
 cluster_have_packages() {
@@ -73,7 +74,15 @@ cluster_node_up() {
 cluster_up() {
     local dir=$1 cpus=$2 host port socket
     host=$(hostname -s)
-    mkdir -p "$dir"/{state,spool,log,run,munge}
+    mkdir -p "$dir"/{state,spool,log,run,munge,mpi}
+    # Every job's Open MPI (mpirun, or ranks started by srun) keeps its session folder under
+    # $dir/mpi/job-<id>: Open MPI 4 otherwise shares <TMPDIR>/ompi.<host>.<uid> between the
+    # jobs that run side by side, and one job's cleanup can remove it while another creates it.
+    cat >"$dir/task-prolog.sh" <<PROLOG
+#!/bin/sh
+echo "export OMPI_MCA_orte_tmpdir_base=$dir/mpi/job-\$SLURM_JOB_ID"
+PROLOG
+    chmod 755 "$dir/task-prolog.sh"
     chmod 0755 "$dir"
     socket=$dir/munge/munge.socket
 
@@ -113,6 +122,7 @@ SlurmctldDebug=info
 SlurmdDebug=info
 ProctrackType=proctrack/linuxproc
 TaskPlugin=task/none
+TaskProlog=$dir/task-prolog.sh
 MpiDefault=pmix
 SchedulerType=sched/backfill
 SchedulerParameters=bf_interval=2,sched_interval=2

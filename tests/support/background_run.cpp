@@ -68,10 +68,8 @@ bool alive(const ProcessStatus& process) {
 BackgroundRun::BackgroundRun(int ranks, const std::vector<std::string>& args,
                              const std::vector<std::string>& environment) {
     if (ranks < 1) throw std::invalid_argument("BackgroundRun needs mpiexec (ranks >= 1)");
-    const std::string mpi_dir = capture_.file("mpi");
-    std::filesystem::create_directory(mpi_dir);
-    std::vector<std::string> variables{"OMPI_MCA_orte_tmpdir_base=" + mpi_dir,
-                                       "OMPI_MCA_btl_vader_backing_directory=" + mpi_dir};
+    std::vector<std::string> variables = private_mpi_session(capture_);
+    variables.push_back("OMPI_MCA_btl_vader_backing_directory=" + capture_.file("mpi"));
     variables.insert(variables.end(), environment.begin(), environment.end());
     // exec: the shell becomes env, then mpiexec, so leader_ is mpiexec itself.
     const std::string command = "exec " + distmf_command_line(ranks, args, variables);

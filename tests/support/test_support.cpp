@@ -135,11 +135,16 @@ std::string distmf_command_line(int ranks, const std::vector<std::string>& args,
     return command;
 }
 
-CommandResult run_distmf(int ranks, const std::vector<std::string>& args,
-                         const std::vector<std::string>& environment) {
-    const TempDir capture;
-    const std::string command = distmf_command_line(ranks, args, environment) + " > " +
-                                shell_quote(capture.file("out")) + " 2> " +
+std::vector<std::string> private_mpi_session(const TempDir& dir) {
+    const std::string folder = dir.file("mpi");
+    std::filesystem::create_directory(folder);
+    return {"OMPI_MCA_orte_tmpdir_base=" + folder};
+}
+
+namespace {
+
+CommandResult run_captured(const TempDir& capture, const std::string& command_line) {
+    const std::string command = command_line + " > " + shell_quote(capture.file("out")) + " 2> " +
                                 shell_quote(capture.file("err"));
     const int status = std::system(command.c_str());
     CommandResult result;
@@ -147,6 +152,21 @@ CommandResult run_distmf(int ranks, const std::vector<std::string>& args,
     result.out = read_text(capture.file("out"));
     result.err = read_text(capture.file("err"));
     return result;
+}
+
+}  // namespace
+
+CommandResult run_command(const std::string& command_line) {
+    const TempDir capture;
+    return run_captured(capture, command_line);
+}
+
+CommandResult run_distmf(int ranks, const std::vector<std::string>& args,
+                         const std::vector<std::string>& environment) {
+    const TempDir capture;
+    std::vector<std::string> variables = private_mpi_session(capture);
+    variables.insert(variables.end(), environment.begin(), environment.end());
+    return run_captured(capture, distmf_command_line(ranks, args, variables));
 }
 
 std::optional<std::string> data_dir() {
@@ -163,6 +183,8 @@ std::string skip_message(const std::string& what) {
 }
 
 std::string source_dir() { return DISTMF_SOURCE_DIR; }
+
+std::string python_with_packages() { return DISTMF_PYTHON; }
 
 void generate_on_rank0(const Communicator& comm, const GenerateConfig& options) {
     if (comm.rank() == 0) generate_ratings(options, 1);

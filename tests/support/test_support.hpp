@@ -59,9 +59,21 @@ std::string shell_quote(const std::string& word);
 std::string distmf_command_line(int ranks, const std::vector<std::string>& args,
                                 const std::vector<std::string>& environment = {});
 
+/// Runs `command_line` with /bin/sh and returns what it printed and its exit code (128 + signal
+/// if killed).
+CommandResult run_command(const std::string& command_line);
+
+/// Creates `dir`/mpi and returns the variables ("NAME=value") that make Open MPI keep its
+/// session folder there. Open MPI 4 otherwise shares one session
+/// folder per user and host (<TMPDIR>/ompi.<host>.<uid>), which one job creates while another
+/// job's cleanup removes it: two mpiexec started in the same instant fail at random
+/// ("orte_session_dir failed").
+std::vector<std::string> private_mpi_session(const TempDir& dir);
+
 /// Runs `distmf <args...>` under mpiexec with `ranks` processes (0: directly, as a singleton),
 /// with Open MPI's run-as-root and oversubscription switches and OMP_NUM_THREADS=1 set
-/// (override or add variables with `environment`, "NAME=value" each).
+/// (override or add variables with `environment`, "NAME=value" each), in a private Open MPI
+/// session folder (private_mpi_session) removed afterwards.
 CommandResult run_distmf(int ranks, const std::vector<std::string>& args,
                          const std::vector<std::string>& environment = {});
 
@@ -80,6 +92,10 @@ std::string skip_message(const std::string& what);
 
 /// The source tree's root (for configs/).
 std::string source_dir();
+
+/// The Python interpreter that has h5py, numpy and matplotlib (found when CMake configured the
+/// tests: /usr/bin/python3 first, then python3 on PATH); empty if none had them.
+std::string python_with_packages();
 
 /// Collective. Rank 0 writes `options.out` with `distmf generate`'s generator; every rank
 /// returns once the file is complete.
