@@ -435,6 +435,7 @@ int run_train_command(const Communicator& comm, const Config& config) {
     if (!config.checkpoint.dir.empty()) prepare_checkpoint_dir(comm, config.checkpoint.dir);
     const Dataset dataset = load_dataset(comm, config.data);
     const int threads = thread_count(config);
+    warn_if_threads_share_cpus(comm, log, threads);
     log_dataset(log, dataset, comm.size(), threads,
                 config.model.rank + (config.model.biases ? 1 : 0), config.model.algorithm);
     if (config.model.rank > std::min(dataset.summary.n_users, dataset.summary.n_items)) {
