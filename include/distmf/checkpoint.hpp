@@ -7,6 +7,9 @@
 ///                            data_fingerprint, data_seed, lambda, bias_lambda, regularization,
 ///                            implicit (the [ials] settings; "" for explicit ALS),
 ///                            sub_epochs_done, step_size (DSGD; absent in older files: 0)
+///                            DSGD only: dsgd_schedule, dsgd_step_size, dsgd_grow, dsgd_shrink,
+///                            dsgd_decay, dsgd_grid (the grid the epochs ran on; absent in
+///                            older files)
 ///   /state/history    float64 [iterations, 7]: iteration, train_rmse, test_rmse, test_mae,
 ///                                              objective, seconds, elapsed_seconds
 ///   /state/ranking_history  float64 [iterations, 5]: test precision, recall, NDCG, MAP, AUC
@@ -54,18 +57,26 @@ ModelInfo run_model_info(const Communicator& comm, const Config& config, const D
                          std::int64_t iteration, const std::string& kind);
 
 /// Collective: every rank of comm must call. Writes `state` as a checkpoint into
-/// config.checkpoint.dir, then deletes the checkpoints that are not among the newest
-/// config.checkpoint.keep up to this one (files of a later iteration belong to another run:
-/// a run owns its checkpoint folder). Returns the path written.
+/// config.checkpoint.dir (deletes nothing: CheckpointSchedule does). Returns the path written.
 std::string save_checkpoint(const Communicator& comm, const Config& config, const Dataset& dataset,
                             const TrainState& state, std::uint64_t fingerprint);
 
-/// Collective: every rank of comm must call. Per --checkpoint.resume: `never` -> nullopt;
-/// `auto` -> the newest valid checkpoint in the folder (invalid ones are reported in one line
-/// each and skipped), or nullopt if there is none; a file -> that checkpoint, which must be
-/// valid. A checkpoint that does not fit this run (rank, biases, algorithm, data; and lambda,
-/// bias-lambda, regularization, the [ials] or [bpmf] settings unless --checkpoint.force) is a
-/// ConfigError naming the difference. Returns the restored state and the path it came from.
+/// Collective: every rank of comm must call. Per --checkpoint.resume:
+/// - `never` -> nullopt, after moving every checkpoint of the folder aside as "<name>.old";
+/// - `auto` -> the newest valid checkpoint in the folder. Invalid ones are moved aside (rank 0
+///   renames them "<name>.unusable", never over an existing file) and reported in one line
+///   each. nullopt if the folder holds no checkpoint at all; an InputError if it holds files
+///   set aside as unusable (now or by an earlier run) and no valid checkpoint: a run's history
+///   is never replaced by a fresh start without --checkpoint.resume never;
+/// - a file -> that checkpoint, which must be valid; the folder's checkpoints of later
+///   iterations are moved aside as "<name>.old".
+/// Every rank takes the same decisions (rank 0 lists the folder; a read error on any rank makes
+/// the file unusable for all). A checkpoint that does not fit this run (rank, biases, algorithm,
+/// data, a DSGD epoch begun on another number of ranks) is a ConfigError naming the difference;
+/// so are, unless --checkpoint.force (then one warning each), lambda, bias-lambda,
+/// regularization, the [ials] or [bpmf] settings, and for DSGD and BPMF --train.seed, for DSGD
+/// the number of ranks, the effective --dsgd.grid and the [dsgd] step-size schedule. Returns
+/// the restored state and the path it came from.
 struct ResumedState {
     TrainState state;
     std::string path;
@@ -75,12 +86,16 @@ std::optional<ResumedState> resume_from_checkpoint(const Communicator& comm, con
                                                    std::uint64_t fingerprint, const Logger& log);
 
 /// When to write checkpoints: every --checkpoint.every iterations and/or every
-/// --checkpoint.every-seconds (decided on rank 0's clock, so every rank agrees).
+/// --checkpoint.every-seconds (decided on rank 0's clock, so every rank agrees), and which to
+/// delete: after each write, the checkpoints not among the newest --checkpoint.keep up to it,
+/// but only those this run wrote or found in the folder up to its starting point. A file that
+/// appears later, or one set aside (.unusable, .old), is never deleted.
 class CheckpointSchedule {
   public:
-    /// Collective. Inactive when config.checkpoint.dir is empty.
+    /// Collective. Inactive when config.checkpoint.dir is empty. `start` is the state the run
+    /// starts from (resumed or fresh).
     CheckpointSchedule(const Communicator& comm, const Config& config, const Dataset& dataset,
-                       std::uint64_t fingerprint, const Logger& log);
+                       std::uint64_t fingerprint, const TrainState& start, const Logger& log);
     /// Collective. Writes a checkpoint of `state` if one is due.
     void after_iteration(const TrainState& state);
     /// Collective. Writes a checkpoint of `state` now (unless this exact state was just
@@ -90,6 +105,9 @@ class CheckpointSchedule {
     bool active() const noexcept { return active_; }
 
   private:
+    /// Collective. Deletes the removable checkpoints not among the newest keep up to `written`.
+    void remove_superseded(const CheckpointName& written);
+
     const Communicator& comm_;
     const Config& config_;
     const Dataset& dataset_;
@@ -98,6 +116,7 @@ class CheckpointSchedule {
     bool active_;
     double last_time_;
     std::optional<CheckpointName> last_written_;
+    std::vector<CheckpointName> removable_;  ///< checkpoints this run may delete
 };
 
 /// Local. A few lines describing a checkpoint's /state group (for `distmf inspect`).

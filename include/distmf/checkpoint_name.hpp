@@ -36,4 +36,11 @@ std::string checkpoint_file_name(const CheckpointName& name);
 /// Local. Parses a file name made by checkpoint_file_name (no folder); nullopt otherwise.
 std::optional<CheckpointName> parse_checkpoint_file_name(const std::string& file_name);
 
+/// Local. The name of checkpoint file `file_name` moved aside with `suffix` ("unusable",
+/// "old"): "<file_name>.<suffix>" for copy 1, "<file_name>.<copy>.<suffix>" for copy 2, 3, ...
+/// (copy > 1 when the folder already holds the earlier names).
+std::string set_aside_file_name(const std::string& file_name, const std::string& suffix, int copy);
+/// Local. Whether `file_name` (no folder) is a name made by set_aside_file_name for `suffix`.
+bool is_set_aside_file_name(const std::string& file_name, const std::string& suffix);
+
 }  // namespace distmf

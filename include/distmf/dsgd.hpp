@@ -41,6 +41,11 @@ namespace distmf {
 /// with grid 1).
 int dsgd_grid(const DsgdConfig& options, int threads, std::int64_t largest_block_rows, int width);
 
+/// Local. The grid a DsgdTrainer of a run of `config` on `dataset` with `threads` threads per
+/// rank uses: dsgd_grid for the largest user or item block and the factor width. It depends
+/// on the number of ranks (the block sizes) and, with --dsgd.grid 0, on the threads.
+int dsgd_grid_of_run(const Config& config, const Dataset& dataset, int threads);
+
 /// The factor bytes of one part of a block that the automatic grid aims at.
 inline constexpr std::int64_t dsgd_part_bytes = 2 << 20;
 

@@ -1,5 +1,7 @@
 #include "distmf/checkpoint.hpp"
 
+#include <omp.h>
+
 #include <algorithm>
 #include <array>
 #include <csignal>
@@ -12,6 +14,7 @@
 
 #include "distmf/atomic_file.hpp"
 #include "distmf/bpmf.hpp"
+#include "distmf/dsgd.hpp"
 #include "distmf/error.hpp"
 #include "distmf/hashing.hpp"
 #include "distmf/model_io.hpp"
@@ -24,26 +27,96 @@ namespace fs = std::filesystem;
 constexpr std::int64_t history_columns = 7;
 constexpr std::int64_t ranking_columns = 5;
 
-/// The checkpoints in `dir`, newest first (rank 0 lists, every rank gets the same list).
-std::vector<std::pair<CheckpointName, std::string>> list_checkpoints(const Communicator& comm,
-                                                                     const std::string& dir) {
+/// What rank 0 found in a checkpoint folder (every rank gets the same).
+struct FolderListing {
+    /// The checkpoint files, newest first: their place and their path.
+    std::vector<std::pair<CheckpointName, std::string>> checkpoints;
+    /// The names of the files set aside as unusable, sorted.
+    std::vector<std::string> unusable;
+};
+
+constexpr const char* unusable_suffix = "unusable";
+constexpr const char* old_suffix = "old";
+
+/// Collective. Lists `dir` on rank 0 and broadcasts what it found.
+FolderListing list_checkpoint_folder(const Communicator& comm, const std::string& dir) {
     std::string listing;
     if (comm.rank() == 0) {
         std::error_code error;
         for (const auto& entry : fs::directory_iterator(dir, error)) {
             const std::string file = entry.path().filename().string();
-            if (parse_checkpoint_file_name(file)) listing += file + "\n";
+            if (parse_checkpoint_file_name(file)) listing += "c" + file + "\n";
+            if (is_set_aside_file_name(file, unusable_suffix)) listing += "u" + file + "\n";
         }
     }
     comm.broadcast(listing);
-    std::vector<std::pair<CheckpointName, std::string>> found;
+    FolderListing found;
     std::istringstream lines(listing);
-    for (std::string file; std::getline(lines, file);) {
-        found.emplace_back(*parse_checkpoint_file_name(file), (fs::path(dir) / file).string());
+    for (std::string line; std::getline(lines, line);) {
+        const std::string file = line.substr(1);
+        if (line.front() == 'u') {
+            found.unusable.push_back(file);
+        } else {
+            found.checkpoints.emplace_back(*parse_checkpoint_file_name(file),
+                                           (fs::path(dir) / file).string());
+        }
     }
-    std::sort(found.begin(), found.end(),
+    std::sort(found.checkpoints.begin(), found.checkpoints.end(),
               [](const auto& a, const auto& b) { return is_later(a.first, b.first); });
+    std::sort(found.unusable.begin(), found.unusable.end());
     return found;
+}
+
+/// Collective. Rank 0 renames checkpoint file `path` to the first free name
+/// set_aside_file_name(file, suffix, 1, 2, ...) next to it: nothing is ever renamed over an
+/// existing file. Returns the new path; every rank throws the same InputError if it failed.
+std::string move_aside(const Communicator& comm, const std::string& path,
+                       const std::string& suffix) {
+    std::string moved;
+    std::optional<std::string> error;
+    if (comm.rank() == 0) {
+        const fs::path from(path);
+        const std::string file = from.filename().string();
+        std::error_code code;
+        for (int copy = 1; moved.empty(); ++copy) {
+            const fs::path to = from.parent_path() / set_aside_file_name(file, suffix, copy);
+            if (!fs::exists(fs::symlink_status(to, code))) moved = to.string();
+        }
+        fs::rename(from, moved, code);
+        if (code) error = "cannot move " + path + " aside as " + moved + ": " + code.message();
+    }
+    if (const auto first = comm.first_error(error, 0)) throw InputError(*first);
+    comm.broadcast(moved);
+    return moved;
+}
+
+/// Collective. Moves aside (as "<name>.old") every checkpoint in `dir` later than `start`, or
+/// every one without a start (--checkpoint.resume never): they belong to an earlier run this
+/// run must neither overwrite nor delete, nor leave for a later resume to pick.
+void set_aside_from(const Communicator& comm, const std::string& dir,
+                    const std::optional<CheckpointName>& start, const Logger& log) {
+    for (const auto& [name, path] : list_checkpoint_folder(comm, dir).checkpoints) {
+        if (start && !is_later(name, *start)) continue;
+        const std::string aside = move_aside(comm, path, old_suffix);
+        log.info(start ? "moved " + path + " aside as " + aside +
+                             ": it is later than the checkpoint this run resumes from"
+                       : "--checkpoint.resume never: moved " + path + " aside as " + aside);
+    }
+}
+
+/// The refusal to start afresh in a folder whose checkpoints could not be read.
+std::string no_usable_checkpoint(const std::string& dir, const std::vector<std::string>& unusable) {
+    constexpr std::size_t listed = 3;
+    std::string names;
+    for (std::size_t i = 0; i < std::min(listed, unusable.size()); ++i) {
+        names += (i > 0 ? ", " : "") + unusable[i];
+    }
+    if (unusable.size() > listed) {
+        names += " and " + std::to_string(unusable.size() - listed) + " more";
+    }
+    return "no usable checkpoint in " + dir + ": the checkpoints set aside as unusable (" + names +
+           ") may hold a run's history, so it does not start afresh; --checkpoint.resume never "
+           "starts over and keeps them, --checkpoint.resume FILE resumes from a file you name";
 }
 
 /// Test-only fault injection: DISTMF_FAULT=abort-during-checkpoint[:N].
@@ -95,6 +168,44 @@ struct BpmfState {
     std::int64_t burn_in = -1;
 };
 
+/// The [dsgd] settings a DSGD run's results depend on, as /state attributes; `grid` is the
+/// grid the epochs ran on (--dsgd.grid, or the one it chose), 0 in files of older versions.
+struct DsgdState {
+    std::string schedule;
+    double step_size = 0.0;
+    double grow = 0.0;
+    double shrink = 0.0;
+    double decay = 0.0;
+    std::int64_t grid = 0;
+};
+
+/// Collective: every rank of comm must call. The grid of sub-blocks the DSGD epochs of this
+/// run use (from this process's threads; the largest over the ranks, so that all agree).
+std::int64_t run_dsgd_grid(const Communicator& comm, const Config& config, const Dataset& dataset) {
+    const int threads = config.train.threads > 0 ? config.train.threads : omp_get_max_threads();
+    return comm.all_reduce_max(std::int64_t{dsgd_grid_of_run(config, dataset, threads)});
+}
+
+void write_dsgd_settings(const H5Handle& group, const Config& config, std::int64_t grid) {
+    write_string_attribute(group, "dsgd_schedule", option_text(config.dsgd.schedule));
+    write_attribute<double>(group, "dsgd_step_size", config.dsgd.step_size);
+    write_attribute<double>(group, "dsgd_grow", config.dsgd.grow);
+    write_attribute<double>(group, "dsgd_shrink", config.dsgd.shrink);
+    write_attribute<double>(group, "dsgd_decay", config.dsgd.decay);
+    write_attribute<std::int64_t>(group, "dsgd_grid", grid);
+}
+
+DsgdState read_dsgd_settings(const H5Handle& group) {
+    DsgdState dsgd;
+    dsgd.schedule = read_string_attribute(group, "dsgd_schedule");
+    dsgd.step_size = read_attribute<double>(group, "dsgd_step_size");
+    dsgd.grow = read_attribute<double>(group, "dsgd_grow");
+    dsgd.shrink = read_attribute<double>(group, "dsgd_shrink");
+    dsgd.decay = read_attribute<double>(group, "dsgd_decay");
+    dsgd.grid = read_attribute<std::int64_t>(group, "dsgd_grid");
+    return dsgd;
+}
+
 /// Collective. Writes a pair of tables (users, items; every rank its blocks' rows) as datasets
 /// `names[0]` and `names[1]` of `group`.
 void write_table_pair(const Communicator& comm, const H5Handle& group, const Dataset& dataset,
@@ -143,6 +254,9 @@ void write_state(const Communicator& comm, const H5Handle& file, const Config& c
         write_table_pair(comm, group, dataset, state.best_users, state.best_items,
                          {"best_users", "best_items"});
     }
+    if (config.model.algorithm == Algorithm::dsgd) {
+        write_dsgd_settings(group, config, run_dsgd_grid(comm, config, dataset));
+    }
     if (config.model.algorithm != Algorithm::bpmf) return;
     write_attribute<double>(group, "bpmf_alpha", config.bpmf.alpha);
     write_attribute<double>(group, "bpmf_beta0", config.bpmf.beta0);
@@ -164,8 +278,9 @@ struct LoadedCheckpoint {
     double lambda = 0.0;
     double bias_lambda = 0.0;
     std::string regularization;
-    std::string implicit;  ///< implicit_description of the run that wrote it
-    BpmfState bpmf;        ///< the [bpmf] settings of the run that wrote it (BPMF only)
+    std::string implicit;           ///< implicit_description of the run that wrote it
+    BpmfState bpmf;                 ///< the [bpmf] settings of the run that wrote it (BPMF only)
+    std::optional<DsgdState> dsgd;  ///< its [dsgd] settings (DSGD; absent in older files)
 };
 
 FactorTable table_from_rows(const std::vector<float>& values, std::int64_t rows, int k,
@@ -257,6 +372,7 @@ LoadedCheckpoint read_checkpoint(const H5Handle& file) {
             loaded.model.items.rows(), info.k, info.biases);
     }
     if (has_attribute(group, "bpmf_samples")) read_bpmf_state(file, group, loaded);
+    if (has_attribute(group, "dsgd_grid")) loaded.dsgd = read_dsgd_settings(group);
     state.users = std::move(loaded.model.users);
     state.items = std::move(loaded.model.items);
     return loaded;
@@ -276,17 +392,104 @@ LoadedCheckpoint load_checkpoint(const Communicator& comm, const std::string& pa
     return loaded;
 }
 
+/// `value` as text, as an option would take it.
+template <class Value>
+std::string number_text(Value value) {
+    std::ostringstream text;
+    text << value;
+    return text.str();
+}
+
+/// "it has --<option> <written>, this run <wanted>", or nothing if they are equal.
+template <class Value>
+void compare_option(std::vector<std::string>& differences, const std::string& option, Value written,
+                    Value wanted) {
+    if (written != wanted) {
+        differences.push_back("it has --" + option + " " + number_text(written) + ", this run " +
+                              number_text(wanted));
+    }
+}
+
+/// The differences in the penalties, [ials] and [bpmf] settings and, for the algorithms that
+/// draw from it after the start (DSGD, BPMF), --train.seed.
+std::vector<std::string> model_differences(const LoadedCheckpoint& loaded, const Config& config) {
+    std::vector<std::string> differences;
+    compare_option(differences, "model.lambda", loaded.lambda, config.model.lambda);
+    compare_option(differences, "model.bias-lambda", loaded.bias_lambda,
+                   effective_bias_lambda(config.model));
+    compare_option(differences, "model.regularization", loaded.regularization,
+                   option_text(config.model.regularization));
+    if (loaded.implicit != implicit_description(config)) {
+        differences.push_back("it has the [ials] settings '" + loaded.implicit + "', this run '" +
+                              implicit_description(config) + "'");
+    }
+    const Algorithm algorithm = config.model.algorithm;
+    if (algorithm == Algorithm::bpmf) {
+        compare_option(differences, "bpmf.alpha", loaded.bpmf.alpha, config.bpmf.alpha);
+        compare_option(differences, "bpmf.beta0", loaded.bpmf.beta0, config.bpmf.beta0);
+        compare_option(differences, "bpmf.burn-in", loaded.bpmf.burn_in,
+                       static_cast<std::int64_t>(config.bpmf.burn_in));
+    }
+    if (algorithm == Algorithm::bpmf || algorithm == Algorithm::dsgd) {
+        compare_option(differences, "train.seed", loaded.model.info.seed, config.train.seed);
+    }
+    return differences;
+}
+
+/// What this run is: its number of ranks and, for DSGD, the grid its epochs use.
+struct RunShape {
+    int ranks = 1;
+    std::int64_t dsgd_grid = 0;
+};
+
+/// The differences in what a DSGD run's epochs depend on: the number of ranks (the strata),
+/// the grid and the [dsgd] step-size schedule (only the options the schedule uses).
+std::vector<std::string> dsgd_differences(const LoadedCheckpoint& loaded, const Config& config,
+                                          const RunShape& run) {
+    const int comm_size = run.ranks;
+    std::vector<std::string> differences;
+    const std::int64_t written_ranks = loaded.model.info.ranks;
+    if (written_ranks != comm_size) {
+        differences.push_back("it was written by DSGD on " + number_text(written_ranks) +
+                              " ranks, this run has " + number_text(comm_size) +
+                              " (DSGD's strata depend on the number of ranks: resume on " +
+                              number_text(written_ranks) + " ranks)");
+    }
+    if (!loaded.dsgd) return differences;  // a checkpoint of an older version
+    const DsgdState& written = *loaded.dsgd;
+    const DsgdConfig& wanted = config.dsgd;
+    const std::int64_t grid = run.dsgd_grid;
+    if (written.grid != grid) {
+        differences.push_back(
+            "it ran DSGD with --dsgd.grid " + number_text(written.grid) + ", this run " +
+            number_text(grid) +
+            (wanted.grid > 0 ? std::string()
+                             : " (--dsgd.grid 0 chooses it from the threads and the block size; "
+                               "--dsgd.grid " +
+                                   number_text(written.grid) + " resumes bitwise)"));
+    }
+    compare_option(differences, "dsgd.schedule", written.schedule, option_text(wanted.schedule));
+    compare_option(differences, "dsgd.step-size", written.step_size, wanted.step_size);
+    if (written.schedule != option_text(wanted.schedule)) return differences;
+    if (wanted.schedule == StepSchedule::bold_driver) {
+        compare_option(differences, "dsgd.grow", written.grow, wanted.grow);
+        compare_option(differences, "dsgd.shrink", written.shrink, wanted.shrink);
+    }
+    if (wanted.schedule == StepSchedule::inverse_decay) {
+        compare_option(differences, "dsgd.decay", written.decay, wanted.decay);
+    }
+    return differences;
+}
+
 /// Throws ConfigError naming the first difference that forbids resuming `loaded` in this run.
+/// Differences --checkpoint.force may override are then reported in one warning each.
 void check_compatible(const LoadedCheckpoint& loaded, const std::string& path, const Config& config,
-                      const Dataset& dataset, std::uint64_t fingerprint, int comm_size) {
+                      const Dataset& dataset, std::uint64_t fingerprint, const RunShape& run,
+                      const Logger& log) {
     const ModelInfo& info = loaded.model.info;
+    const int comm_size = run.ranks;
     const auto refuse = [&](const std::string& what) {
         throw ConfigError("cannot resume from " + path + ": " + what);
-    };
-    const auto number = [](auto value) {
-        std::ostringstream text;
-        text << value;
-        return text.str();
     };
     const std::string algorithm = option_text(config.model.algorithm);
     if (info.algorithm != algorithm) {
@@ -294,53 +497,41 @@ void check_compatible(const LoadedCheckpoint& loaded, const std::string& path, c
                " (--model.init " + path + " starts from its factors instead)");
     }
     if (loaded.state.sub_epochs_done > 0 && info.ranks != comm_size) {
-        refuse("it stopped inside a DSGD epoch on " + number(info.ranks) +
+        refuse("it stopped inside a DSGD epoch on " + number_text(info.ranks) +
                " ranks, and only that number of ranks can finish the epoch (resume on " +
-               number(info.ranks) + " ranks, or from a checkpoint taken between epochs)");
+               number_text(info.ranks) + " ranks, or from a checkpoint taken between epochs)");
     }
     if (info.k != config.model.rank) {
-        refuse("it has --model.rank " + number(info.k) + ", this run " + number(config.model.rank));
+        refuse("it has --model.rank " + number_text(info.k) + ", this run " +
+               number_text(config.model.rank));
     }
     if (info.biases != config.model.biases) {
         refuse(std::string("it has --model.biases ") + (info.biases ? "true" : "false") +
                ", this run " + (config.model.biases ? "true" : "false"));
     }
     if (loaded.data_seed != config.data.seed) {
-        refuse("it has --data.seed " + number(loaded.data_seed) + ", this run " +
-               number(config.data.seed));
+        refuse("it has --data.seed " + number_text(loaded.data_seed) + ", this run " +
+               number_text(config.data.seed));
     }
     if (loaded.fingerprint != fingerprint || loaded.model.user_ids != dataset.user_ids ||
         loaded.model.item_ids != dataset.item_ids) {
         refuse("the training data differs (another file, split or test set)");
     }
-    if (config.checkpoint.force) return;
-    const std::string hint = " (--checkpoint.force resumes anyway)";
-    if (loaded.lambda != config.model.lambda) {
-        refuse("it has --model.lambda " + number(loaded.lambda) + ", this run " +
-               number(config.model.lambda) + hint);
-    }
-    if (loaded.bias_lambda != effective_bias_lambda(config.model)) {
-        refuse("it has --model.bias-lambda " + number(loaded.bias_lambda) + ", this run " +
-               number(effective_bias_lambda(config.model)) + hint);
-    }
-    if (loaded.regularization != option_text(config.model.regularization)) {
-        refuse("it has --model.regularization " + loaded.regularization + ", this run " +
-               option_text(config.model.regularization) + hint);
-    }
-    if (loaded.implicit != implicit_description(config)) {
-        refuse("it has the [ials] settings '" + loaded.implicit + "', this run '" +
-               implicit_description(config) + "'" + hint);
-    }
-    if (config.model.algorithm != Algorithm::bpmf) return;
-    const auto compare = [&](const char* option, auto written, auto wanted) {
-        if (written != wanted) {
-            refuse(std::string("it has --bpmf.") + option + " " + number(written) + ", this run " +
-                   number(wanted) + hint);
+    std::vector<std::string> differences = model_differences(loaded, config);
+    if (config.model.algorithm == Algorithm::dsgd) {
+        for (std::string& difference : dsgd_differences(loaded, config, run)) {
+            differences.push_back(std::move(difference));
         }
-    };
-    compare("alpha", loaded.bpmf.alpha, config.bpmf.alpha);
-    compare("beta0", loaded.bpmf.beta0, config.bpmf.beta0);
-    compare("burn-in", loaded.bpmf.burn_in, static_cast<std::int64_t>(config.bpmf.burn_in));
+    }
+    if (differences.empty()) return;
+    if (!config.checkpoint.force) {
+        refuse(differences.front() + " (--checkpoint.force resumes anyway)");
+    }
+    for (const std::string& difference : differences) {
+        log.warn("resuming from " + path + " although " + difference +
+                 " (--checkpoint.force): the result is not that of an uninterrupted run of "
+                 "either setting");
+    }
 }
 
 }  // namespace
@@ -423,21 +614,6 @@ std::string save_checkpoint(const Communicator& comm, const Config& config, cons
                    write_state(comm, file, config, dataset, state, fingerprint);
                    inject_fault_if_requested(state.iteration);
                });
-    // Only now, with the new checkpoint complete, may others go: later ones (another run's)
-    // and all but the newest `keep` up to this one.
-    if (comm.rank() == 0) {
-        int kept = 0;
-        for (const auto& [other, other_path] : list_checkpoints(Communicator(MPI_COMM_SELF), dir)) {
-            const bool later = is_later(other, name);
-            if (!later && kept < config.checkpoint.keep) {
-                ++kept;
-                continue;
-            }
-            std::error_code ignored;
-            fs::remove(other_path, ignored);
-        }
-    }
-    comm.barrier();
     return path;
 }
 
@@ -445,41 +621,86 @@ std::optional<ResumedState> resume_from_checkpoint(const Communicator& comm, con
                                                    const Dataset& dataset,
                                                    std::uint64_t fingerprint, const Logger& log) {
     const std::string& resume = config.checkpoint.resume;
-    if (resume == "never") return std::nullopt;
-    const bool explicit_file = resume != "auto";
-    std::vector<std::string> candidates;
-    if (explicit_file) {
-        candidates.push_back(resume);
-    } else if (!config.checkpoint.dir.empty()) {
-        for (const auto& [name, path] : list_checkpoints(comm, config.checkpoint.dir)) {
-            candidates.push_back(path);
-        }
+    const std::string& dir = config.checkpoint.dir;
+    RunShape run{comm.size(), 0};
+    if (config.model.algorithm == Algorithm::dsgd) {
+        run.dsgd_grid = run_dsgd_grid(comm, config, dataset);
     }
-    for (const std::string& path : candidates) {
+    if (resume == "never") {
+        if (!dir.empty()) set_aside_from(comm, dir, std::nullopt, log);
+        return std::nullopt;
+    }
+    if (resume != "auto") {
+        LoadedCheckpoint loaded;
+        try {
+            loaded = load_checkpoint(comm, resume);
+        } catch (const InputError& e) {
+            throw InputError(std::string("cannot resume: ") + e.what());
+        }
+        check_compatible(loaded, resume, config, dataset, fingerprint, run, log);
+        if (!dir.empty()) set_aside_from(comm, dir, checkpoint_name_of(loaded.state), log);
+        return ResumedState{std::move(loaded.state), resume};
+    }
+    if (dir.empty()) return std::nullopt;
+    FolderListing listing = list_checkpoint_folder(comm, dir);
+    for (const auto& [name, path] : listing.checkpoints) {
         LoadedCheckpoint loaded;
         try {
             loaded = load_checkpoint(comm, path);
         } catch (const InputError& e) {
-            if (explicit_file) throw InputError(std::string("cannot resume: ") + e.what());
-            log.warn(std::string("skipping unusable checkpoint: ") + e.what());
+            const std::string aside = move_aside(comm, path, unusable_suffix);
+            log.warn("unusable checkpoint " + path + " moved aside as " + aside + ": " + e.what());
+            listing.unusable.push_back(fs::path(aside).filename().string());
             continue;
         }
-        check_compatible(loaded, path, config, dataset, fingerprint, comm.size());
+        check_compatible(loaded, path, config, dataset, fingerprint, run, log);
         return ResumedState{std::move(loaded.state), path};
     }
+    if (!listing.unusable.empty()) throw InputError(no_usable_checkpoint(dir, listing.unusable));
     return std::nullopt;
 }
 
 CheckpointSchedule::CheckpointSchedule(const Communicator& comm, const Config& config,
                                        const Dataset& dataset, std::uint64_t fingerprint,
-                                       const Logger& log)
+                                       const TrainState& start, const Logger& log)
     : comm_(comm),
       config_(config),
       dataset_(dataset),
       fingerprint_(fingerprint),
       log_(log),
       active_(!config.checkpoint.dir.empty()),
-      last_time_(MPI_Wtime()) {}
+      last_time_(MPI_Wtime()) {
+    if (!active_) return;
+    // The checkpoints this run may delete once it has written newer ones: those up to its
+    // starting point (resume_from_checkpoint moved the later ones aside).
+    const CheckpointName start_name = checkpoint_name_of(start);
+    for (const auto& [name, path] :
+         list_checkpoint_folder(comm, config.checkpoint.dir).checkpoints) {
+        if (!is_later(name, start_name)) removable_.push_back(name);
+    }
+}
+
+void CheckpointSchedule::remove_superseded(const CheckpointName& written) {
+    if (std::none_of(removable_.begin(), removable_.end(),
+                     [&](const CheckpointName& name) { return same_place(name, written); })) {
+        removable_.push_back(written);
+    }
+    std::sort(removable_.begin(), removable_.end(),
+              [](const CheckpointName& a, const CheckpointName& b) { return is_later(a, b); });
+    std::vector<CheckpointName> kept;
+    for (const CheckpointName& name : removable_) {
+        if (is_later(name, written) || static_cast<int>(kept.size()) < config_.checkpoint.keep) {
+            kept.push_back(name);
+            continue;
+        }
+        if (comm_.rank() == 0) {
+            std::error_code ignored;
+            fs::remove(fs::path(config_.checkpoint.dir) / checkpoint_file_name(name), ignored);
+        }
+    }
+    removable_ = std::move(kept);
+    comm_.barrier();
+}
 
 void CheckpointSchedule::after_iteration(const TrainState& state) {
     if (!active_) return;
@@ -501,6 +722,7 @@ std::string CheckpointSchedule::write_now(const TrainState& state) {
     if (last_written_ && same_place(*last_written_, name)) return path;
     const double start = MPI_Wtime();
     save_checkpoint(comm_, config_, dataset_, state, fingerprint_);
+    remove_superseded(name);
     last_written_ = name;
     last_time_ = MPI_Wtime();
     char seconds[32];
@@ -542,6 +764,16 @@ std::string describe_checkpoint_state(const H5Handle& file) {
             "              DSGD sub-epochs of the next epoch done: %lld, step size %.9g\n",
             static_cast<long long>(read_attribute<std::int64_t>(group, "sub_epochs_done")),
             read_attribute<double>(group, "step_size"));
+        description += text;
+    }
+    if (has_attribute(group, "dsgd_grid")) {
+        const DsgdState dsgd = read_dsgd_settings(group);
+        std::snprintf(text, sizeof text,
+                      "              DSGD grid %lld, schedule %s, step-size %g, grow %g, shrink "
+                      "%g, decay %g, --train.seed %llu\n",
+                      static_cast<long long>(dsgd.grid), dsgd.schedule.c_str(), dsgd.step_size,
+                      dsgd.grow, dsgd.shrink, dsgd.decay,
+                      static_cast<unsigned long long>(read_attribute<std::uint64_t>(file, "seed")));
         description += text;
     }
     return description;

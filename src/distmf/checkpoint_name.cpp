@@ -74,4 +74,22 @@ std::optional<CheckpointName> parse_checkpoint_file_name(const std::string& file
     return name;
 }
 
+std::string set_aside_file_name(const std::string& file_name, const std::string& suffix, int copy) {
+    return file_name + (copy > 1 ? "." + std::to_string(copy) : std::string()) + "." + suffix;
+}
+
+bool is_set_aside_file_name(const std::string& file_name, const std::string& suffix) {
+    const std::string ending = "." + suffix;
+    if (file_name.size() <= ending.size() ||
+        file_name.compare(file_name.size() - ending.size(), ending.size(), ending) != 0) {
+        return false;
+    }
+    std::string original = file_name.substr(0, file_name.size() - ending.size());
+    if (parse_checkpoint_file_name(original)) return true;
+    const auto dot = original.rfind('.');  // "<name>.<copy>"
+    if (dot == std::string::npos) return false;
+    const auto copy = parse_number(original.substr(dot + 1));
+    return copy && *copy > 1 && parse_checkpoint_file_name(original.substr(0, dot));
+}
+
 }  // namespace distmf

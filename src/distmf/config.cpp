@@ -390,11 +390,15 @@ void declare_options(Config& c, OptionRegistry& r) {
     r.add("keep", c.checkpoint.keep,
           "newest N checkpoints kept (older ones deleted once a new one is complete); >= 1");
     r.add("resume", c.checkpoint.resume,
-          "auto: continue from the newest valid checkpoint in the folder, if any; never: start "
-          "afresh; or the path of a checkpoint file to continue from");
+          "auto: continue from the newest valid checkpoint in the folder, if any (unreadable ones "
+          "are moved aside as .unusable; with only those, an error); never: start afresh, "
+          "moving the folder's checkpoints aside as .old; or the path of a checkpoint file to "
+          "continue from");
     r.add("force", c.checkpoint.force,
-          "resume even though lambda, bias-lambda, regularization or the [ials] or [bpmf] "
-          "settings changed (rank, biases, algorithm and data must always match)");
+          "resume even though lambda, bias-lambda, regularization, the [ials] or [bpmf] "
+          "settings, or (DSGD, BPMF) --train.seed, or (DSGD) the ranks, grid or [dsgd] "
+          "schedule changed, with a warning each (rank, biases, algorithm and data must always "
+          "match)");
 
     r.group("", "Synthetic ratings (generate)");
     r.add("users", c.generate.users, "number of users, >= 1");

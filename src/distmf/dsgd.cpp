@@ -30,10 +30,8 @@ std::int64_t largest_block_rows(const Dataset& dataset) {
 DsgdLayout lay_out(int rank, const Config& config, const Dataset& dataset, int threads,
                    double& seconds) {
     const double start = MPI_Wtime();
-    const int width = config.model.rank + (config.model.biases ? 1 : 0);
     DsgdLayout layout(dataset.user_ratings, dataset.item_blocks, dataset.user_train_counts,
-                      dataset.item_train_counts, rank,
-                      dsgd_grid(config.dsgd, threads, largest_block_rows(dataset), width),
+                      dataset.item_train_counts, rank, dsgd_grid_of_run(config, dataset, threads),
                       hash_keys(config.train.seed, shuffle_stream), threads);
     seconds = MPI_Wtime() - start;
     return layout;
@@ -53,6 +51,11 @@ int dsgd_grid(const DsgdConfig& options, int threads, std::int64_t largest_block
     const std::int64_t for_threads = threads <= 1 ? 1 : 2 * std::int64_t{threads};
     return static_cast<int>(
         std::clamp<std::int64_t>(std::max(for_cache, for_threads), 1, max_dsgd_grid));
+}
+
+int dsgd_grid_of_run(const Config& config, const Dataset& dataset, int threads) {
+    const int width = config.model.rank + (config.model.biases ? 1 : 0);
+    return dsgd_grid(config.dsgd, threads, largest_block_rows(dataset), width);
 }
 
 DsgdTrainer::DsgdTrainer(int rank, int n_ranks, const Config& config, const Dataset& dataset,

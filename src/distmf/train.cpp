@@ -459,7 +459,7 @@ int run_train_command(const Communicator& comm, const Config& config) {
     } else {
         state = starting_state(comm, config, dataset, log);
     }
-    CheckpointSchedule checkpoints(comm, config, dataset, fingerprint, log);
+    CheckpointSchedule checkpoints(comm, config, dataset, fingerprint, state, log);
     const TrainOutcome outcome =
         train_model(comm, config, dataset, state, log, run_start,
                     [&checkpoints](const TrainState& s) { checkpoints.after_iteration(s); });

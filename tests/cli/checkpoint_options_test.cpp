@@ -1,9 +1,7 @@
 // Checkpoint options end to end, with the real binary under mpiexec: corrupt, truncated and
-// foreign checkpoints are skipped (or refused when named), incompatible resumes are refused
-// with a message naming the difference, and the schedule, retention and resume options do
+// foreign checkpoints are moved aside and skipped (or refused when named), incompatible resumes are
+// refused with a message naming the difference, and the schedule, retention and resume options do
 // what they say; a resumed run ends with the model of an uninterrupted one.
-#include <hdf5.h>
-
 #include <catch2/catch.hpp>
 #include <filesystem>
 #include <fstream>
@@ -13,7 +11,6 @@
 
 #include "checkpoint_runs.hpp"
 #include "cli_support.hpp"
-#include "distmf/hdf5_file.hpp"
 #include "model_files.hpp"
 #include "test_support.hpp"
 
@@ -29,6 +26,7 @@ using distmf::testing::distmf_messages;
 using distmf::testing::entries;
 using distmf::testing::fast_iterations;
 using distmf::testing::fast_k;
+using distmf::testing::flip_bit_in_dataset;
 using distmf::testing::generate_data;
 using distmf::testing::lines_of;
 using distmf::testing::lines_starting;
@@ -40,29 +38,6 @@ using distmf::testing::TempDir;
 using distmf::testing::train_args;
 using distmf::testing::train_reference;
 using distmf::testing::write_text;
-
-/// Flips one bit in the middle of the stored values of dataset `name` of HDF5 file `path`
-/// (contiguous layout: its bytes are one range of the file).
-void flip_bit_in_dataset(const std::string& path, const std::string& name) {
-    haddr_t offset = HADDR_UNDEF;
-    hsize_t bytes = 0;
-    {
-        const distmf::H5Handle file = distmf::open_serial_file(path);
-        const distmf::H5Handle dataset = distmf::open_dataset(file, name);
-        offset = H5Dget_offset(dataset.get());
-        bytes = H5Dget_storage_size(dataset.get());
-    }
-    REQUIRE(offset != HADDR_UNDEF);
-    REQUIRE(bytes > 0);
-    std::fstream file(path, std::ios::in | std::ios::out | std::ios::binary);
-    const auto position = static_cast<std::streamoff>(offset + bytes / 2);
-    file.seekg(position);
-    char byte = 0;
-    file.get(byte);
-    file.seekp(position);
-    file.put(static_cast<char>(byte ^ 0x10));
-    REQUIRE(file.good());
-}
 
 /// Copies the first half of `from` to `to`.
 void copy_first_half(const std::string& from, const std::string& to) {
@@ -121,7 +96,8 @@ TEST_CASE(
     }
     CHECK(entries(folder).size() == 7);  // nothing was touched
 
-    // resume auto: one warning per unusable file, newest first, then the newest valid one.
+    // resume auto: each unusable file, newest first, is moved aside with one warning, then the
+    // newest valid one is resumed.
     std::vector<std::string> auto_args = args;
     auto_args.insert(auto_args.end(),
                      {"--checkpoint.dir", folder, "--output.model", dir.file("resumed.h5"),
@@ -133,16 +109,19 @@ TEST_CASE(
     const std::vector<std::string> skipped{foreign, truncated, flipped};
     for (std::size_t i = 0; i < skipped.size(); ++i) {
         INFO(warnings[i]);
-        CHECK(warnings[i].rfind("distmf: warning: skipping unusable checkpoint: ", 0) == 0);
-        CHECK(warnings[i].find(skipped[i]) != std::string::npos);
+        CHECK(warnings[i].rfind("distmf: warning: unusable checkpoint " + skipped[i] +
+                                    " moved aside as " + skipped[i] + ".unusable: ",
+                                0) == 0);
     }
     CHECK(warnings[2].find("checksum mismatch in dataset users/factors") != std::string::npos);
     CHECK(resumed_from(resumed) == valid);
     check_same_model(dir.file("resumed.h5"), dir.file("reference.h5"));
     check_same_metrics(dir.file("resumed.jsonl"), dir.file("reference.jsonl"), fast_iterations);
-    // The newer files were not this run's: gone once it wrote checkpoints of its own.
+    // The unusable files are kept aside; the older ones went once newer ones were written.
     CHECK(entries(folder) ==
-          std::vector<std::string>{"checkpoint-000007.h5", "checkpoint-000008.h5"});
+          std::vector<std::string>{"checkpoint-000005.h5.unusable", "checkpoint-000006.h5.unusable",
+                                   "checkpoint-000007.h5", "checkpoint-000008.h5",
+                                   "checkpoint-000099.h5.unusable"});
 }
 
 TEST_CASE(
@@ -291,7 +270,7 @@ TEST_CASE(
     CHECK(entries(folder) ==
           std::vector<std::string>{"checkpoint-000007.h5", "checkpoint-000008.h5"});
 
-    // resume never ignores the checkpoints of 4 iterations and trains all 8 from the start.
+    // resume never moves the checkpoints of 4 iterations aside and trains all 8 from the start.
     std::vector<std::string> fresh = args;
     fresh.insert(fresh.end(), {"--checkpoint.dir", copy, "--checkpoint.resume", "never",
                                "--output.model", dir.file("fresh.h5")});
@@ -301,7 +280,8 @@ TEST_CASE(
     CHECK(lines_starting(afresh.out, "iter ").size() == 8);
     check_same_model(dir.file("fresh.h5"), dir.file("reference.h5"));
     CHECK(entries(copy) ==
-          std::vector<std::string>{"checkpoint-000007.h5", "checkpoint-000008.h5"});
+          std::vector<std::string>{"checkpoint-000003.h5.old", "checkpoint-000004.h5.old",
+                                   "checkpoint-000007.h5", "checkpoint-000008.h5"});
 
     // An explicit older checkpoint file, from another folder.
     const std::string older = dir.file("older.h5");

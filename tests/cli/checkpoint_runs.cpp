@@ -1,8 +1,12 @@
 #include "checkpoint_runs.hpp"
 
+#include <hdf5.h>
+
 #include <catch2/catch.hpp>
+#include <fstream>
 
 #include "cli_support.hpp"
+#include "distmf/hdf5_file.hpp"
 
 namespace distmf::testing {
 namespace {
@@ -79,6 +83,27 @@ void check_same_metrics(const std::string& path, const std::string& reference, i
     INFO("metrics " << path << " against " << reference);
     CHECK(metrics_iterations(path) == one_to(iterations));
     CHECK(metrics_without_times(path) == metrics_without_times(reference));
+}
+
+void flip_bit_in_dataset(const std::string& path, const std::string& name) {
+    haddr_t offset = HADDR_UNDEF;
+    hsize_t bytes = 0;
+    {
+        const H5Handle file = open_serial_file(path);
+        const H5Handle dataset = open_dataset(file, name);
+        offset = H5Dget_offset(dataset.get());
+        bytes = H5Dget_storage_size(dataset.get());
+    }
+    REQUIRE(offset != HADDR_UNDEF);
+    REQUIRE(bytes > 0);
+    std::fstream file(path, std::ios::in | std::ios::out | std::ios::binary);
+    const auto position = static_cast<std::streamoff>(offset + bytes / 2);
+    file.seekg(position);
+    char byte = 0;
+    file.get(byte);
+    file.seekp(position);
+    file.put(static_cast<char>(byte ^ 0x10));
+    REQUIRE(file.good());
 }
 
 std::string resumed_from(const CommandResult& result) {

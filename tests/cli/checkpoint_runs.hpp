@@ -30,6 +30,10 @@ void train_reference(const TempDir& dir, const std::string& data, int iterations
 /// 1..T, each once, in order, with the same figures.
 void check_same_metrics(const std::string& path, const std::string& reference, int iterations);
 
+/// Flips one bit in the middle of the stored values of dataset `name` of HDF5 file `path`
+/// (contiguous layout: its bytes are one range of the file).
+void flip_bit_in_dataset(const std::string& path, const std::string& name);
+
 /// The checkpoint path a run resumed from ("" if it did not).
 std::string resumed_from(const CommandResult& result);
 
