@@ -1,11 +1,13 @@
-// distmf: the command-line program. Parses and validates the configuration (identically on
-// every rank), runs the command, and is the only place that catches everything:
+// distmf: the command-line program. Parses and validates the configuration on every rank and
+// agrees on the outcome before any other collective, runs the command, and is the only place
+// that catches everything:
 //   ConfigError / InputError / NumericalError
 //                            -> agreed by every rank: rank 0 prints, every rank exits 2;
 //   anything else            -> local to one rank: print it with the rank, MPI_Abort(1).
 #include <cstdio>
 #include <cstring>
 #include <exception>
+#include <optional>
 #include <string>
 
 #include "distmf/comm.hpp"
@@ -14,6 +16,7 @@
 #include "distmf/config_validation.hpp"
 #include "distmf/error.hpp"
 #include "distmf/evaluate.hpp"
+#include "distmf/fault_injection.hpp"
 #include "distmf/hdf5_file.hpp"
 #include "distmf/recommend.hpp"
 #include "distmf/train.hpp"
@@ -21,6 +24,34 @@
 namespace {
 
 constexpr int exit_agreed_error = 2;
+
+/// Collective. Parses the command line and the config file, and validates the configuration
+/// (unless --help or --print-config asks only to print), on every rank; then agrees on the
+/// outcome before any other collective, as each rank reads its own copy of the config file (a
+/// file missing or different on one node fails there only). If any rank failed, every rank
+/// throws the same ConfigError: the message of the lowest failing rank, prefixed with
+/// "rank r: " unless every rank failed (then they all failed alike, as for a typo).
+distmf::ParsedCommandLine parse_and_validate(const distmf::Communicator& world, int argc,
+                                             char** argv) {
+    using namespace distmf;
+    ParsedCommandLine parsed;
+    std::optional<std::string> error;
+    try {
+        parsed = parse_command_line(argc, argv);
+        if (fault_requested_on_rank("invalid-config-on-rank", world.rank())) {
+            throw ConfigError("DISTMF_FAULT: the configuration is invalid on this rank");
+        }
+        if (!parsed.help && !parsed.print_config) validate(parsed.config, parsed.command);
+    } catch (const std::exception& e) {
+        error = e.what();
+    }
+    const int failed_ranks = world.all_reduce_sum(error ? 1 : 0);
+    if (failed_ranks == 0) return parsed;
+    if (error && failed_ranks < world.size()) {
+        error = "rank " + std::to_string(world.rank()) + ": " + *error;
+    }
+    throw ConfigError(world.first_error(error, 0).value_or("the configuration is invalid"));
+}
 
 int run(const distmf::Communicator& world, int argc, char** argv) {
     using namespace distmf;
@@ -32,7 +63,7 @@ int run(const distmf::Communicator& world, int argc, char** argv) {
         if (world.rank() == 0) std::puts("distmf " DISTMF_VERSION);
         return 0;
     }
-    const ParsedCommandLine parsed = parse_command_line(argc, argv);
+    const ParsedCommandLine parsed = parse_and_validate(world, argc, argv);
     if (parsed.help) {
         if (world.rank() == 0) std::fputs(help_text(parsed.command).c_str(), stdout);
         return 0;
@@ -42,7 +73,6 @@ int run(const distmf::Communicator& world, int argc, char** argv) {
             std::fputs(effective_ini(parsed.config, parsed.command).c_str(), stdout);
         return 0;
     }
-    validate(parsed.config, parsed.command);
     world.check_same_on_all_ranks(config_fingerprint(parsed.config, parsed.command),
                                   "the configuration");
     silence_hdf5_errors();

@@ -95,14 +95,18 @@ struct ModelView {
 /// Collective: every rank of comm must call. Writes `model` to "<path>.tmp" (every rank its
 /// own rows, collective transfers), calls `write_extra` (if set) with the open file for more
 /// groups, sets `complete`, closes, and rank 0 renames the file to `path` after every rank has
-/// closed it. A failure leaves any previous `path` untouched.
+/// closed it. A failure leaves any previous `path` untouched; a failure of one rank in the
+/// middle of the write aborts the job at once (collective_section.hpp), after removing the
+/// temporary file.
 void save_model(const Communicator& comm, const std::string& path, const ModelInfo& info,
                 const ModelView& model,
                 const std::function<void(const H5Handle& file)>& write_extra = {});
 
 /// Collective: every rank of comm must call. Reads the whole model on every rank. Throws an
 /// (agreed) InputError naming the file if it is missing, not HDF5, not a distmf file, of an
-/// unsupported version, incomplete, or inconsistent.
+/// unsupported version, incomplete, or inconsistent (also when a collective transfer failed
+/// on one rank only); any other failure of one rank in the middle of the read aborts the job
+/// (collective_section.hpp).
 Model load_model(const Communicator& comm, const std::string& path);
 
 /// Local. The checksum of rows [first_row, first_row + n_rows) of a dataset whose rows are

@@ -15,7 +15,9 @@ namespace distmf {
 /// Collective: every rank of comm must call. Writes `header` (rank 0's, once) followed by
 /// every rank's `part` in rank order to `path` ("<path>.tmp", then renamed by rank 0), or to
 /// standard output when `path` is empty (the parts are sent to rank 0 one rank at a time).
-/// An I/O failure is an agreed InputError naming the file; any previous `path` is untouched.
+/// The ranks agree on the outcome of every collective MPI-IO call, so an I/O failure, even on
+/// one rank only, is an agreed InputError naming the file and the (lowest) failing rank; any
+/// previous `path` is untouched and the temporary file is removed.
 void write_in_rank_order(const Communicator& comm, const std::string& path,
                          const std::string& header, const std::string& part);
 

@@ -14,8 +14,10 @@
 
 #include "distmf/atomic_file.hpp"
 #include "distmf/bpmf.hpp"
+#include "distmf/collective_section.hpp"
 #include "distmf/dsgd.hpp"
 #include "distmf/error.hpp"
+#include "distmf/fault_injection.hpp"
 #include "distmf/hashing.hpp"
 #include "distmf/model_io.hpp"
 
@@ -121,15 +123,8 @@ std::string no_usable_checkpoint(const std::string& dir, const std::vector<std::
 
 /// Test-only fault injection: DISTMF_FAULT=abort-during-checkpoint[:N].
 void inject_fault_if_requested(std::int64_t iteration) {
-    const char* fault = std::getenv("DISTMF_FAULT");
-    if (fault == nullptr) return;
-    const std::string request = fault;
-    const std::string kind = "abort-during-checkpoint";
-    if (request.rfind(kind, 0) != 0) return;
-    if (request.size() > kind.size() &&
-        (request[kind.size()] != ':' || std::stoll(request.substr(kind.size() + 1)) != iteration)) {
-        return;
-    }
+    const std::optional<std::string> argument = requested_fault("abort-during-checkpoint");
+    if (!argument || (!argument->empty() && std::stoll(*argument) != iteration)) return;
     std::fprintf(stderr,
                  "distmf: DISTMF_FAULT: killing this rank while checkpoint %lld is "
                  "being written\n",
@@ -384,7 +379,12 @@ LoadedCheckpoint load_checkpoint(const Communicator& comm, const std::string& pa
     std::optional<std::string> error;
     try {
         const H5Handle file = open_parallel_file(comm.get(), path);
-        loaded = read_checkpoint(file);
+        run_collective_section(
+            comm, {"reading checkpoint '" + path + "'", SectionFailures::agreed_file_errors, ""},
+            [&] {
+                inject_io_error_if_requested(comm.rank(), "checkpoint-read");
+                loaded = read_checkpoint(file);
+            });
     } catch (const Error& e) {
         error = e.what();
     }

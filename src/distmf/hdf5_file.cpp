@@ -2,6 +2,9 @@
 
 #include <array>
 #include <cstdio>
+#include <string_view>
+
+#include "distmf/fault_injection.hpp"
 
 namespace distmf {
 namespace {
@@ -90,6 +93,35 @@ RowSelection select_rows(const H5Handle& dataset, std::int64_t first_row, std::i
 bool has_no_rows(const H5Handle& dataset) {
     const std::vector<std::uint64_t> shape = dataset_shape(dataset);
     return !shape.empty() && shape[0] == 0;
+}
+
+/// Collective over the communicator of the dataset's file: every rank that made a collective
+/// transfer on it passes the transfer's status. The lowest rank whose transfer failed, or -1 if
+/// none did (test only: DISTMF_FAULT=io-error-on-rank:<rank>:<fault_point> fails it). A
+/// transfer can fail on one rank only (an I/O error seen by that rank); all ranks must then
+/// leave together, since the next HDF5 call, or closing the file, is collective.
+int first_failed_rank(const H5Handle& dataset, herr_t status, std::string_view fault_point) {
+    const std::string& file = dataset.file();
+    // Closing these extra identifiers involves no other rank (the file stays open).
+    const H5Handle file_id(checked(H5Iget_file_id(dataset.get()), "H5Iget_file_id", file), H5Fclose,
+                           file);
+    const H5Handle access(checked(H5Fget_access_plist(file_id.get()), "H5Fget_access_plist", file),
+                          H5Pclose, file);
+    MPI_Comm comm = MPI_COMM_NULL;
+    MPI_Info info = MPI_INFO_NULL;
+    checked_status(H5Pget_fapl_mpio(access.get(), &comm, &info), "H5Pget_fapl_mpio", file);
+    int rank = 0;
+    int size = 0;
+    MPI_Comm_rank(comm, &rank);
+    MPI_Comm_size(comm, &size);
+    if (fault_requested_on_rank("io-error-on-rank", rank, fault_point)) status = -1;
+    const int mine = status < 0 ? rank : size;
+    int first = size;
+    const int reduced = MPI_Allreduce(&mine, &first, 1, MPI_INT, MPI_MIN, comm);
+    MPI_Comm_free(&comm);
+    if (info != MPI_INFO_NULL) MPI_Info_free(&info);
+    if (reduced != MPI_SUCCESS) fail("MPI_Allreduce", file, "agreeing on a transfer");
+    return first < size ? first : -1;
 }
 
 H5Handle string_type(const std::string& file) {
@@ -215,9 +247,13 @@ void read_rows_raw(const H5Handle& dataset, hid_t memory_type, std::int64_t firs
     if (n_rows == 0 && has_no_rows(dataset)) return;
     const RowSelection selection = select_rows(dataset, first_row, n_rows, memory);
     const H5Handle transfer = transfer_list(collective, dataset.file());
-    checked_status(H5Dread(dataset.get(), memory_type, selection.memory_space.get(),
-                           selection.file_space.get(), transfer.get(), data),
-                   "H5Dread", dataset.file());
+    const herr_t status = H5Dread(dataset.get(), memory_type, selection.memory_space.get(),
+                                  selection.file_space.get(), transfer.get(), data);
+    if (collective) {
+        const int failed = first_failed_rank(dataset, status, "data-read");
+        if (failed >= 0) fail("H5Dread", dataset.file(), "on rank " + std::to_string(failed));
+    }
+    checked_status(status, "H5Dread", dataset.file());
 }
 
 void write_attribute_raw(const H5Handle& object, const std::string& name, hid_t memory_type,

@@ -5,7 +5,9 @@
 #include <type_traits>
 
 #include "distmf/atomic_file.hpp"
+#include "distmf/collective_section.hpp"
 #include "distmf/error.hpp"
+#include "distmf/fault_injection.hpp"
 #include "distmf/hashing.hpp"
 
 namespace distmf {
@@ -173,11 +175,17 @@ void save_model(const Communicator& comm, const std::string& path, const ModelIn
                 const std::function<void(const H5Handle& file)>& write_extra) {
     const std::string temporary = temporary_path_for(path);
     H5Handle file = create_parallel_file(comm.get(), temporary);
-    write_contents(comm, file, info, model);
-    if (write_extra) write_extra(file);
-    write_attribute<std::int64_t>(file, "complete", 1);  // last: a file without it is partial
-    flush_file(file);
-    file.close();
+    // A rank that fails while the others write aborts the job (see collective_section.hpp);
+    // `path` is untouched, and the temporary file goes.
+    run_collective_section(
+        comm, {"writing " + info.kind + " '" + path + "'", SectionFailures::local, temporary}, [&] {
+            write_contents(comm, file, info, model);
+            inject_io_error_if_requested(comm.rank(), info.kind + "-write");
+            if (write_extra) write_extra(file);
+            write_attribute<std::int64_t>(file, "complete", 1);  // last: without it, partial
+            flush_file(file);
+            file.close();
+        });
     comm.barrier();  // every rank has closed the file
     std::optional<std::string> error;
     if (comm.rank() == 0) {
@@ -196,7 +204,11 @@ Model load_model(const Communicator& comm, const std::string& path) {
     std::optional<std::string> error;
     try {
         const H5Handle file = open_parallel_file(comm.get(), path);
-        model = read_model(file, true);
+        run_collective_section(
+            comm, {"reading model '" + path + "'", SectionFailures::agreed_file_errors, ""}, [&] {
+                inject_io_error_if_requested(comm.rank(), "model-read");
+                model = read_model(file, true);
+            });
     } catch (const Error& e) {
         error = e.what();
     }
