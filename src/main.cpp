@@ -15,6 +15,7 @@
 #include "distmf/error.hpp"
 #include "distmf/evaluate.hpp"
 #include "distmf/hdf5_file.hpp"
+#include "distmf/log.hpp"
 #include "distmf/recommend.hpp"
 #include "distmf/train.hpp"
 
@@ -33,6 +34,7 @@ int run(const distmf::Communicator& world, int argc, char** argv) {
         return 0;
     }
     const ParsedCommandLine parsed = parse_command_line(argc, argv);
+    for (const std::string& note : parsed.notes) Logger(world.rank()).warn(note);
     if (parsed.help) {
         if (world.rank() == 0) std::fputs(help_text(parsed.command).c_str(), stdout);
         return 0;
