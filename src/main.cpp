@@ -18,6 +18,7 @@
 #include "distmf/evaluate.hpp"
 #include "distmf/fault_injection.hpp"
 #include "distmf/hdf5_file.hpp"
+#include "distmf/log.hpp"
 #include "distmf/recommend.hpp"
 #include "distmf/train.hpp"
 
@@ -64,6 +65,7 @@ int run(const distmf::Communicator& world, int argc, char** argv) {
         return 0;
     }
     const ParsedCommandLine parsed = parse_and_validate(world, argc, argv);
+    for (const std::string& note : parsed.notes) Logger(world.rank()).warn(note);
     if (parsed.help) {
         if (world.rank() == 0) std::fputs(help_text(parsed.command).c_str(), stdout);
         return 0;

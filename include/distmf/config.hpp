@@ -182,13 +182,20 @@ struct ParsedCommandLine {
     bool help = false;          ///< --help: print help_text(command) and exit 0
     bool print_config = false;  ///< --print-config: print effective_ini() and exit 0
     std::string config_file;    ///< the --config file read, if any
+    /// Values of the config file that the command line overrode indirectly, one line each
+    /// (print them as warnings): an option that excludes one the command line sets.
+    std::vector<std::string> notes;
 };
 
 /// Local. Parses `distmf <command> [options]` (argv[0] is the program, argv[1] the command)
 /// and the INI file named by --config. `distmf inspect FILE` takes the model file as a
-/// positional argument. The command line wins over the file. Throws
-/// ConfigError naming the offending option, key or file. Does not validate the values
-/// (config_validation.hpp does).
+/// positional argument. The command line wins over the file, also where it sets an option
+/// that excludes one the file sets (`--data.test` over `test-fraction`): the file's is then
+/// reset to its default, with a note. In the file, a key before any [section] must be a
+/// top-level option of this command; a [section] key may belong to any command. Throws
+/// ConfigError naming the offending option, key or file (and line); quoted values and file
+/// content are escaped (printable_text). Does not validate the values (config_validation.hpp
+/// does).
 ParsedCommandLine parse_command_line(int argc, const char* const* argv);
 
 /// Local. The `--help` text of a command (or of the program, for the overview).

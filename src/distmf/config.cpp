@@ -195,13 +195,29 @@ struct OptionGroup {
     std::shared_ptr<po::options_description> description;
 };
 
-/// One declared option: how to print its current value as INI text.
+/// One declared option: how to print its current value as INI text, whether it holds its
+/// default, and how to put the default back.
 struct DeclaredOption {
     std::size_t group;
     std::string key;
     std::string help;
     std::function<std::string()> value_text;
+    std::function<bool()> is_default;
+    std::function<void()> reset;
 };
+
+/// The DeclaredOption callbacks bound to `field`, whose current value is the default.
+template <class T>
+DeclaredOption bound_option(std::size_t group, const std::string& key, const std::string& help,
+                            T& field) {
+    const T initial = field;
+    return {group,
+            key,
+            help,
+            [&field] { return format_value(field); },
+            [&field, initial] { return field == initial; },
+            [&field, initial] { field = initial; }};
+}
 
 class OptionRegistry {
   public:
@@ -223,7 +239,7 @@ class OptionRegistry {
         groups_[index].description->add_options()(
             name.c_str(), po::value<T>(&field)->default_value(field, format_value(field)),
             help_text.c_str());
-        options_.push_back({index, key, help_text, [&field] { return format_value(field); }});
+        options_.push_back(bound_option(index, key, help_text, field));
     }
 
     /// Declares a boolean option that accepts true|false|yes|no|1|0 (and on|off).
@@ -233,7 +249,7 @@ class OptionRegistry {
         groups_[index].description->add_options()(
             name.c_str(), po::value<bool>(&field)->default_value(field, format_value(field)),
             (help + " (true|false)").c_str());
-        options_.push_back({index, key, help, [&field] { return format_value(field); }});
+        options_.push_back(bound_option(index, key, help, field));
     }
 
     /// Declares a boolean switch: `--key` alone means true (`--key=false` also works).
@@ -245,7 +261,7 @@ class OptionRegistry {
                                                       ->default_value(field, format_value(field))
                                                       ->implicit_value(true),
                                                   (help + " (a switch)").c_str());
-        options_.push_back({index, key, help, [&field] { return format_value(field); }});
+        options_.push_back(bound_option(index, key, help, field));
     }
 
     const std::vector<OptionGroup>& groups() const { return groups_; }
@@ -253,6 +269,20 @@ class OptionRegistry {
     std::string full_name(std::size_t group_index, const std::string& key) const {
         const std::string& prefix = groups_[group_index].prefix;
         return prefix.empty() ? key : prefix + "." + key;
+    }
+    std::string full_name(const DeclaredOption& option) const {
+        return full_name(option.group, option.key);
+    }
+    /// The option named `name` ("data.test", "users") in one of `group_indices`, or nullptr.
+    const DeclaredOption* find(const std::string& name,
+                               const std::vector<std::size_t>& group_indices) const {
+        for (const DeclaredOption& option : options_) {
+            if (full_name(option) == name && std::find(group_indices.begin(), group_indices.end(),
+                                                       option.group) != group_indices.end()) {
+                return &option;
+            }
+        }
+        return nullptr;
     }
     /// The accepted values of an enum option, or "" for other options.
     std::string choices(const std::string& name) const {
@@ -503,39 +533,66 @@ po::options_description description_for(const OptionRegistry& registry,
     return all;
 }
 
-/// The groups an INI file may set for `command`: every section (so one file serves every
-/// command), the command's own top-level options, and other commands' top-level options
-/// whose keys do not clash with those (generate's and recommend's `out`, for instance).
-std::vector<std::size_t> ini_groups(const OptionRegistry& registry, Command command) {
-    std::vector<std::size_t> order = groups_of(command);
-    for (std::size_t i = 0; i < registry.groups().size(); ++i) {
-        if (std::find(order.begin(), order.end(), i) == order.end()) order.push_back(i);
-    }
+/// The groups of `command`'s top-level options (prefix "": `--users`, `--top`).
+std::vector<std::size_t> top_level_groups(const OptionRegistry& registry, Command command) {
     std::vector<std::size_t> indices;
-    std::vector<std::string> top_level_keys;
-    const auto keys_of = [&registry](std::size_t group) {
-        std::vector<std::string> keys;
-        for (const DeclaredOption& option : registry.options()) {
-            if (option.group == group) keys.push_back(option.key);
-        }
-        return keys;
-    };
-    for (const std::size_t i : order) {
-        if (registry.groups()[i].prefix.empty()) {
-            const std::vector<std::string> keys = keys_of(i);
-            const bool clashes = std::any_of(keys.begin(), keys.end(), [&](const std::string& k) {
-                return std::find(top_level_keys.begin(), top_level_keys.end(), k) !=
-                       top_level_keys.end();
-            });
-            if (clashes) continue;
-            top_level_keys.insert(top_level_keys.end(), keys.begin(), keys.end());
-        }
-        indices.push_back(i);
+    for (const std::size_t index : groups_of(command)) {
+        if (registry.groups()[index].prefix.empty()) indices.push_back(index);
     }
     return indices;
 }
 
-ConfigError describe(const po::error& error, const OptionRegistry& registry,
+/// The groups an INI file may set for `command`: every section, whichever command it belongs
+/// to (so one file serves train, evaluate and data), and `command`'s own top-level options.
+/// Top-level keys of other commands are not among them: `rank = 4` before any section is
+/// generate's --rank, and an error for train (whose rank is [model] rank).
+std::vector<std::size_t> ini_groups(const OptionRegistry& registry, Command command) {
+    std::vector<std::size_t> indices = top_level_groups(registry, command);
+    for (std::size_t i = 0; i < registry.groups().size(); ++i) {
+        if (!registry.groups()[i].prefix.empty()) indices.push_back(i);
+    }
+    return indices;
+}
+
+/// How an option is written: "--model.rank" on the command line, "[model] rank" in a file.
+std::string spelling(const OptionRegistry& registry, const DeclaredOption& option, bool in_file) {
+    const std::string& prefix = registry.groups()[option.group].prefix;
+    if (!in_file) return "--" + registry.full_name(option);
+    if (prefix.empty()) return "'" + option.key + "' before any [section]";
+    return "[" + prefix + "] " + option.key;
+}
+
+/// What to say after "unknown option" about an option whose last name is `key`: the options
+/// of `command` with that name ("; did you mean [model] rank?"), or else the commands that
+/// have one ("; it is an option of distmf generate").
+std::string suggestion(const OptionRegistry& registry, Command command, const std::string& key,
+                       bool in_file) {
+    std::vector<std::string> own;
+    for (const std::size_t group : groups_of(command)) {
+        for (const DeclaredOption& option : registry.options()) {
+            if (option.group == group && option.key == key) {
+                own.push_back(spelling(registry, option, in_file));
+            }
+        }
+    }
+    std::string text;
+    for (std::size_t i = 0; i < own.size(); ++i) text += (i == 0 ? "" : " or ") + own[i];
+    if (!text.empty()) return "; did you mean " + text + "?";
+    for (const CommandInfo& info : command_table()) {
+        for (const std::size_t group : info.groups) {
+            const bool has_key = std::any_of(
+                registry.options().begin(), registry.options().end(),
+                [&](const DeclaredOption& o) { return o.group == group && o.key == key; });
+            if (has_key) {
+                text += std::string(text.empty() ? "" : ", ") + "distmf " + info.name;
+                break;
+            }
+        }
+    }
+    return text.empty() ? "" : "; it is an option of " + text;
+}
+
+ConfigError describe(const po::error& error, const OptionRegistry& registry, Command command,
                      const std::string& where) {
     std::string message = where.empty() ? std::string(error.what()) : where + ": " + error.what();
     if (const auto* invalid = dynamic_cast<const po::invalid_option_value*>(&error)) {
@@ -544,21 +601,216 @@ ConfigError describe(const po::error& error, const OptionRegistry& registry,
         const std::string choices = registry.choices(name);
         if (!choices.empty()) message += "; expected one of " + choices;
     }
-    return ConfigError(message);
+    if (const auto* unknown = dynamic_cast<const po::unknown_option*>(&error)) {
+        std::string name = unknown->get_option_name();
+        name.erase(0, name.find_first_not_of('-'));
+        message += suggestion(registry, command, name.substr(name.rfind('.') + 1), false);
+    }
+    return ConfigError(printable_text(message));
 }
 
-void read_config_file(const std::string& path, const OptionRegistry& registry, Command command,
-                      po::variables_map& values) {
-    std::ifstream file(path);
-    if (!file) throw ConfigError("cannot open config file '" + path + "'");
-    const po::options_description all = description_for(registry, ini_groups(registry, command));
-    try {
-        po::store(po::parse_config_file(file, all, /*allow_unregistered=*/false), values);
-    } catch (const po::error& error) {
-        throw describe(error, registry, "config file '" + path + "'");
+/// One `key = value` line of a config file.
+struct IniEntry {
+    int line = 0;         ///< 1-based line number
+    std::string section;  ///< "" before any [section]
+    std::string key;
+    std::string value;
+    std::string name() const { return section.empty() ? key : section + "." + key; }
+};
+
+/// "config file 'PATH'" or "config file 'PATH', line N", for messages (printable_text).
+std::string file_location(const std::string& path, int line = 0) {
+    std::string location = "config file '" + printable_text(path) + "'";
+    if (line > 0) location += ", line " + std::to_string(line);
+    return location;
+}
+
+/// `text` without the blanks Boost's config parser drops around keys and values.
+std::string_view trim_blanks(std::string_view text) {
+    constexpr std::string_view blanks = " \t\r\n";
+    const auto first = text.find_first_not_of(blanks);
+    if (first == std::string_view::npos) return {};
+    return text.substr(first, text.find_last_not_of(blanks) - first + 1);
+}
+
+/// The `key = value` lines of INI text, read as Boost's parse_config_file reads them ('#'
+/// starts a comment anywhere in a line, blanks around keys and values are dropped, `[name]`
+/// prefixes the keys that follow), with their line numbers. A leading UTF-8 byte order mark
+/// is skipped. Throws ConfigError for any other line and for a key set twice.
+std::vector<IniEntry> ini_entries(std::string_view text, const std::string& path) {
+    constexpr std::string_view byte_order_mark = "\xEF\xBB\xBF";
+    if (text.substr(0, byte_order_mark.size()) == byte_order_mark) {
+        text.remove_prefix(byte_order_mark.size());
+    }
+    constexpr std::size_t quoted_bytes = 80;  // of a bad line: a binary file has long ones
+    const auto quoted = [](std::string_view line) {
+        if (line.size() <= quoted_bytes) return "'" + printable_text(line) + "'";
+        return "'" + printable_text(line.substr(0, quoted_bytes)) + "'...";
+    };
+    std::vector<IniEntry> entries;
+    std::string section;
+    int line_number = 0;
+    while (!text.empty()) {
+        ++line_number;
+        const std::size_t end = std::min(text.find('\n'), text.size());
+        const std::string_view raw_line = text.substr(0, end);
+        text.remove_prefix(std::min(end + 1, text.size()));
+        const std::string_view line = trim_blanks(raw_line.substr(0, raw_line.find('#')));
+        const std::string where = file_location(path, line_number);
+        if (line.empty()) continue;
+        if (line.front() == '[' && line.back() == ']') {
+            section = trim_blanks(line.substr(1, line.size() - 2));
+            if (section.empty()) throw ConfigError(where + ": empty section name '[]'");
+            continue;
+        }
+        const std::size_t equals = line.find('=');
+        if (equals == std::string_view::npos) {
+            throw ConfigError(where + ": expected '[section]' or 'key = value', got " +
+                              quoted(raw_line));
+        }
+        IniEntry entry{line_number, section, std::string(trim_blanks(line.substr(0, equals))),
+                       std::string(trim_blanks(line.substr(equals + 1)))};
+        if (entry.key.empty()) throw ConfigError(where + ": no key before '=' in " + quoted(line));
+        for (const IniEntry& earlier : entries) {
+            if (earlier.name() == entry.name()) {
+                throw ConfigError(where + ": " + printable_text(entry.name()) +
+                                  " is set a second time (first on line " +
+                                  std::to_string(earlier.line) + ")");
+            }
+        }
+        entries.push_back(std::move(entry));
+    }
+    return entries;
+}
+
+/// Throws ConfigError unless `command` may read `entry` from a config file: a [section] key
+/// must be an option of that section (whichever command uses it), a key before any section
+/// an option of `command` itself.
+void check_key(const IniEntry& entry, const OptionRegistry& registry, Command command,
+               const std::string& path) {
+    if (registry.find(entry.name(), ini_groups(registry, command)) != nullptr) return;
+    const std::string where = file_location(path, entry.line);
+    const std::string hint = suggestion(registry, command, entry.key, true);
+    if (entry.section.empty()) {
+        throw ConfigError(printable_text(where + ": '" + entry.key +
+                                         "' before any [section] is not an option of distmf " +
+                                         command_name(command) + hint));
+    }
+    throw ConfigError(
+        printable_text(where + ": unrecognised option '" + entry.name() + "'" + hint));
+}
+
+/// The text of a config file; throws ConfigError if it cannot be read.
+std::string read_text_file(const std::string& path) {
+    std::ifstream file(path, std::ios::binary);
+    if (!file) throw ConfigError("cannot open " + file_location(path));
+    constexpr std::size_t largest = std::size_t{16} << 20U;  // no config file is 16 MiB
+    std::string text;
+    std::array<char, 65536> buffer{};
+    while (file.read(buffer.data(), buffer.size()) || file.gcount() > 0) {
+        text.append(buffer.data(), static_cast<std::size_t>(file.gcount()));
+        if (text.size() > largest) {
+            throw ConfigError(file_location(path) + " is larger than 16 MiB: not a config file");
+        }
     }
     // A folder opens like a file but fails on the first read; so does an I/O error.
-    if (file.bad()) throw ConfigError("cannot read config file '" + path + "'");
+    if (file.bad()) throw ConfigError("cannot read " + file_location(path));
+    return text;
+}
+
+/// Reads the config file `path` into `values` (where the command line's values, stored
+/// first, win) and returns its entries.
+std::vector<IniEntry> read_config_file(const std::string& path, const OptionRegistry& registry,
+                                       Command command, po::variables_map& values) {
+    const std::vector<IniEntry> entries = ini_entries(read_text_file(path), path);
+    for (const IniEntry& entry : entries) check_key(entry, registry, command, path);
+    const po::options_description all = description_for(registry, ini_groups(registry, command));
+    for (const IniEntry& entry : entries) {
+        po::parsed_options parsed(&all);
+        po::option option(entry.name(), {entry.value});
+        option.original_tokens = {entry.name(), entry.value};
+        parsed.options.push_back(std::move(option));
+        try {
+            po::store(parsed, values);
+        } catch (po::error_with_option_name& error) {
+            // what() is a C string: quote the value escaped, or a NUL in it would cut the message
+            error.set_substitute("value", printable_text(entry.value));
+            throw describe(error, registry, command, file_location(path, entry.line));
+        } catch (const po::error& error) {
+            throw describe(error, registry, command, file_location(path, entry.line));
+        }
+    }
+    return entries;
+}
+
+/// Options that exclude each other in the commands that use them: one alternative (a list
+/// of options) of a group may be set, or none. The rules themselves are validate()'s.
+struct ExclusiveOptions {
+    std::vector<Command> commands;
+    std::vector<std::vector<std::string>> alternatives;
+};
+
+const std::vector<ExclusiveOptions>& exclusive_options() {
+    static const std::vector<ExclusiveOptions> table{
+        {{Command::data, Command::train, Command::evaluate},
+         {{"data.test"}, {"data.test-fraction", "data.split"}}},
+        {{Command::recommend}, {{"user"}, {"users"}, {"all-users"}}},
+        {{Command::predict}, {{"pairs"}, {"data.test"}}},
+    };
+    return table;
+}
+
+/// The command line wins over the config file for options that exclude each other too:
+/// where the command line sets one alternative of an exclusive group (to a value other than
+/// the default) and the file another, the file's values are put back to their defaults.
+/// Returns one note per value dropped. (Both from the same source stay validate()'s error.)
+std::vector<std::string> drop_excluded_file_values(const OptionRegistry& registry, Command command,
+                                                   const std::vector<std::string>& command_line,
+                                                   const std::vector<IniEntry>& file,
+                                                   const std::string& path) {
+    const std::vector<std::size_t> groups = ini_groups(registry, command);
+    const auto on_command_line = [&](const std::string& name) {
+        return std::find(command_line.begin(), command_line.end(), name) != command_line.end();
+    };
+    std::vector<std::string> notes;
+    for (const ExclusiveOptions& exclusive : exclusive_options()) {
+        const auto& commands = exclusive.commands;
+        if (std::find(commands.begin(), commands.end(), command) == commands.end()) continue;
+        std::vector<std::string> chosen;  // per alternative: the option that sets it, or ""
+        for (const std::vector<std::string>& alternative : exclusive.alternatives) {
+            chosen.emplace_back();
+            for (const std::string& name : alternative) {
+                const DeclaredOption* option = registry.find(name, groups);
+                if (on_command_line(name) && option != nullptr && !option->is_default()) {
+                    chosen.back() = name;
+                    break;
+                }
+            }
+        }
+        const auto set = std::count_if(chosen.begin(), chosen.end(),
+                                       [](const std::string& name) { return !name.empty(); });
+        if (set != 1) continue;
+        const std::string winner = *std::find_if(
+            chosen.begin(), chosen.end(), [](const std::string& name) { return !name.empty(); });
+        for (std::size_t a = 0; a < exclusive.alternatives.size(); ++a) {
+            if (!chosen[a].empty()) continue;
+            for (const IniEntry& entry : file) {
+                const auto& alternative = exclusive.alternatives[a];
+                if (std::find(alternative.begin(), alternative.end(), entry.name()) ==
+                        alternative.end() ||
+                    on_command_line(entry.name())) {
+                    continue;
+                }
+                const DeclaredOption* option = registry.find(entry.name(), groups);
+                if (option == nullptr || option->is_default()) continue;
+                option->reset();
+                notes.push_back(printable_text(file_location(path, entry.line) + ": " + entry.key +
+                                               " = " + entry.value + " ignored: --" + winner +
+                                               " on the command line replaces it"));
+            }
+        }
+    }
+    return notes;
 }
 
 std::uint64_t fnv1a(std::string_view text) {
@@ -619,7 +871,7 @@ Config config_from_ini(const std::string& ini_text, Command command) {
                   values);
         po::notify(values);
     } catch (const po::error& error) {
-        throw describe(error, registry, "configuration text");
+        throw describe(error, registry, command, "configuration text");
     }
     return config;
 }
@@ -637,7 +889,7 @@ ParsedCommandLine parse_command_line(int argc, const char* const* argv) {
         return command_word == info.name;
     });
     if (found == table.end()) {
-        throw ConfigError("unknown command '" + command_word +
+        throw ConfigError("unknown command '" + printable_text(command_word) +
                           "'; run 'distmf --help' for the list");
     }
     result.command = found->command;
@@ -649,6 +901,8 @@ ParsedCommandLine parse_command_line(int argc, const char* const* argv) {
     command_line.add(description_for(registry, groups_of(result.command)));
 
     po::variables_map values;
+    std::vector<std::string> command_line_names;  // the options the command line sets
+    std::vector<IniEntry> file_entries;
     try {
         const int style =
             po::command_line_style::default_style & ~po::command_line_style::allow_guessing;
@@ -660,13 +914,19 @@ ParsedCommandLine parse_command_line(int argc, const char* const* argv) {
                       .style(style)
                       .run(),
                   values);
+        for (const auto& [name, value] : values) {
+            if (!value.defaulted()) command_line_names.push_back(name);
+        }
         if (values.count("config") != 0) {
-            read_config_file(values["config"].as<std::string>(), registry, result.command, values);
+            file_entries = read_config_file(values["config"].as<std::string>(), registry,
+                                            result.command, values);
         }
         po::notify(values);
     } catch (const po::error& error) {
-        throw describe(error, registry, "");
+        throw describe(error, registry, result.command, "");
     }
+    result.notes = drop_excluded_file_values(registry, result.command, command_line_names,
+                                             file_entries, result.config_file);
     // INI values lose their leading and trailing blanks: keep a tab or space delimiter by its
     // name, so that the effective INI (--print-config) reads back to the same configuration.
     std::string& delimiter = result.config.data.delimiter;

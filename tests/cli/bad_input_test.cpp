@@ -1,6 +1,7 @@
 // Bad input through the real binary under mpiexec: every class of malformed ratings file or
 // option is an agreed error (exit 2, one "distmf: error:" line from rank 0 naming the file and
 // line, or the option), and the message is the same for 1, 2 and 4 ranks.
+#include <algorithm>
 #include <catch2/catch.hpp>
 #include <cstdio>
 #include <string>
@@ -285,4 +286,43 @@ TEST_CASE("data: a missing config file is an error naming it", "[cli][bad-input]
 
 TEST_CASE("data: no --data.train is an error naming the option", "[cli][bad-input]") {
     expect_agreed_error({"data"}, {"--data.train: a ratings file is required"});
+}
+
+TEST_CASE("data: a config file of binary junk is one line with its bytes escaped",
+          "[cli][bad-input]") {
+    const TempDir dir;
+    const std::string config = dir.file("junk.ini");
+    std::string junk(
+        "\x7F"
+        "ELF\x02\x01\x01\0\0\0\x1B[2J\ttab\r\n\0\0\x05",
+        23);
+    for (int byte = 0; byte < 256; ++byte) junk += static_cast<char>(byte);
+    write_text(config, junk);
+    expect_agreed_error({"data", "--config", config},
+                        {"config file '" + config + "', line 1",
+                         "'\\x7FELF\\x02\\x01\\x01\\x00\\x00\\x00\\x1B[2J\\ttab\\r'"});
+    // Without mpiexec, stderr is distmf's alone: one line, no byte that is not printable.
+    const auto result = run_distmf(0, {"data", "--config", config});
+    CHECK(result.exit_code == 2);
+    INFO(result.err);
+    REQUIRE(!result.err.empty());
+    CHECK(result.err.find('\n') == result.err.size() - 1);
+    CHECK(std::none_of(result.err.begin(), result.err.end() - 1, [](char c) {
+        return static_cast<unsigned char>(c) < 0x20 || static_cast<unsigned char>(c) == 0x7F;
+    }));
+}
+
+TEST_CASE("train: a top-level key of another command is an error naming train",
+          "[cli][bad-input]") {
+    // `rank = 4` before any section is generate's --rank: train used to read it silently and
+    // keep k = 10.
+    const TempDir dir;
+    const std::string ratings = dir.file("ratings.tsv");
+    const std::string config = dir.file("run.ini");
+    write_text(ratings, joined(valid_lines()));
+    write_text(config, "rank = 4\n[data]\ntrain = " + ratings + "\n");
+    expect_agreed_error({"train", "--config", config, "--train.iterations", "1"},
+                        {"config file '" + config + "', line 1",
+                         "'rank' before any [section] is not an option of distmf train",
+                         "did you mean [model] rank?"});
 }

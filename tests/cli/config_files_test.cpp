@@ -69,6 +69,7 @@ TEST_CASE("config: data's --print-config read back with --config prints the same
     CHECK(printed.find("\n[data]\n") != std::string::npos);
     CHECK(printed.find("\ntrain = ratings with spaces.csv\n") != std::string::npos);
     CHECK(printed.find("\nduplicates = mean\n") != std::string::npos);
+    CHECK(printed.find("\ntest-fraction = 0.1\n") != std::string::npos);  // not 0.1000...01
 }
 
 TEST_CASE("config: a blank delimiter survives --print-config and --config", "[cli][config]") {
@@ -137,4 +138,47 @@ TEST_CASE("config: every configs/*.ini parses with the command it names", "[cli]
         const std::string printed = print_config({command, "--config", file});
         CHECK(printed.rfind("# distmf " + command + ": effective configuration\n", 0) == 0);
     }
+}
+
+TEST_CASE("config: --data.test on the command line replaces the file's test-fraction",
+          "[cli][config]") {
+    const TempDir dir;
+    std::string ratings;
+    for (int user = 1; user <= 8; ++user) {
+        for (int item = 1; item <= 6; ++item) {
+            ratings += std::to_string(user) + "\t" + std::to_string(item) + "\t" +
+                       std::to_string((user + item) % 5 + 1) + "\n";
+        }
+    }
+    write_text(dir.file("train.tsv"), ratings);
+    write_text(dir.file("test.tsv"), "1\t1\t3\n2\t2\t4\n");
+    const std::string config = dir.file("run.ini");
+    write_text(config, "[data]\ntrain = " + dir.file("train.tsv") +
+                           "\ntest-fraction = 0.2\nsplit = per-user\n");
+    const std::vector<std::string> args{"data", "--config", config, "--data.test",
+                                        dir.file("test.tsv")};
+    const CommandResult result = distmf::testing::run_ok(2, args);
+    CHECK(result.out.find("(train 48, test 2)") != std::string::npos);  // the test file
+    const std::vector<std::string> warnings = distmf::testing::distmf_messages(result.err);
+    CHECK(warnings ==
+          std::vector<std::string>{
+              "distmf: warning: config file '" + config +
+                  "', line 3: test-fraction = 0.2 ignored: --data.test on the command line "
+                  "replaces it",
+              "distmf: warning: config file '" + config +
+                  "', line 4: split = per-user ignored: --data.test on the command line "
+                  "replaces it"});
+    const std::string printed = print_config(args);
+    CHECK(printed.find("\ntest-fraction = 0\n") != std::string::npos);
+    CHECK(printed.find("\nsplit = hash\n") != std::string::npos);
+}
+
+TEST_CASE("config: a file starting with a UTF-8 byte order mark reads as without it",
+          "[cli][config]") {
+    const TempDir dir;
+    const std::string text = "[data]\ntrain = ratings.tsv\nseed = 5\n";
+    write_text(dir.file("plain.ini"), text);
+    write_text(dir.file("bom.ini"), "\xEF\xBB\xBF" + text);
+    CHECK(print_config({"data", "--config", dir.file("bom.ini")}) ==
+          print_config({"data", "--config", dir.file("plain.ini")}));
 }

@@ -1,5 +1,6 @@
 #include "distmf/config.hpp"
 
+#include <algorithm>
 #include <catch2/catch.hpp>
 #include <limits>
 #include <string>
@@ -142,7 +143,6 @@ TEST_CASE("an INI file given with --config sets options by section", "[config]")
     const std::string path = dir.file("run.ini");
     write_text(path,
                "# a comment\n"
-               "users = 77\n"
                "[data]\n"
                "train = from-ini.tsv\n"
                "test-fraction = 0.125\n"
@@ -159,8 +159,9 @@ TEST_CASE("an INI file given with --config sets options by section", "[config]")
     CHECK(data.header == HeaderMode::present);
     CHECK(data.duplicates == DuplicatePolicy::last);
     CHECK(data.seed == 5);
-    CHECK(parsed.config.generate.users == 77);  // top-level keys are the generate options
 
+    // A file serves every command: generate reads its own top-level keys and skips [data].
+    write_text(path, "users = 77\n[data]\ntrain = from-ini.tsv\n");
     const auto generate = parse({"generate", "--config", path});
     CHECK(generate.config.generate.users == 77);
     CHECK(generate.config.data.train == "from-ini.tsv");
@@ -643,4 +644,252 @@ TEST_CASE("validate: the [bpmf] ranges hold for the other algorithms, its rules 
     CHECK(validate_error(config, Command::train).rfind("--bpmf.alpha:", 0) == 0);
     CHECK_FALSE(distmf::uses_global_mean(distmf::ModelConfig{
         distmf::Algorithm::als, 10, 0.05, -1.0, distmf::Regularization::weighted, false, ""}));
+}
+
+// ---- the command line wins over excluding options of the file (issue 11, item 7) -----------
+
+TEST_CASE("the command line wins over a config file option that excludes the one it sets",
+          "[config]") {
+    const TempDir dir;
+    const std::string path = dir.file("run.ini");
+    SECTION("--data.test over test-fraction and split = per-user") {
+        write_text(path, "[data]\ntrain = r.tsv\ntest-fraction = 0.1\nsplit = per-user\n");
+        for (const Command command : {Command::data, Command::train, Command::evaluate}) {
+            INFO(distmf::command_name(command));
+            std::vector<std::string> args{distmf::command_name(command), "--config", path,
+                                          "--data.test", "t.tsv"};
+            if (command == Command::evaluate) args.insert(args.end(), {"--model", "m.h5"});
+            const Config c = parse(args).config;
+            CHECK(c.data.test == "t.tsv");
+            CHECK(c.data.test_fraction == 0.0);
+            CHECK(c.data.split == distmf::SplitMethod::hash);
+            CHECK(c.data.train == "r.tsv");  // the file's other options stay
+            CHECK(validate_error(c, command).empty());
+        }
+    }
+    SECTION("--data.test-fraction or --data.split over test") {
+        write_text(path, "[data]\ntrain = r.tsv\ntest = t.tsv\n");
+        const Config c = parse({"train", "--config", path, "--data.test-fraction", "0.2"}).config;
+        CHECK(c.data.test.empty());
+        CHECK(c.data.test_fraction == 0.2);
+        CHECK(validate_error(c, Command::train).empty());
+        write_text(path, "[data]\ntrain = r.tsv\ntest = t.tsv\ntest-fraction = 0.2\n");
+        const Config per_user =
+            parse({"train", "--config", path, "--data.split", "per-user"}).config;
+        CHECK(per_user.data.test.empty());
+        CHECK(per_user.data.test_fraction == 0.2);
+        CHECK(validate_error(per_user, Command::train).empty());
+    }
+    SECTION("a command-line value that sets nothing drops nothing") {
+        write_text(path, "[data]\ntrain = r.tsv\ntest = t.tsv\n");
+        const Config c = parse({"train", "--config", path, "--data.test-fraction", "0"}).config;
+        CHECK(c.data.test == "t.tsv");
+        CHECK(validate_error(c, Command::train).empty());
+    }
+    SECTION("recommend: --user, --users and --all-users") {
+        write_text(path, "model = m.h5\nusers = u.txt\n");
+        const Config one = parse({"recommend", "--config", path, "--user", "5"}).config;
+        CHECK(one.serve.user == 5);
+        CHECK(one.serve.users.empty());
+        CHECK(validate_error(one, Command::recommend).empty());
+        write_text(path, "model = m.h5\nuser = 3\n");
+        const Config all = parse({"recommend", "--config", path, "--all-users"}).config;
+        CHECK(all.serve.all_users);
+        CHECK(all.serve.user == -1);
+        CHECK(validate_error(all, Command::recommend).empty());
+    }
+    SECTION("predict: --data.test over pairs") {
+        write_text(path, "model = m.h5\npairs = p.tsv\n");
+        const Config c = parse({"predict", "--config", path, "--data.test", "t.tsv"}).config;
+        CHECK(c.serve.pairs.empty());
+        CHECK(validate_error(c, Command::predict).empty());
+    }
+    SECTION("both from the file stay an error naming both") {
+        write_text(path, "[data]\ntrain = r.tsv\ntest = t.tsv\ntest-fraction = 0.1\n");
+        const std::string message =
+            validate_error(parse({"train", "--config", path}).config, Command::train);
+        CHECK_THAT(message, Contains("--data.test-fraction") && Contains("--data.test "));
+        write_text(path, "model = m.h5\nuser = 3\nall-users = true\n");
+        CHECK_THAT(
+            validate_error(parse({"recommend", "--config", path}).config, Command::recommend),
+            Contains("--users") && Contains("--all-users"));
+    }
+}
+
+// ---- keys the running command does not have (issue 11, item 8) -----------------------------
+
+TEST_CASE("a key before any section that the command does not have is an error", "[config]") {
+    const TempDir dir;
+    const std::string path = dir.file("run.ini");
+    SECTION("generate's rank given to train names train and suggests [model] rank") {
+        write_text(path, "# k\nrank = 4\n[data]\ntrain = r.tsv\n");
+        const std::string message = parse_error({"train", "--config", path});
+        CHECK_THAT(message, Contains("config file '" + path + "', line 2"));
+        CHECK_THAT(message, Contains("'rank'") && Contains("distmf train"));
+        CHECK_THAT(message, Contains("[model] rank"));
+        CHECK(parse({"generate", "--config", path}).config.generate.rank == 4);  // its own key
+    }
+    SECTION("recommend's top given to train names the commands that have it") {
+        write_text(path, "top = 5\n[data]\ntrain = r.tsv\n");
+        const std::string message = parse_error({"train", "--config", path});
+        CHECK_THAT(message, Contains("'top'") && Contains("distmf train"));
+        CHECK_THAT(message, Contains("distmf recommend"));
+    }
+    SECTION("generate's users given to data") {
+        write_text(path, "users = 77\n[data]\ntrain = r.tsv\n");
+        CHECK_THAT(parse_error({"data", "--config", path}),
+                   Contains("'users'") && Contains("distmf data"));
+    }
+    SECTION("a section no command has, with another command's key") {
+        write_text(path, "[data]\ntrain = r.tsv\n[recommend]\ntop = 5\n");
+        const std::string message = parse_error({"train", "--config", path});
+        CHECK_THAT(message, Contains("line 4") && Contains("recommend.top"));
+        CHECK_THAT(message, Contains("distmf recommend"));
+    }
+    SECTION("a section of another command is read: one file serves train and evaluate") {
+        write_text(path,
+                   "[data]\ntrain = r.tsv\ntest-fraction = 0.1\n[model]\nrank = 4\n"
+                   "[dsgd]\nstep-size = 0.02\n[eval]\nk = 5\n");
+        const Config evaluate = parse({"evaluate", "--config", path, "--model", "m.h5"}).config;
+        CHECK(evaluate.eval.k == 5);
+        CHECK(validate_error(evaluate, Command::evaluate).empty());
+        CHECK(parse({"train", "--config", path}).config.model.rank == 4);
+        CHECK(parse({"data", "--config", path}).config.data.test_fraction == 0.1);
+    }
+    SECTION("on the command line, --rank for train suggests --model.rank") {
+        CHECK_THAT(parse_error({"train", "--rank", "4"}),
+                   Contains("'--rank'") && Contains("--model.rank"));
+    }
+}
+
+// ---- config files of binary junk, byte order marks (issue 11, item 8) ----------------------
+
+namespace {
+
+/// True if `text` holds no byte below 0x20 and no DEL: it prints as one line.
+bool one_printable_line(const std::string& text) {
+    return std::none_of(text.begin(), text.end(), [](char c) {
+        const auto byte = static_cast<unsigned char>(c);
+        return byte < 0x20 || byte == 0x7F;
+    });
+}
+
+}  // namespace
+
+TEST_CASE("config errors quote file content and values with their control bytes escaped",
+          "[config]") {
+    const TempDir dir;
+    const std::string path = dir.file("junk.ini");
+    SECTION("a binary file") {
+        write_text(path, std::string("\x7F"
+                                     "ELF\x02\x01\x01\0\0\0\x1B[2J\ttab\r",
+                                     19) +
+                             std::string(300, '\x03') + "\n[data]\n");
+        const std::string message = parse_error({"train", "--config", path});
+        INFO(message);
+        CHECK_THAT(message, Contains("config file '" + path + "', line 1"));
+        CHECK_THAT(message,
+                   Contains("'\\x7FELF\\x02\\x01\\x01\\x00\\x00\\x00\\x1B[2J\\ttab\\r\\x03"));
+        CHECK(one_printable_line(message));
+        CHECK(message.size() < 600);  // the quote of a long line is cut
+    }
+    SECTION("a key and a value with control bytes") {
+        write_text(path, std::string("[data]\nse\x01"
+                                     "ed = 4\n"));
+        const std::string key = parse_error({"train", "--config", path});
+        CHECK_THAT(key, Contains("'data.se\\x01ed'"));
+        CHECK(one_printable_line(key));
+        write_text(path, std::string("[data]\nseed = 4\x02\0\x03\n", 19));
+        const std::string value = parse_error({"train", "--config", path});
+        CHECK_THAT(value, Contains("4\\x02\\x00\\x03") && Contains("data.seed"));
+        CHECK(one_printable_line(value));
+        const std::string command_line = parse_error({"data", "--data.seed", "7\n8"});
+        CHECK_THAT(command_line, Contains("'7\\n8'"));
+        CHECK(one_printable_line(command_line));
+    }
+    SECTION("UTF-8 text is quoted as it is") {
+        write_text(path, "[data]\nseed = données\n");
+        CHECK_THAT(parse_error({"train", "--config", path}), Contains("'données'"));
+    }
+}
+
+TEST_CASE("a config file that starts with a UTF-8 byte order mark reads as without it",
+          "[config]") {
+    const TempDir dir;
+    const std::string with_bom = dir.file("bom.ini");
+    const std::string without = dir.file("plain.ini");
+    const std::string text = "[data]\ntrain = r.tsv\nseed = 5\n[model]\nrank = 3\n";
+    write_text(with_bom, "\xEF\xBB\xBF" + text);
+    write_text(without, text);
+    const Config c = parse({"train", "--config", with_bom}).config;
+    CHECK(c.data.train == "r.tsv");
+    CHECK(c.model.rank == 3);
+    CHECK(distmf::effective_ini(c, Command::train) ==
+          distmf::effective_ini(parse({"train", "--config", without}).config, Command::train));
+    // a byte order mark before a top-level key as well
+    write_text(with_bom, "\xEF\xBB\xBFusers = 12\n");
+    CHECK(parse({"generate", "--config", with_bom}).config.generate.users == 12);
+}
+
+// ---- doubles in the effective configuration (issue 11, item 7) ------------------------------
+
+TEST_CASE("every double option prints in the shortest form that reads back exactly", "[config]") {
+    Config c = valid_data_config();
+    c.data.test_fraction = 0.1;
+    c.model.lambda = 0.1 + 0.2;  // 0.30000000000000004: shortest, not rounded to 0.3
+    c.model.bias_lambda = 0.01;
+    c.ials.alpha = 40.0;
+    c.ials.epsilon = 1e-7;
+    c.train.init_scale = 0.03;
+    c.dsgd.step_size = 0.007;
+    c.dsgd.grow = 1.05;
+    c.dsgd.shrink = 0.7;
+    c.dsgd.decay = 1e-300;
+    c.bpmf.alpha = 2.5;
+    c.bpmf.beta0 = 1e+300;
+    c.checkpoint.every_seconds = 3600.5;
+    const std::string train = distmf::effective_ini(c, Command::train);
+    for (const char* line :
+         {"\ntest-fraction = 0.1\n", "\nlambda = 0.30000000000000004\n", "\nbias-lambda = 0.01\n",
+          "\nalpha = 40\n", "\nepsilon = 1e-07\n", "\ninit-scale = 0.03\n", "\nstep-size = 0.007\n",
+          "\ngrow = 1.05\n", "\nshrink = 0.7\n", "\ndecay = 1e-300\n", "\nalpha = 2.5\n",
+          "\nbeta0 = 1e+300\n", "\nevery-seconds = 3600.5\n"}) {
+        INFO(line);
+        CHECK(train.find(line) != std::string::npos);
+    }
+    Config g = valid_generate_config();
+    g.generate.noise = 0.1;
+    g.generate.min_rating = 0.5;
+    g.generate.max_rating = 4.9;
+    const std::string generate = distmf::effective_ini(g, Command::generate);
+    for (const char* line : {"\nnoise = 0.1\n", "\nmin-rating = 0.5\n", "\nmax-rating = 4.9\n"}) {
+        INFO(line);
+        CHECK(generate.find(line) != std::string::npos);
+    }
+
+    // The text reads back to the same bits, and to the same text (so the same fingerprint).
+    const TempDir dir;
+    write_text(dir.file("train.ini"), train);
+    const Config again = parse({"train", "--config", dir.file("train.ini")}).config;
+    CHECK(distmf::effective_ini(again, Command::train) == train);
+    CHECK(distmf::config_fingerprint(again, Command::train) ==
+          distmf::config_fingerprint(c, Command::train));
+    CHECK(again.model.lambda == c.model.lambda);
+    CHECK(again.ials.epsilon == c.ials.epsilon);
+    CHECK(again.dsgd.decay == c.dsgd.decay);
+    CHECK(again.bpmf.beta0 == c.bpmf.beta0);
+    write_text(dir.file("generate.ini"), generate);
+    const Config generated = parse({"generate", "--config", dir.file("generate.ini")}).config;
+    CHECK(distmf::effective_ini(generated, Command::generate) == generate);
+    CHECK(generated.generate.max_rating == 4.9);
+}
+
+TEST_CASE("no default prints a double with 17 digits", "[config]") {
+    for (const Command command : {Command::train, Command::evaluate, Command::data,
+                                  Command::generate, Command::recommend, Command::predict}) {
+        const std::string ini = distmf::effective_ini(Config{}, command);
+        INFO(ini);
+        CHECK(ini.find("00000000") == std::string::npos);
+        CHECK(ini.find("99999999") == std::string::npos);
+    }
 }
