@@ -5,8 +5,9 @@
 /// their posterior, and the model averages the predictions of many draws. The conditional of
 /// one row is the same regression as an ALS row, with a learned Gaussian prior instead of λI:
 ///
-///   hyper-parameters of a side, given all its rows x_1..x_N (Normal-Wishart posterior,
-///   hyper-prior mu0 = 0, beta0, nu0 = d, W0 = I):
+///   hyper-parameters of a side, given its rows x_1..x_N that have training ratings
+///   (Normal-Wishart posterior, hyper-prior mu0 = 0, beta0, nu0 = d, W0 = I; a row without
+///   training ratings is kept at zero and is no observation of the prior):
 ///     xbar = mean, S = (1/N) sum (x - xbar)(x - xbar)^T,  beta* = beta0 + N, nu* = nu0 + N,
 ///     mu* = N xbar / beta*,   W*^-1 = W0^-1 + N S + (beta0 N / beta*) xbar xbar^T,
 ///     Lambda ~ Wishart(W*, nu*),   mu ~ N(mu*, (beta* Lambda)^-1);
@@ -17,6 +18,8 @@
 /// (seed, iteration, side, external ID), so a chain is the same for any number of ranks.
 
 #include <Eigen/Core>
+#include <cstdint>
+#include <span>
 
 #include "distmf/factors.hpp"
 #include "distmf/hashing.hpp"
@@ -37,10 +40,13 @@ double sample_gamma(double shape, SplitMix64& random);
 /// Precondition: scale symmetric positive definite, dof > d - 1.
 Eigen::MatrixXd sample_wishart(const Eigen::MatrixXd& scale, double dof, SplitMix64& random);
 
-/// Local. Draws a side's prior from the Normal-Wishart posterior given all its rows (the
-/// formulas above, with beta0 = `beta0`). Sums run over rows in order, in double, so every
-/// rank holding the same table draws the same prior from the same stream.
-GaussianPrior sample_prior(const RowMatrixXf& rows, double beta0, SplitMix64& random);
+/// Local. Draws a side's prior from the Normal-Wishart posterior given its rows r with
+/// train_counts[r] > 0 (the formulas above, with beta0 = `beta0`; train_counts has one entry
+/// per row of `rows`). Lambda is drawn from Wishart(W*, nu*), i.e. sample_wishart is given
+/// the inverse of W*^-1, so E[Lambda] = nu* W*. Sums run over rows in order, in double, so
+/// every rank holding the same table and counts draws the same prior from the same stream.
+GaussianPrior sample_prior(const RowMatrixXf& rows, std::span<const std::int64_t> train_counts,
+                           double beta0, SplitMix64& random);
 
 /// Local. Draws one row from N(P^-1 b, P^-1), P = prior.precision + alpha X^T X,
 /// b = alpha X^T y + prior.precision prior.mean (X n x d row-major; n may be 0). Returns false

@@ -5,13 +5,16 @@
 /// the half-sweep of side S against the other side's factors F, on ratings centred by their
 /// global mean mu (no biases):
 ///
-///   (mu_S, Lambda_S) ~ Normal-Wishart posterior given every row of S      (sample_prior)
+///   (mu_S, Lambda_S) ~ Normal-Wishart posterior given the rows of S       (sample_prior)
+///                      that have training ratings
 ///   for every row i of S, independently:                                  (sample_row)
 ///     x_i ~ N(P_i^-1 b_i, P_i^-1),  P_i = Lambda_S + alpha sum_{j in Omega_i} f_j f_j^T,
 ///                                   b_i = alpha sum_{j in Omega_i} f_j (a_ij - mu)
 ///                                         + Lambda_S mu_S.
 ///
-/// Rows without training ratings are set to 0 (as in ALS): they predict mu.
+/// Rows without training ratings are set to 0 (as in ALS): they predict mu. They are not
+/// observations of the prior, so they do not enter its statistics (many test-only users or
+/// items would otherwise pull mu_S toward 0 and inflate Lambda_S).
 ///
 /// Randomness: the prior of (sweep t, side S) is drawn from the stream hash(seed, t, S), row i
 /// from hash(seed, t, S, external ID of i). After the all-gather every rank holds every row of
@@ -64,12 +67,15 @@ RowSolverFactory bpmf_row_samplers(const FactorTable& fixed, const GaussianPrior
                                    std::uint64_t stream);
 
 /// Collective: every rank of comm must call, in the same order. One BPMF half-sweep of sweep
-/// `sweep`: draws the prior of `sampled` (all rows, the same on every rank), then every rank
-/// draws its block of rows and the blocks are all-gathered (als_half_sweep).
+/// `sweep`: draws the prior of `sampled` from its rows with train_counts > 0 (train_counts:
+/// the training ratings of every global row of `sampled`; the same on every rank, so every
+/// rank draws the same prior), then every rank draws its block of rows and the blocks are
+/// all-gathered (als_half_sweep).
 void bpmf_half_sweep(const Communicator& comm, const RatingMatrix& ratings,
                      const BlockPartition& blocks, const FactorTable& fixed,
                      const BpmfSettings& settings, std::int64_t sweep, FactorTable& sampled,
-                     std::span<const std::int64_t> ids, const char* side);
+                     std::span<const std::int64_t> train_counts, std::span<const std::int64_t> ids,
+                     const char* side);
 
 /// Local. The number of samples state.user_samples holds (T).
 std::int64_t sample_count(const TrainState& state);

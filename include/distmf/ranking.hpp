@@ -52,8 +52,8 @@ void add_user_ranking(std::span<const float> scores, std::span<const std::int32_
 using UserScorer =
     std::function<void(std::int64_t first_user, std::int64_t count, RowMatrixXf& scores)>;
 
-/// Local. The popularity ranking: every user's score of item j is counts[j] (its number of
-/// training interactions).
+/// Local. The popularity ranking: every user ranks item j by counts[j] (its number of
+/// training interactions), exactly for any int64 counts (the scores are popularity_scores).
 UserScorer popularity_scorer(const std::vector<std::int64_t>& counts);
 
 /// Local. Scores of a factor model: score_items over the users' factor rows.

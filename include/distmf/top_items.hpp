@@ -68,6 +68,19 @@ class TopSelector {
 /// TopSelector over one piece.
 void select_top(std::span<const float> scores, std::size_t n, std::vector<ScoredItem>& best);
 
+/// Local. Scores that rank items exactly as their integer counts do (the popularity ranking):
+/// each count's dense rank among the distinct counts (0 for the smallest). Equal counts get
+/// equal scores and a larger count a larger score, for any int64 counts: float holds the rank
+/// exactly while there are at most 2^24 distinct counts, i.e. for any total below 2^47
+/// interactions (d distinct counts sum to at least d(d-1)/2). A count cast to float would tie
+/// counts above 2^24 that differ.
+std::vector<float> popularity_scores(std::span<const std::int64_t> counts);
+
+/// Local. The `n` items with the largest counts in ranking order (ties: the lower index
+/// first; the scores are popularity_scores, not the counts), into `best`.
+void select_most_popular(std::span<const std::int64_t> counts, std::size_t n,
+                         std::vector<ScoredItem>& best);
+
 /// Local. The items' biases c_j as one contiguous vector (empty without biases): column 0 of
 /// the row-major table is strided, too slow to add to every row of scores.
 std::vector<float> item_biases(const FactorTable& items);

@@ -46,15 +46,18 @@ Eigen::MatrixXd sample_wishart(const Eigen::MatrixXd& scale, double dof, SplitMi
     return la * la.transpose();
 }
 
-GaussianPrior sample_prior(const RowMatrixXf& rows, double beta0, SplitMix64& random) {
-    const Eigen::Index n = rows.rows();
+GaussianPrior sample_prior(const RowMatrixXf& rows, std::span<const std::int64_t> train_counts,
+                           double beta0, SplitMix64& random) {
     const Eigen::Index d = rows.cols();
     Eigen::VectorXd sum = Eigen::VectorXd::Zero(d);
     Eigen::MatrixXd outer = Eigen::MatrixXd::Zero(d, d);
-    for (Eigen::Index r = 0; r < n; ++r) {
+    std::int64_t n = 0;  // rows with training ratings
+    for (Eigen::Index r = 0; r < rows.rows(); ++r) {
+        if (train_counts[static_cast<std::size_t>(r)] == 0) continue;  // a zero row, not data
         const Eigen::VectorXd x = rows.row(r).transpose().cast<double>();
         sum += x;
         outer.selfadjointView<Eigen::Lower>().rankUpdate(x);
+        ++n;
     }
     outer = outer.selfadjointView<Eigen::Lower>();
     const auto count = static_cast<double>(n);

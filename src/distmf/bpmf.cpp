@@ -77,10 +77,12 @@ RowSolverFactory bpmf_row_samplers(const FactorTable& fixed, const GaussianPrior
 void bpmf_half_sweep(const Communicator& comm, const RatingMatrix& ratings,
                      const BlockPartition& blocks, const FactorTable& fixed,
                      const BpmfSettings& settings, std::int64_t sweep, FactorTable& sampled,
-                     std::span<const std::int64_t> ids, const char* side) {
+                     std::span<const std::int64_t> train_counts, std::span<const std::int64_t> ids,
+                     const char* side) {
     const std::uint64_t stream = bpmf_half_sweep_stream(settings, sweep, side);
     SplitMix64 prior_random(stream);
-    const GaussianPrior prior = sample_prior(sampled.values(), settings.beta0, prior_random);
+    const GaussianPrior prior =
+        sample_prior(sampled.values(), train_counts, settings.beta0, prior_random);
     als_half_sweep(comm, ratings, blocks, bpmf_row_samplers(fixed, prior, ids, settings, stream),
                    settings.threads, sampled, ids, side);
 }

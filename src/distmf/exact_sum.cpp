@@ -20,14 +20,19 @@ void ExactSum::add(double x) noexcept {
     // Most terms fit in 64 bits: one cvtsd2si instead of the library's double -> __int128.
     // Both round to nearest, ties to even, so the sum is the same either way.
     if (std::fabs(scaled) < 0x1.0p62) {
-        fixed_ += static_cast<Int128>(std::llrint(scaled));
+        add_fixed(static_cast<Int128>(std::llrint(scaled)));
     } else {
-        fixed_ += static_cast<Int128>(std::nearbyint(scaled));
+        add_fixed(static_cast<Int128>(std::nearbyint(scaled)));
     }
 }
 
 double ExactSum::value() const noexcept {
     if (invalid_) return std::numeric_limits<double>::quiet_NaN();
+    // |exact sum| >= 2^127 units exactly when fixed_ has wrapped a net nonzero number of times.
+    if (wraps_ != 0) {
+        return wraps_ > 0 ? std::numeric_limits<double>::infinity()
+                          : -std::numeric_limits<double>::infinity();
+    }
     // GCC converts a 128-bit integer to the nearest double in one rounding; scaling by a power
     // of two is then exact. (Converting the two 64-bit halves separately rounds twice and, for
     // a negative sum, cancels the rounded low half against the high one.)
@@ -38,14 +43,19 @@ ExactSum ExactSum::all_reduce(const Communicator& comm, const ExactSum& mine) {
     struct Words {
         std::uint64_t low;
         std::int64_t high;
+        std::int64_t wraps;
         std::int64_t invalid;
     };
     const Words words{static_cast<std::uint64_t>(mine.fixed_),
-                      static_cast<std::int64_t>(mine.fixed_ >> 64), mine.invalid_ ? 1 : 0};
+                      static_cast<std::int64_t>(mine.fixed_ >> 64), mine.wraps_,
+                      mine.invalid_ ? 1 : 0};
     ExactSum total;
     for (const Words& w : comm.all_gather(words)) {
-        total.fixed_ += (static_cast<Int128>(w.high) << 64) + static_cast<Int128>(w.low);
-        total.invalid_ = total.invalid_ || w.invalid != 0;
+        ExactSum part;
+        part.fixed_ = (static_cast<Int128>(w.high) << 64) + static_cast<Int128>(w.low);
+        part.wraps_ = w.wraps;
+        part.invalid_ = w.invalid != 0;
+        total.add(part);
     }
     return total;
 }

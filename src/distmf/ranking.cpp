@@ -5,6 +5,7 @@
 #include <algorithm>
 #include <cmath>
 #include <limits>
+#include <utility>
 
 namespace distmf {
 namespace {
@@ -97,13 +98,12 @@ void add_user_ranking(std::span<const float> scores, std::span<const std::int32_
 }
 
 UserScorer popularity_scorer(const std::vector<std::int64_t>& counts) {
-    return [&counts](std::int64_t /*first_user*/, std::int64_t count, RowMatrixXf& scores) {
-        const auto n_items = static_cast<Eigen::Index>(counts.size());
-        scores.resize(count, n_items);
-        for (Eigen::Index item = 0; item < n_items; ++item) {
-            scores.col(item).setConstant(
-                static_cast<float>(counts[static_cast<std::size_t>(item)]));
-        }
+    std::vector<float> item_scores = popularity_scores(counts);
+    return [item_scores = std::move(item_scores)](std::int64_t /*first_user*/, std::int64_t count,
+                                                  RowMatrixXf& scores) {
+        const auto n_items = static_cast<Eigen::Index>(item_scores.size());
+        scores =
+            Eigen::Map<const Eigen::RowVectorXf>(item_scores.data(), n_items).replicate(count, 1);
     };
 }
 

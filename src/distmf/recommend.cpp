@@ -115,9 +115,8 @@ class BlockRecommender {
           top_items_(model.items, static_cast<std::size_t>(config.serve.top)),
           separator_(config.serve.format == OutputFormat::csv ? ',' : '\t') {
         if (model.has_training_data()) {
-            std::vector<float> counts(model.item_train_counts.begin(),
-                                      model.item_train_counts.end());
-            select_top(counts, static_cast<std::size_t>(config.serve.top), popular_);
+            select_most_popular(model.item_train_counts, static_cast<std::size_t>(config.serve.top),
+                                popular_);
         }
     }
 
@@ -151,8 +150,9 @@ class BlockRecommender {
     }
 
   private:
-    /// Appends the user's lines: its ID, rank, item ID, score (mu + b_u + the item's score),
-    /// source. Each line is formatted into a buffer with std::to_chars, then appended.
+    /// Appends the user's lines: its ID, rank, item ID, score (mu + b_u + the item's score;
+    /// for the popularity ranking the item's training count), source. Each line is formatted into a
+    /// buffer with std::to_chars, then appended.
     void write_user(const Query& query, const std::vector<ScoredItem>& best,
                     std::string& out) const {
         float offset = 0.0F;  // mu + b_u: the same for every item of a user
@@ -168,11 +168,16 @@ class BlockRecommender {
         *user_end = separator_;
         for (std::size_t rank = 0; rank < best.size(); ++rank) {
             const ScoredItem& entry = best[rank];
+            const auto item = static_cast<std::size_t>(entry.item);
             char* at = std::to_chars(user_end + 1, end, rank + 1).ptr;
             *at++ = separator_;
-            at = std::to_chars(at, end, model_.item_ids[static_cast<std::size_t>(entry.item)]).ptr;
+            at = std::to_chars(at, end, model_.item_ids[item]).ptr;
             *at++ = separator_;
-            at = std::to_chars(at, end, entry.score + offset).ptr;
+            // A popular item's score is its training count, exactly (its ScoredItem score is
+            // only the count's rank among the counts).
+            at = query.source == RecommendationSource::popularity
+                     ? std::to_chars(at, end, model_.item_train_counts[item]).ptr
+                     : std::to_chars(at, end, entry.score + offset).ptr;
             *at++ = separator_;
             at = std::copy(source.begin(), source.end(), at);
             *at++ = '\n';

@@ -89,6 +89,23 @@ void select_top(std::span<const float> scores, std::size_t n, std::vector<Scored
     selector.take(best);
 }
 
+std::vector<float> popularity_scores(std::span<const std::int64_t> counts) {
+    std::vector<std::int64_t> distinct(counts.begin(), counts.end());
+    std::sort(distinct.begin(), distinct.end());
+    distinct.erase(std::unique(distinct.begin(), distinct.end()), distinct.end());
+    std::vector<float> scores(counts.size());
+    for (std::size_t j = 0; j < counts.size(); ++j) {
+        const auto rank = std::lower_bound(distinct.begin(), distinct.end(), counts[j]);
+        scores[j] = static_cast<float>(rank - distinct.begin());
+    }
+    return scores;
+}
+
+void select_most_popular(std::span<const std::int64_t> counts, std::size_t n,
+                         std::vector<ScoredItem>& best) {
+    select_top(popularity_scores(counts), n, best);
+}
+
 std::vector<float> item_biases(const FactorTable& items) {
     if (!items.has_bias()) return {};
     std::vector<float> biases(static_cast<std::size_t>(items.rows()));

@@ -42,14 +42,17 @@ bool is_bpmf(const Config& config) { return config.model.algorithm == Algorithm:
 
 /// Collective. One half-sweep of the configured algorithm in iteration `iteration`: solve (or,
 /// BPMF, draw) `solved`'s rows of this rank against `fixed`, then all-gather. Explicit ALS,
-/// implicit ALS and BPMF differ only in the row solver.
+/// implicit ALS and BPMF differ only in the row solver. train_counts: the training ratings of
+/// every global row of `solved` (BPMF's prior uses only rows that have some).
 void half_sweep(const Communicator& comm, const Config& config, const RatingMatrix& ratings,
                 const BlockPartition& blocks, const FactorTable& fixed, const AlsSettings& settings,
-                std::int64_t iteration, FactorTable& solved, std::span<const std::int64_t> ids,
+                std::int64_t iteration, FactorTable& solved,
+                std::span<const std::int64_t> train_counts, std::span<const std::int64_t> ids,
                 const char* side) {
     if (is_bpmf(config)) {
         const BpmfSettings bpmf = bpmf_settings(config, settings.global_mean, settings.threads);
-        bpmf_half_sweep(comm, ratings, blocks, fixed, bpmf, iteration, solved, ids, side);
+        bpmf_half_sweep(comm, ratings, blocks, fixed, bpmf, iteration, solved, train_counts, ids,
+                        side);
         return;
     }
     if (!is_implicit(config)) {
@@ -188,12 +191,12 @@ bool alternating_iteration(const Communicator& comm, const Config& config, const
     const std::int64_t iteration = state.iteration + 1;
     if (!state.users_half_done) {
         half_sweep(comm, config, dataset.user_ratings, dataset.user_blocks, state.items, settings,
-                   iteration, state.users, dataset.user_ids, "user");
+                   iteration, state.users, dataset.user_train_counts, dataset.user_ids, "user");
         state.users_half_done = true;
         if (stop_requested()) return false;
     }
     half_sweep(comm, config, dataset.item_ratings, dataset.item_blocks, state.users, settings,
-               iteration, state.items, dataset.item_ids, "item");
+               iteration, state.items, dataset.item_train_counts, dataset.item_ids, "item");
     state.users_half_done = false;
     if (is_bpmf(config) && iteration > config.bpmf.burn_in) keep_sample(state);
     return true;

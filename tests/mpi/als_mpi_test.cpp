@@ -6,7 +6,6 @@
 #include <catch2/catch.hpp>
 #include <cmath>
 #include <cstdint>
-#include <cstring>
 #include <string>
 #include <vector>
 
@@ -31,6 +30,7 @@ using distmf::TrainState;
 using distmf::testing::catch_on_every_rank;
 using distmf::testing::CaughtError;
 using distmf::testing::same_bits;
+using distmf::testing::same_history;
 using distmf::testing::TempDir;
 using distmf::testing::write_on_rank0;
 
@@ -88,25 +88,6 @@ std::uint64_t table_hash(const FactorTable& table) {
     const auto n_bytes = static_cast<std::size_t>(table.values().size()) * sizeof(float);
     for (std::size_t i = 0; i < n_bytes; ++i) hash = (hash ^ bytes[i]) * 1099511628211ULL;
     return hash ^ static_cast<std::uint64_t>(table.rows());
-}
-
-bool same_history(const TrainState& a, const TrainState& b) {
-    if (a.history.size() != b.history.size()) return false;
-    for (std::size_t i = 0; i < a.history.size(); ++i) {
-        const distmf::IterationRecord& x = a.history[i];
-        const distmf::IterationRecord& y = b.history[i];
-        // Bitwise (NaN-safe) comparison of every figure but the wall time.
-        for (const auto& [p, q] :
-             {std::pair{x.train_rmse, y.train_rmse}, std::pair{x.test_rmse, y.test_rmse},
-              std::pair{x.test_mae, y.test_mae}, std::pair{x.objective, y.objective},
-              std::pair{x.test_precision, y.test_precision},
-              std::pair{x.test_recall, y.test_recall}, std::pair{x.test_ndcg, y.test_ndcg},
-              std::pair{x.test_map, y.test_map}, std::pair{x.test_auc, y.test_auc}}) {
-            if (std::memcmp(&p, &q, sizeof p) != 0) return false;
-        }
-        if (x.iteration != y.iteration) return false;
-    }
-    return true;
 }
 
 distmf::ModelInfo model_info(const Config& config, const Dataset& dataset, std::int64_t iteration) {

@@ -2,6 +2,7 @@
 #include <catch2/catch.hpp>
 #include <cmath>
 #include <cstdint>
+#include <limits>
 #include <optional>
 #include <string>
 #include <vector>
@@ -242,6 +243,29 @@ TEST_CASE("ExactSum::all_reduce is bitwise the serial sum for any rank count", "
     const distmf::ExactSum total = distmf::ExactSum::all_reduce(comm, mine);
     CHECK(std::bit_cast<std::uint64_t>(total.value()) ==
           std::bit_cast<std::uint64_t>(serial.value()));
+}
+
+TEST_CASE("ExactSum::all_reduce detects overflow from the exact total for any rank count",
+          "[comm]") {
+    const Communicator comm;
+    // 200 terms of 1e24, then 150 of -1e24, in contiguous chunks per rank: with P = 2 rank 0's
+    // partial sum (175e24) overflows the accumulator alone, yet the total 5e25 fits.
+    std::vector<double> terms(200, 1e24);
+    terms.insert(terms.end(), 150, -1e24);
+    const std::size_t size = terms.size();
+    const auto rank = static_cast<std::size_t>(comm.rank());
+    const auto ranks = static_cast<std::size_t>(comm.size());
+    distmf::ExactSum mine;
+    for (std::size_t i = rank * size / ranks; i < (rank + 1) * size / ranks; ++i) {
+        mine.add(terms[i]);
+    }
+    const double total = distmf::ExactSum::all_reduce(comm, mine).value();
+    // Every term positive: 350e24 does not fit, whichever rank's part overflows first.
+    distmf::ExactSum positive;
+    for (std::size_t i = rank; i < size; i += ranks) positive.add(1e24);
+    const double overflowed = distmf::ExactSum::all_reduce(comm, positive).value();
+    CHECK(total == 5e25);
+    CHECK(overflowed == std::numeric_limits<double>::infinity());
 }
 
 TEST_CASE("send_recv shifts blocks of different sizes one step around the ring", "[comm]") {

@@ -34,10 +34,16 @@ bool same_history(const TrainState& a, const TrainState& b) {
     for (std::size_t i = 0; i < a.history.size(); ++i) {
         const IterationRecord& x = a.history[i];
         const IterationRecord& y = b.history[i];
-        if (x.iteration != y.iteration || x.train_rmse != y.train_rmse ||
-            x.test_rmse != y.test_rmse || x.objective != y.objective) {
-            return false;
+        // Bitwise (NaN-safe) comparison of every figure but the wall times.
+        for (const auto& [p, q] :
+             {std::pair{x.train_rmse, y.train_rmse}, std::pair{x.test_rmse, y.test_rmse},
+              std::pair{x.test_mae, y.test_mae}, std::pair{x.objective, y.objective},
+              std::pair{x.test_precision, y.test_precision},
+              std::pair{x.test_recall, y.test_recall}, std::pair{x.test_ndcg, y.test_ndcg},
+              std::pair{x.test_map, y.test_map}, std::pair{x.test_auc, y.test_auc}}) {
+            if (std::memcmp(&p, &q, sizeof p) != 0) return false;
         }
+        if (x.iteration != y.iteration) return false;
     }
     return true;
 }

@@ -46,8 +46,9 @@ CaughtError catch_on_every_rank(const Communicator& comm, const std::function<vo
 /// Local. True if `a` and `b` have the same shape (rows, k, biases) and the same bytes.
 bool same_bits(const FactorTable& a, const FactorTable& b);
 
-/// Local. True if the histories of `a` and `b` have the same iterations with the same train and
-/// test RMSE and objective, to the bit.
+/// Local. True if the histories of `a` and `b` have the same iterations with the same figures
+/// to the bit (NaN equal to the same NaN): train RMSE, test RMSE and MAE, objective and every
+/// ranking metric; only the wall times may differ.
 bool same_history(const TrainState& a, const TrainState& b);
 
 /// Collective. Resumes from the checkpoint `config` names (resume_from_checkpoint) and trains

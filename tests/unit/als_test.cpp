@@ -21,17 +21,15 @@ using distmf::RowMatrixXf;
 
 namespace {
 
-/// The lecture's worked example: Alice rated five items (y_1 = [5, 4, 2, 3, 2]^T). The item
-/// feature rows X_1 are our own choice of plausible features: a constant 1 (Alice's bias),
-/// then how much of an "action" and a "romance" flavour the item has. The three columns are
-/// linearly independent, so X_1 has full column rank.
+/// The lecture's worked example: user 1 ("Alice") rated five movies, y_1 = [5, 4, 2, 3, 2]^T,
+/// and the rows of X_1 are the feature vectors h_j of those movies.
 RowMatrixXf alice_items() {
     RowMatrixXf x(5, 3);
-    x << 1.0F, 0.9F, 0.1F,  //
-        1.0F, 0.8F, 0.3F,   //
-        1.0F, 0.2F, 0.9F,   //
-        1.0F, 0.5F, 0.4F,   //
-        1.0F, 0.1F, 0.7F;
+    x << 0.95F, 0.10F, 0.85F,  //
+        1.00F, 0.20F, 0.90F,   //
+        0.05F, 0.80F, 0.30F,   //
+        0.05F, 0.95F, 0.70F,   //
+        0.05F, 0.15F, 0.95F;
     return x;
 }
 
@@ -39,6 +37,30 @@ Eigen::VectorXf alice_ratings() {
     Eigen::VectorXf y(5);
     y << 5.0F, 4.0F, 2.0F, 3.0F, 2.0F;
     return y;
+}
+
+/// The lecture's solution w_1* = (X_1^T X_1)^-1 X_1^T y_1 and its predictions X_1 w_1*, to the
+/// lecture's 4 decimals (checked with numpy: [2.77558, 1.65640, 1.74662]).
+Eigen::Vector3d alice_lecture_solution() { return {2.7756, 1.6564, 1.7466}; }
+
+Eigen::VectorXd alice_lecture_predictions() {
+    Eigen::VectorXd predictions(5);
+    predictions << 4.2871, 4.6788, 1.9879, 2.9350, 2.0465;
+    return predictions;
+}
+
+/// Checks a solution against the lecture's w_1* and predictions to its 4 decimals (half a unit
+/// of the last decimal, plus float rounding).
+void check_lecture_solution(const Eigen::VectorXf& solution) {
+    const Eigen::VectorXd w = solution.cast<double>();
+    const Eigen::VectorXd predictions = alice_items().cast<double>() * w;
+    INFO("w " << w.transpose() << "\npredictions " << predictions.transpose());
+    for (Eigen::Index i = 0; i < 3; ++i) {
+        CHECK(w(i) == Approx(alice_lecture_solution()(i)).margin(6e-5));
+    }
+    for (Eigen::Index j = 0; j < 5; ++j) {
+        CHECK(predictions(j) == Approx(alice_lecture_predictions()(j)).margin(6e-5));
+    }
 }
 
 /// (X^T X + diag(penalty))^{-1} X^T y in double, by LU: independent of solve_ridge's float
@@ -98,21 +120,43 @@ double objective(const Problem& p, const FactorTable& users, const FactorTable& 
 
 }  // namespace
 
-TEST_CASE("solve_ridge without penalty is Alice's least-squares solution", "[als]") {
+TEST_CASE("solve_ridge without penalty is the lecture's least-squares solution", "[als]") {
     const RowMatrixXf x = alice_items();
     const Eigen::VectorXf y = alice_ratings();
     Eigen::VectorXf solution(3);
     REQUIRE(distmf::solve_ridge(x, y, Eigen::VectorXd::Zero(3), solution));
+    check_lecture_solution(solution);
 
     // Independent: Householder QR with column pivoting on X in double.
     const Eigen::VectorXd expected = x.cast<double>().colPivHouseholderQr().solve(y.cast<double>());
     INFO("solve_ridge " << solution.transpose() << "\nQR          " << expected.transpose());
     for (Eigen::Index i = 0; i < 3; ++i) {
-        CHECK(static_cast<double>(solution(i)) == Approx(expected(i)).margin(1e-4));
+        CHECK(static_cast<double>(solution(i)) == Approx(expected(i)).margin(1e-5));
     }
     // The least-squares residual is orthogonal to the columns of X.
     const Eigen::VectorXd residual = y.cast<double>() - x.cast<double>() * solution.cast<double>();
     CHECK((x.cast<double>().transpose() * residual).norm() < 1e-4);
+}
+
+TEST_CASE("solve_rows reproduces the lecture's user row (no biases, lambda = 0)", "[als]") {
+    // User 0 rated the five movies 0..4 of the lecture; user 1 rated movies 3 and 4 only.
+    std::vector<LocalRating> ratings;
+    const Eigen::VectorXf y = alice_ratings();
+    for (std::int32_t movie = 0; movie < 5; ++movie) ratings.push_back({0, movie, y(movie)});
+    ratings.push_back({1, 3, 1.0F});
+    ratings.push_back({1, 4, 2.0F});
+    const Problem p = make_problem(ratings, 2, 5);
+    FactorTable movies(5, 3, false);
+    movies.values() = alice_items();
+    FactorTable users(2, 3, false);
+    AlsSettings settings;
+    settings.lambda = 0.0;
+    settings.global_mean = 0.0;
+    const bool weighted = GENERATE(true, false);
+    settings.regularization = weighted ? Regularization::weighted : Regularization::plain;
+    // User 1's two ratings cannot determine three unpenalized unknowns: the first failure.
+    CHECK(distmf::solve_rows(p.by_user, movies, settings, users) == 1);
+    check_lecture_solution(users.row(0).transpose());
 }
 
 TEST_CASE("solve_ridge with a penalty is (X^T X + p I)^{-1} X^T y", "[als]") {
@@ -137,6 +181,41 @@ TEST_CASE("solve_ridge with a penalty is (X^T X + p I)^{-1} X^T y", "[als]") {
     for (Eigen::Index i = 0; i < 3; ++i) {
         CHECK(static_cast<double>(solution(i)) == Approx(expected(i)).margin(1e-4));
     }
+}
+
+TEST_CASE("solve_ridge's dual (Woodbury) path equals the primal solution in double", "[als]") {
+    // Rows with fewer ratings than unknowns and a positive penalty take the dual form; compare
+    // it with (X^T X + D)^-1 X^T y by LU in double, for several shapes, penalties and scales.
+    distmf::SplitMix64 random(31);
+    int compared = 0;
+    for (const int d : {3, 8, 17, 33}) {
+        for (int n = 1; n < d; n += 1 + d / 5) {
+            for (const double x_scale : {0.02, 1.0, 40.0}) {
+                for (const double lambda : {1e-3, 0.1, 5.0, 300.0}) {
+                    RowMatrixXf x(n, d);
+                    Eigen::VectorXf y(n);
+                    for (Eigen::Index i = 0; i < x.size(); ++i) {
+                        x.data()[i] = static_cast<float>(x_scale * random.normal());
+                    }
+                    for (Eigen::Index i = 0; i < n; ++i) {
+                        y(i) = static_cast<float>(1.0 + 4.0 * random.uniform());
+                    }
+                    // Weighted-style scaling, and a different penalty on column 0 (a bias).
+                    Eigen::VectorXd penalty = Eigen::VectorXd::Constant(d, lambda * n);
+                    penalty(0) = 0.5 * lambda * n;
+                    Eigen::VectorXf solution(d);
+                    REQUIRE(distmf::solve_ridge(x, y, penalty, solution));
+                    const Eigen::VectorXd expected = ridge_reference(x, y, penalty);
+                    const double error = (solution.cast<double>() - expected).norm();
+                    INFO("n " << n << ", d " << d << ", scale " << x_scale << ", lambda " << lambda
+                              << ": |dual - primal| " << error << ", |primal| " << expected.norm());
+                    CHECK(error <= 1e-5 * expected.norm() + 1e-9);
+                    ++compared;
+                }
+            }
+        }
+    }
+    CHECK(compared > 100);
 }
 
 TEST_CASE("solve_ridge reports a singular system", "[als]") {

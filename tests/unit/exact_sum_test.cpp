@@ -166,3 +166,76 @@ TEST_CASE("ExactSum: large and tiny values", "[exact_sum]") {
         }
     }
 }
+
+TEST_CASE("ExactSum: a sum beyond the 128-bit accumulator is infinite, never wrapped",
+          "[exact_sum]") {
+    // Each term is below 2^80, but the accumulator holds sums below 2^87 ~ 1.5e26 only: a
+    // diverging epoch's squared errors (1e24 on a few hundred rows) must not wrap to a finite,
+    // possibly negative objective.
+    const double inf = std::numeric_limits<double>::infinity();
+    SECTION("many huge terms of either sign") {
+        ExactSum positive;
+        ExactSum negative;
+        for (int i = 0; i < 300; ++i) {
+            positive.add(1e24);
+            negative.add(-1e24);
+        }
+        CHECK(positive.value() == inf);
+        CHECK(negative.value() == -inf);
+    }
+    SECTION("the boundary: 255 * 2^79 fits, 256 * 2^79 = 2^87 does not") {
+        ExactSum sum;
+        for (int i = 0; i < 255; ++i) sum.add(0x1.0p79);
+        CHECK(sum.value() == 255 * 0x1.0p79);
+        sum.add(0x1.0p79);
+        CHECK(sum.value() == inf);
+        sum.add(-0x1.0p79);  // back in range: the overflow was counted, not lost
+        CHECK(sum.value() == 255 * 0x1.0p79);
+    }
+    SECTION("whether it overflows depends only on the exact sum, not the order") {
+        // 200 * 1e24 - 100 * 1e24 = 1e26 fits, though the running sum passes 2e26 when the
+        // positive terms come first.
+        std::vector<double> terms(200, 1e24);
+        terms.insert(terms.end(), 100, -1e24);
+        const double expected = sum_of(terms).value();
+        CHECK(expected == 1e26);
+        std::vector<double> reversed(terms.rbegin(), terms.rend());
+        CHECK(bits_of(sum_of(reversed).value()) == bits_of(expected));
+        std::mt19937_64 random(8);
+        std::shuffle(terms.begin(), terms.end(), random);
+        CHECK(bits_of(sum_of(terms).value()) == bits_of(expected));
+    }
+    SECTION("merging partial sums detects the overflow too") {
+        ExactSum first;
+        ExactSum second;
+        for (int i = 0; i < 150; ++i) {
+            first.add(1e24);
+            second.add(1e24);
+        }
+        CHECK(first.value() == 1.5e26);  // each partial sum fits
+        ExactSum merged;
+        merged.add(first);
+        merged.add(second);
+        CHECK(merged.value() == inf);  // 3e26 does not
+        // Partial sums that each overflowed, merged to a total that fits.
+        ExactSum up;
+        ExactSum down;
+        for (int i = 0; i < 200; ++i) {
+            up.add(1e24);
+            down.add(-1e24);
+        }
+        up.add(-1e24);
+        REQUIRE(up.value() == inf);
+        REQUIRE(down.value() == -inf);
+        ExactSum total;
+        total.add(up);
+        total.add(down);
+        CHECK(total.value() == -1e24);
+    }
+    SECTION("an invalid term still makes the sum NaN") {
+        ExactSum sum;
+        for (int i = 0; i < 300; ++i) sum.add(1e24);
+        sum.add(std::numeric_limits<double>::quiet_NaN());
+        CHECK(std::isnan(sum.value()));
+    }
+}

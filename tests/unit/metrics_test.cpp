@@ -46,6 +46,24 @@ TEST_CASE("rating_errors sums clipped and unclipped errors", "[metrics]") {
     CHECK(sums.squared_unclipped.value() == 0.25 + 0.5625 + 0.25 + 0.0625);
 }
 
+TEST_CASE("rating_errors: a diverged model's squared error is infinite, not wrapped", "[metrics]") {
+    // 300 users with one rating each, predicted 1e12 (factors 1e6 x 1e6): squared errors of
+    // 1e24 per row sum to 3e26, beyond ExactSum's range. The objective built from it must be
+    // non-finite, so DSGD's divergence check (!isfinite(objective)) stops the run instead of
+    // the bold driver growing the step on a wrapped, possibly negative sum.
+    std::vector<LocalRating> ratings;
+    for (std::int32_t u = 0; u < 300; ++u) ratings.push_back({u, 0, 3.0F});
+    FactorTable users(300, 1, false);
+    users.values().setConstant(1e6F);
+    FactorTable items(1, 1, false);
+    items.values().setConstant(1e6F);
+    const distmf::ErrorSums sums =
+        distmf::rating_errors(by_user(ratings, 300), users, items, 0.0, {1.0, 5.0}, 2);
+    CHECK(sums.squared_unclipped.value() == std::numeric_limits<double>::infinity());
+    CHECK_FALSE(std::isfinite(sums.squared_unclipped.value() + 0.5));  // objective + penalty
+    CHECK(sums.squared.value() == 300 * 4.0);                          // clipped to 5: finite
+}
+
 TEST_CASE("rating_errors is bitwise the same for any thread count", "[metrics]") {
     distmf::SplitMix64 random(5);
     std::vector<LocalRating> ratings;

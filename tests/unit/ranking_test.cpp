@@ -2,6 +2,7 @@
 
 #include <catch2/catch.hpp>
 #include <cmath>
+#include <cstdint>
 #include <limits>
 #include <vector>
 
@@ -67,4 +68,22 @@ TEST_CASE("rank_users scores blocks of users and excludes their training items",
     CHECK(sums.users == 70);
     CHECK(sums.precision.value() == Approx(70.0));  // item 4 is every user's top candidate
     CHECK(sums.auc.value() == Approx(70.0));
+}
+
+TEST_CASE("the popularity ranking orders counts above 2^24 exactly", "[ranking]") {
+    // float holds integers exactly only up to 2^24: 2^24 + 1 would tie with 2^24 (and the lower
+    // index, item 0, would win). One user without training items holds out item 1.
+    constexpr std::int64_t big = std::int64_t{1} << 24;
+    const std::vector<std::int64_t> counts{big, big + 1, big + 1, big - 1};
+    distmf::RatingMatrix train;
+    train.row_start.push_back(train.nnz());  // no training items
+    distmf::RatingMatrix test;
+    test.columns.push_back(1);
+    test.row_start.push_back(test.nnz());
+    const RankingSums sums =
+        distmf::rank_users(train, test, distmf::popularity_scorer(counts), 4, 1, 1);
+    REQUIRE(sums.users == 1);
+    CHECK(sums.precision.value() == 1.0);  // item 1 first (ties with item 2: lower index)
+    // AUC: item 1 beats items 0 and 3 and ties item 2.
+    CHECK(sums.auc.value() == Approx(2.5 / 3.0));
 }

@@ -3,6 +3,7 @@
 #include <algorithm>
 #include <catch2/catch.hpp>
 #include <cmath>
+#include <cstdint>
 #include <cstring>
 #include <limits>
 #include <span>
@@ -142,6 +143,26 @@ TEST_CASE("BlockTopItems: tiled scores are bitwise those of one product over eve
                 check_same(kernel.best(u), sorted_best(row, 10));
             }
             CHECK(seconds.scoring >= 0.0);
+        }
+    }
+}
+
+TEST_CASE("select_most_popular ranks int64 counts exactly, beyond float's 2^24", "[top_items]") {
+    constexpr std::int64_t big = std::int64_t{1} << 24;
+    constexpr std::int64_t huge = std::int64_t{1} << 40;
+    const std::vector<std::int64_t> counts{big, big + 1, 7, big + 1, huge + 3, huge + 2, 0};
+    std::vector<ScoredItem> best;
+    distmf::select_most_popular(counts, 5, best);
+    std::vector<std::int32_t> items;
+    for (const ScoredItem& s : best) items.push_back(s.item);
+    CHECK(items == std::vector<std::int32_t>{4, 5, 1, 3, 0});
+    // The scores order and tie exactly as the counts do.
+    const std::vector<float> scores = distmf::popularity_scores(counts);
+    for (std::size_t a = 0; a < counts.size(); ++a) {
+        for (std::size_t b = 0; b < counts.size(); ++b) {
+            INFO("items " << a << ", " << b);
+            CHECK((scores[a] < scores[b]) == (counts[a] < counts[b]));
+            CHECK((scores[a] == scores[b]) == (counts[a] == counts[b]));
         }
     }
 }
