@@ -631,9 +631,11 @@ std::string_view trim_blanks(std::string_view text) {
 
 /// The `key = value` lines of INI text, read as Boost's parse_config_file reads them ('#'
 /// starts a comment anywhere in a line, blanks around keys and values are dropped, `[name]`
-/// prefixes the keys that follow), with their line numbers. A leading UTF-8 byte order mark
-/// is skipped. Throws ConfigError for any other line and for a key set twice.
-std::vector<IniEntry> ini_entries(std::string_view text, const std::string& path) {
+/// prefixes the keys that follow), with their line numbers, each passed to `check` as it is
+/// read (so the first bad line is the one reported). A leading UTF-8 byte order mark is
+/// skipped. Throws ConfigError for any other line and for a key set twice.
+std::vector<IniEntry> ini_entries(std::string_view text, const std::string& path,
+                                  const std::function<void(const IniEntry&)>& check) {
     constexpr std::string_view byte_order_mark = "\xEF\xBB\xBF";
     if (text.substr(0, byte_order_mark.size()) == byte_order_mark) {
         text.remove_prefix(byte_order_mark.size());
@@ -652,8 +654,8 @@ std::vector<IniEntry> ini_entries(std::string_view text, const std::string& path
         const std::string_view raw_line = text.substr(0, end);
         text.remove_prefix(std::min(end + 1, text.size()));
         const std::string_view line = trim_blanks(raw_line.substr(0, raw_line.find('#')));
-        const std::string where = file_location(path, line_number);
         if (line.empty()) continue;
+        const std::string where = file_location(path, line_number);
         if (line.front() == '[' && line.back() == ']') {
             section = trim_blanks(line.substr(1, line.size() - 2));
             if (section.empty()) throw ConfigError(where + ": empty section name '[]'");
@@ -674,6 +676,7 @@ std::vector<IniEntry> ini_entries(std::string_view text, const std::string& path
                                   std::to_string(earlier.line) + ")");
             }
         }
+        check(entry);
         entries.push_back(std::move(entry));
     }
     return entries;
@@ -718,8 +721,9 @@ std::string read_text_file(const std::string& path) {
 /// first, win) and returns its entries.
 std::vector<IniEntry> read_config_file(const std::string& path, const OptionRegistry& registry,
                                        Command command, po::variables_map& values) {
-    const std::vector<IniEntry> entries = ini_entries(read_text_file(path), path);
-    for (const IniEntry& entry : entries) check_key(entry, registry, command, path);
+    const std::vector<IniEntry> entries =
+        ini_entries(read_text_file(path), path,
+                    [&](const IniEntry& entry) { check_key(entry, registry, command, path); });
     const po::options_description all = description_for(registry, ini_groups(registry, command));
     for (const IniEntry& entry : entries) {
         po::parsed_options parsed(&all);
