@@ -558,34 +558,36 @@ std::string spelling(const OptionRegistry& registry, const DeclaredOption& optio
     return "[" + prefix + "] " + option.key;
 }
 
-/// What to say after "unknown option" about an option whose last name is `key`: the options
-/// of `command` with that name ("; did you mean [model] rank?"), or else the commands that
-/// have one ("; it is an option of distmf generate").
-std::string suggestion(const OptionRegistry& registry, Command command, const std::string& key,
+/// What to say after "unknown option" about the option `written` ("rank", "data.seed"): the
+/// options of `command` with the same last name ("; did you mean [model] rank?"), or else the
+/// other commands' ("; it is an option of distmf recommend, predict").
+std::string suggestion(const OptionRegistry& registry, Command command, const std::string& written,
                        bool in_file) {
-    std::vector<std::string> own;
-    for (const std::size_t group : groups_of(command)) {
-        for (const DeclaredOption& option : registry.options()) {
-            if (option.group == group && option.key == key) {
-                own.push_back(spelling(registry, option, in_file));
-            }
+    const std::string key = written.substr(written.rfind('.') + 1);
+    const auto uses = [](const CommandInfo& info, std::size_t group) {
+        return std::find(info.groups.begin(), info.groups.end(), group) != info.groups.end();
+    };
+    std::string own;
+    for (const DeclaredOption& option : registry.options()) {
+        if (option.key == key && uses(info_of(command), option.group)) {
+            own += (own.empty() ? "" : " or ") + spelling(registry, option, in_file);
         }
     }
-    std::string text;
-    for (std::size_t i = 0; i < own.size(); ++i) text += (i == 0 ? "" : " or ") + own[i];
-    if (!text.empty()) return "; did you mean " + text + "?";
-    for (const CommandInfo& info : command_table()) {
-        for (const std::size_t group : info.groups) {
-            const bool has_key = std::any_of(
-                registry.options().begin(), registry.options().end(),
-                [&](const DeclaredOption& o) { return o.group == group && o.key == key; });
-            if (has_key) {
-                text += std::string(text.empty() ? "" : ", ") + "distmf " + info.name;
-                break;
+    if (!own.empty()) return "; did you mean " + own + "?";
+    std::string others;
+    for (const DeclaredOption& option : registry.options()) {
+        if (option.key != key) continue;
+        std::string commands;
+        for (const CommandInfo& info : command_table()) {
+            if (uses(info, option.group)) {
+                commands += (commands.empty() ? "" : ", ") + std::string(info.name);
             }
         }
+        const bool as_written = registry.full_name(option) == written;
+        others += "; " + (as_written ? std::string("it") : spelling(registry, option, in_file)) +
+                  " is an option of distmf " + commands;
     }
-    return text.empty() ? "" : "; it is an option of " + text;
+    return others;
 }
 
 ConfigError describe(const po::error& error, const OptionRegistry& registry, Command command,
@@ -600,7 +602,7 @@ ConfigError describe(const po::error& error, const OptionRegistry& registry, Com
     if (const auto* unknown = dynamic_cast<const po::unknown_option*>(&error)) {
         std::string name = unknown->get_option_name();
         name.erase(0, name.find_first_not_of('-'));
-        message += suggestion(registry, command, name.substr(name.rfind('.') + 1), false);
+        message += suggestion(registry, command, name, false);
     }
     return ConfigError(printable_text(message));
 }
@@ -689,7 +691,7 @@ void check_key(const IniEntry& entry, const OptionRegistry& registry, Command co
                const std::string& path) {
     if (registry.find(entry.name(), ini_groups(registry, command)) != nullptr) return;
     const std::string where = file_location(path, entry.line);
-    const std::string hint = suggestion(registry, command, entry.key, true);
+    const std::string hint = suggestion(registry, command, entry.name(), true);
     if (entry.section.empty()) {
         throw ConfigError(printable_text(where + ": '" + entry.key +
                                          "' before any [section] is not an option of distmf " +
