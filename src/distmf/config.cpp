@@ -562,34 +562,36 @@ std::string spelling(const OptionRegistry& registry, const DeclaredOption& optio
     return "[" + prefix + "] " + option.key;
 }
 
-/// What to say after "unknown option" about an option whose last name is `key`: the options
-/// of `command` with that name ("; did you mean [model] rank?"), or else the commands that
-/// have one ("; it is an option of distmf generate").
-std::string suggestion(const OptionRegistry& registry, Command command, const std::string& key,
+/// What to say after "unknown option" about the option `written` ("rank", "data.seed"): the
+/// options of `command` with the same last name ("; did you mean [model] rank?"), or else the
+/// other commands' ("; it is an option of distmf recommend, predict").
+std::string suggestion(const OptionRegistry& registry, Command command, const std::string& written,
                        bool in_file) {
-    std::vector<std::string> own;
-    for (const std::size_t group : groups_of(command)) {
-        for (const DeclaredOption& option : registry.options()) {
-            if (option.group == group && option.key == key) {
-                own.push_back(spelling(registry, option, in_file));
-            }
+    const std::string key = written.substr(written.rfind('.') + 1);
+    const auto uses = [](const CommandInfo& info, std::size_t group) {
+        return std::find(info.groups.begin(), info.groups.end(), group) != info.groups.end();
+    };
+    std::string own;
+    for (const DeclaredOption& option : registry.options()) {
+        if (option.key == key && uses(info_of(command), option.group)) {
+            own += (own.empty() ? "" : " or ") + spelling(registry, option, in_file);
         }
     }
-    std::string text;
-    for (std::size_t i = 0; i < own.size(); ++i) text += (i == 0 ? "" : " or ") + own[i];
-    if (!text.empty()) return "; did you mean " + text + "?";
-    for (const CommandInfo& info : command_table()) {
-        for (const std::size_t group : info.groups) {
-            const bool has_key = std::any_of(
-                registry.options().begin(), registry.options().end(),
-                [&](const DeclaredOption& o) { return o.group == group && o.key == key; });
-            if (has_key) {
-                text += std::string(text.empty() ? "" : ", ") + "distmf " + info.name;
-                break;
+    if (!own.empty()) return "; did you mean " + own + "?";
+    std::string others;
+    for (const DeclaredOption& option : registry.options()) {
+        if (option.key != key) continue;
+        std::string commands;
+        for (const CommandInfo& info : command_table()) {
+            if (uses(info, option.group)) {
+                commands += (commands.empty() ? "" : ", ") + std::string(info.name);
             }
         }
+        const bool as_written = registry.full_name(option) == written;
+        others += "; " + (as_written ? std::string("it") : spelling(registry, option, in_file)) +
+                  " is an option of distmf " + commands;
     }
-    return text.empty() ? "" : "; it is an option of " + text;
+    return others;
 }
 
 ConfigError describe(const po::error& error, const OptionRegistry& registry, Command command,
@@ -604,7 +606,7 @@ ConfigError describe(const po::error& error, const OptionRegistry& registry, Com
     if (const auto* unknown = dynamic_cast<const po::unknown_option*>(&error)) {
         std::string name = unknown->get_option_name();
         name.erase(0, name.find_first_not_of('-'));
-        message += suggestion(registry, command, name.substr(name.rfind('.') + 1), false);
+        message += suggestion(registry, command, name, false);
     }
     return ConfigError(printable_text(message));
 }
@@ -635,9 +637,11 @@ std::string_view trim_blanks(std::string_view text) {
 
 /// The `key = value` lines of INI text, read as Boost's parse_config_file reads them ('#'
 /// starts a comment anywhere in a line, blanks around keys and values are dropped, `[name]`
-/// prefixes the keys that follow), with their line numbers. A leading UTF-8 byte order mark
-/// is skipped. Throws ConfigError for any other line and for a key set twice.
-std::vector<IniEntry> ini_entries(std::string_view text, const std::string& path) {
+/// prefixes the keys that follow), with their line numbers, each passed to `check` as it is
+/// read (so the first bad line is the one reported). A leading UTF-8 byte order mark is
+/// skipped. Throws ConfigError for any other line and for a key set twice.
+std::vector<IniEntry> ini_entries(std::string_view text, const std::string& path,
+                                  const std::function<void(const IniEntry&)>& check) {
     constexpr std::string_view byte_order_mark = "\xEF\xBB\xBF";
     if (text.substr(0, byte_order_mark.size()) == byte_order_mark) {
         text.remove_prefix(byte_order_mark.size());
@@ -656,8 +660,8 @@ std::vector<IniEntry> ini_entries(std::string_view text, const std::string& path
         const std::string_view raw_line = text.substr(0, end);
         text.remove_prefix(std::min(end + 1, text.size()));
         const std::string_view line = trim_blanks(raw_line.substr(0, raw_line.find('#')));
-        const std::string where = file_location(path, line_number);
         if (line.empty()) continue;
+        const std::string where = file_location(path, line_number);
         if (line.front() == '[' && line.back() == ']') {
             section = trim_blanks(line.substr(1, line.size() - 2));
             if (section.empty()) throw ConfigError(where + ": empty section name '[]'");
@@ -678,6 +682,7 @@ std::vector<IniEntry> ini_entries(std::string_view text, const std::string& path
                                   std::to_string(earlier.line) + ")");
             }
         }
+        check(entry);
         entries.push_back(std::move(entry));
     }
     return entries;
@@ -690,7 +695,7 @@ void check_key(const IniEntry& entry, const OptionRegistry& registry, Command co
                const std::string& path) {
     if (registry.find(entry.name(), ini_groups(registry, command)) != nullptr) return;
     const std::string where = file_location(path, entry.line);
-    const std::string hint = suggestion(registry, command, entry.key, true);
+    const std::string hint = suggestion(registry, command, entry.name(), true);
     if (entry.section.empty()) {
         throw ConfigError(printable_text(where + ": '" + entry.key +
                                          "' before any [section] is not an option of distmf " +
@@ -722,8 +727,9 @@ std::string read_text_file(const std::string& path) {
 /// first, win) and returns its entries.
 std::vector<IniEntry> read_config_file(const std::string& path, const OptionRegistry& registry,
                                        Command command, po::variables_map& values) {
-    const std::vector<IniEntry> entries = ini_entries(read_text_file(path), path);
-    for (const IniEntry& entry : entries) check_key(entry, registry, command, path);
+    const std::vector<IniEntry> entries =
+        ini_entries(read_text_file(path), path,
+                    [&](const IniEntry& entry) { check_key(entry, registry, command, path); });
     const po::options_description all = description_for(registry, ini_groups(registry, command));
     for (const IniEntry& entry : entries) {
         po::parsed_options parsed(&all);

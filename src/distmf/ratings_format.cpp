@@ -6,6 +6,7 @@
 #include <system_error>
 
 #include "distmf/error.hpp"
+#include "distmf/log.hpp"
 
 namespace distmf {
 namespace {
@@ -47,14 +48,15 @@ std::int64_t parse_id(std::string_view field, const char* what) {
     std::int64_t value = 0;
     const auto [end, error] = std::from_chars(field.data(), field.data() + field.size(), value);
     if (error == std::errc::result_out_of_range) {
-        throw InputError(std::string(what) + " id '" + std::string(field) +
+        throw InputError(std::string(what) + " id '" + printable_text(field) +
                          "' is out of range (64-bit integers)");
     }
     if (error != std::errc() || end != field.data() + field.size() || field.empty()) {
-        throw InputError(std::string(what) + " id '" + std::string(field) + "' is not an integer");
+        throw InputError(std::string(what) + " id '" + printable_text(field) +
+                         "' is not an integer");
     }
     if (value < 0) {
-        throw InputError(std::string(what) + " id '" + std::string(field) + "' is negative");
+        throw InputError(std::string(what) + " id '" + printable_text(field) + "' is negative");
     }
     return value;
 }
@@ -64,10 +66,10 @@ double parse_rating(std::string_view field) {
     double value = 0.0;
     const auto [end, error] = std::from_chars(field.data(), field.data() + field.size(), value);
     if (error != std::errc() || end != field.data() + field.size() || field.empty()) {
-        throw InputError("rating '" + std::string(field) + "' is not a number");
+        throw InputError("rating '" + printable_text(field) + "' is not a number");
     }
     if (!std::isfinite(value)) {
-        throw InputError("rating '" + std::string(field) + "' is not finite");
+        throw InputError("rating '" + printable_text(field) + "' is not finite");
     }
     return value;
 }

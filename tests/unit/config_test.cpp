@@ -882,6 +882,14 @@ TEST_CASE("every double option prints in the shortest form that reads back exact
     const Config generated = parse({"generate", "--config", dir.file("generate.ini")}).config;
     CHECK(distmf::effective_ini(generated, Command::generate) == generate);
     CHECK(generated.generate.max_rating == 4.9);
+
+    // Model files and checkpoints written before keep 17 digits in their `config` attribute:
+    // they read back to the same values (nothing compares that text).
+    const Config old = distmf::config_from_ini(
+        "[data]\ntest-fraction = 0.10000000000000001\n[model]\nlambda = 0.050000000000000003\n",
+        Command::train);
+    CHECK(old.data.test_fraction == 0.1);
+    CHECK(old.model.lambda == 0.05);
 }
 
 TEST_CASE("no default prints a double with 17 digits", "[config]") {

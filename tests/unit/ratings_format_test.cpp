@@ -223,6 +223,12 @@ TEST_CASE("parse_rating_line: each kind of malformed line", "[ratings_format]") 
         CHECK_THAT(line_error("\t2\t3", layout), Contains("user id '' is not an integer"));
         CHECK_THAT(line_error("+1\t2\t3", layout), Contains("user id"));
     }
+    SECTION("a field's control bytes are quoted escaped, a NUL does not cut the message") {
+        CHECK_THAT(line_error("1\x1B[2J\t2\t3", layout),
+                   Contains("user id '1\\x1B[2J' is not an integer"));
+        CHECK_THAT(line_error(std::string("1\t2\t4\0\x01", 7), layout),
+                   Contains("rating '4\\x00\\x01' is not a number"));
+    }
     SECTION("negative id") {
         CHECK_THAT(line_error("-1\t2\t3", layout), Contains("user id '-1' is negative"));
         CHECK_THAT(line_error("1\t-2\t3", layout), Contains("item id '-2' is negative"));
