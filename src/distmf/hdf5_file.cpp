@@ -107,6 +107,7 @@ int first_failed_rank(const H5Handle& dataset, herr_t status, std::string_view f
                            file);
     const H5Handle access(checked(H5Fget_access_plist(file_id.get()), "H5Fget_access_plist", file),
                           H5Pclose, file);
+    if (H5Pget_driver(access.get()) != H5FD_MPIO) return -1;  // one process: nothing to agree
     MPI_Comm comm = MPI_COMM_NULL;
     MPI_Info info = MPI_INFO_NULL;
     checked_status(H5Pget_fapl_mpio(access.get(), &comm, &info), "H5Pget_fapl_mpio", file);
