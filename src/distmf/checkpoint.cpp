@@ -14,6 +14,7 @@
 
 #include "distmf/atomic_file.hpp"
 #include "distmf/bpmf.hpp"
+#include "distmf/checkpoint_folder.hpp"
 #include "distmf/collective_section.hpp"
 #include "distmf/dsgd.hpp"
 #include "distmf/error.hpp"
@@ -28,98 +29,6 @@ namespace fs = std::filesystem;
 
 constexpr std::int64_t history_columns = 7;
 constexpr std::int64_t ranking_columns = 5;
-
-/// What rank 0 found in a checkpoint folder (every rank gets the same).
-struct FolderListing {
-    /// The checkpoint files, newest first: their place and their path.
-    std::vector<std::pair<CheckpointName, std::string>> checkpoints;
-    /// The names of the files set aside as unusable, sorted.
-    std::vector<std::string> unusable;
-};
-
-constexpr const char* unusable_suffix = "unusable";
-constexpr const char* old_suffix = "old";
-
-/// Collective. Lists `dir` on rank 0 and broadcasts what it found.
-FolderListing list_checkpoint_folder(const Communicator& comm, const std::string& dir) {
-    std::string listing;
-    if (comm.rank() == 0) {
-        std::error_code error;
-        for (const auto& entry : fs::directory_iterator(dir, error)) {
-            const std::string file = entry.path().filename().string();
-            if (parse_checkpoint_file_name(file)) listing += "c" + file + "\n";
-            if (is_set_aside_file_name(file, unusable_suffix)) listing += "u" + file + "\n";
-        }
-    }
-    comm.broadcast(listing);
-    FolderListing found;
-    std::istringstream lines(listing);
-    for (std::string line; std::getline(lines, line);) {
-        const std::string file = line.substr(1);
-        if (line.front() == 'u') {
-            found.unusable.push_back(file);
-        } else {
-            found.checkpoints.emplace_back(*parse_checkpoint_file_name(file),
-                                           (fs::path(dir) / file).string());
-        }
-    }
-    std::sort(found.checkpoints.begin(), found.checkpoints.end(),
-              [](const auto& a, const auto& b) { return is_later(a.first, b.first); });
-    std::sort(found.unusable.begin(), found.unusable.end());
-    return found;
-}
-
-/// Collective. Rank 0 renames checkpoint file `path` to the first free name
-/// set_aside_file_name(file, suffix, 1, 2, ...) next to it: nothing is ever renamed over an
-/// existing file. Returns the new path; every rank throws the same InputError if it failed.
-std::string move_aside(const Communicator& comm, const std::string& path,
-                       const std::string& suffix) {
-    std::string moved;
-    std::optional<std::string> error;
-    if (comm.rank() == 0) {
-        const fs::path from(path);
-        const std::string file = from.filename().string();
-        std::error_code code;
-        for (int copy = 1; moved.empty(); ++copy) {
-            const fs::path to = from.parent_path() / set_aside_file_name(file, suffix, copy);
-            if (!fs::exists(fs::symlink_status(to, code))) moved = to.string();
-        }
-        fs::rename(from, moved, code);
-        if (code) error = "cannot move " + path + " aside as " + moved + ": " + code.message();
-    }
-    if (const auto first = comm.first_error(error, 0)) throw InputError(*first);
-    comm.broadcast(moved);
-    return moved;
-}
-
-/// Collective. Moves aside (as "<name>.old") every checkpoint in `dir` later than `start`, or
-/// every one without a start (--checkpoint.resume never): they belong to an earlier run this
-/// run must neither overwrite nor delete, nor leave for a later resume to pick.
-void set_aside_from(const Communicator& comm, const std::string& dir,
-                    const std::optional<CheckpointName>& start, const Logger& log) {
-    for (const auto& [name, path] : list_checkpoint_folder(comm, dir).checkpoints) {
-        if (start && !is_later(name, *start)) continue;
-        const std::string aside = move_aside(comm, path, old_suffix);
-        log.info(start ? "moved " + path + " aside as " + aside +
-                             ": it is later than the checkpoint this run resumes from"
-                       : "--checkpoint.resume never: moved " + path + " aside as " + aside);
-    }
-}
-
-/// The refusal to start afresh in a folder whose checkpoints could not be read.
-std::string no_usable_checkpoint(const std::string& dir, const std::vector<std::string>& unusable) {
-    constexpr std::size_t listed = 3;
-    std::string names;
-    for (std::size_t i = 0; i < std::min(listed, unusable.size()); ++i) {
-        names += (i > 0 ? ", " : "") + unusable[i];
-    }
-    if (unusable.size() > listed) {
-        names += " and " + std::to_string(unusable.size() - listed) + " more";
-    }
-    return "no usable checkpoint in " + dir + ": the checkpoints set aside as unusable (" + names +
-           ") may hold a run's history, so it does not start afresh; --checkpoint.resume never "
-           "starts over and keeps them, --checkpoint.resume FILE resumes from a file you name";
-}
 
 /// Test-only fault injection: DISTMF_FAULT=abort-during-checkpoint[:N].
 void inject_fault_if_requested(std::int64_t iteration) {
@@ -627,7 +536,7 @@ std::optional<ResumedState> resume_from_checkpoint(const Communicator& comm, con
         run.dsgd_grid = run_dsgd_grid(comm, config, dataset);
     }
     if (resume == "never") {
-        if (!dir.empty()) set_aside_from(comm, dir, std::nullopt, log);
+        if (!dir.empty()) set_aside_later_checkpoints(comm, dir, std::nullopt, log);
         return std::nullopt;
     }
     if (resume != "auto") {
@@ -638,17 +547,18 @@ std::optional<ResumedState> resume_from_checkpoint(const Communicator& comm, con
             throw InputError(std::string("cannot resume: ") + e.what());
         }
         check_compatible(loaded, resume, config, dataset, fingerprint, run, log);
-        if (!dir.empty()) set_aside_from(comm, dir, checkpoint_name_of(loaded.state), log);
+        if (!dir.empty())
+            set_aside_later_checkpoints(comm, dir, checkpoint_name_of(loaded.state), log);
         return ResumedState{std::move(loaded.state), resume};
     }
     if (dir.empty()) return std::nullopt;
-    FolderListing listing = list_checkpoint_folder(comm, dir);
+    CheckpointListing listing = list_checkpoint_folder(comm, dir);
     for (const auto& [name, path] : listing.checkpoints) {
         LoadedCheckpoint loaded;
         try {
             loaded = load_checkpoint(comm, path);
         } catch (const InputError& e) {
-            const std::string aside = move_aside(comm, path, unusable_suffix);
+            const std::string aside = move_checkpoint_aside(comm, path, unusable_suffix);
             log.warn("unusable checkpoint " + path + " moved aside as " + aside + ": " + e.what());
             listing.unusable.push_back(fs::path(aside).filename().string());
             continue;
@@ -656,7 +566,8 @@ std::optional<ResumedState> resume_from_checkpoint(const Communicator& comm, con
         check_compatible(loaded, path, config, dataset, fingerprint, run, log);
         return ResumedState{std::move(loaded.state), path};
     }
-    if (!listing.unusable.empty()) throw InputError(no_usable_checkpoint(dir, listing.unusable));
+    if (!listing.unusable.empty())
+        throw InputError(no_usable_checkpoint_message(dir, listing.unusable));
     return std::nullopt;
 }
 

@@ -75,7 +75,9 @@ std::optional<CheckpointName> parse_checkpoint_file_name(const std::string& file
 }
 
 std::string set_aside_file_name(const std::string& file_name, const std::string& suffix, int copy) {
-    return file_name + (copy > 1 ? "." + std::to_string(copy) : std::string()) + "." + suffix;
+    std::string name = file_name;
+    if (copy > 1) name.append(".").append(std::to_string(copy));
+    return name.append(".").append(suffix);
 }
 
 bool is_set_aside_file_name(const std::string& file_name, const std::string& suffix) {
@@ -84,7 +86,7 @@ bool is_set_aside_file_name(const std::string& file_name, const std::string& suf
         file_name.compare(file_name.size() - ending.size(), ending.size(), ending) != 0) {
         return false;
     }
-    std::string original = file_name.substr(0, file_name.size() - ending.size());
+    const std::string original = file_name.substr(0, file_name.size() - ending.size());
     if (parse_checkpoint_file_name(original)) return true;
     const auto dot = original.rfind('.');  // "<name>.<copy>"
     if (dot == std::string::npos) return false;

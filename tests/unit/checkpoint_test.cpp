@@ -115,3 +115,30 @@ TEST_CASE("checkpoint names inside a DSGD epoch: +s<sub-epochs done>", "[checkpo
     CHECK(distmf::same_place({12, false, 1}, {12, false, 1}));
     CHECK_FALSE(distmf::same_place({12, false, 1}, {12, true, 0}));
 }
+
+TEST_CASE("set-aside names: <name>.<suffix>, then <name>.<copy>.<suffix>; recognized exactly",
+          "[checkpoint]") {
+    using distmf::is_set_aside_file_name;
+    using distmf::set_aside_file_name;
+    CHECK(set_aside_file_name("checkpoint-000012.h5", "unusable", 1) ==
+          "checkpoint-000012.h5.unusable");
+    CHECK(set_aside_file_name("checkpoint-000012+u.h5", "old", 3) ==
+          "checkpoint-000012+u.h5.3.old");
+    for (const char* name :
+         {"checkpoint-000012.h5.unusable", "checkpoint-000012+s3.h5.unusable",
+          "checkpoint-000012.h5.2.unusable", "checkpoint-000012.h5.17.unusable"}) {
+        INFO(name);
+        CHECK(is_set_aside_file_name(name, "unusable"));
+        CHECK_FALSE(is_set_aside_file_name(name, "old"));
+    }
+    for (const char* name :
+         {"checkpoint-000012.h5", "checkpoint-000012.h5.unusable.tmp", "checkpoint-12.h5.unusable",
+          "checkpoint-000012.h5.1.unusable", "checkpoint-000012.h5.x.unusable", "model.h5.unusable",
+          ".unusable", "checkpoint-000012.h5.old"}) {
+        INFO(name);
+        CHECK_FALSE(is_set_aside_file_name(name, "unusable"));
+    }
+    CHECK(is_set_aside_file_name("checkpoint-000012.h5.old", "old"));
+    // The name no checkpoint parser takes: set aside files are never resumed from.
+    CHECK_FALSE(parse_checkpoint_file_name("checkpoint-000012.h5.unusable").has_value());
+}
