@@ -23,7 +23,8 @@ except ImportError as missing:  # one line, not a traceback: what is missing, wh
 
 def load(path):
     with h5py.File(path, "r") as f:
-        if f.attrs.get("format") != "distmf":
+        fmt = f.attrs.get("format")  # a fixed-length string: h5py gives bytes
+        if (fmt.decode() if isinstance(fmt, bytes) else fmt) != "distmf":
             raise SystemExit(f"{path}: not a distmf model file")
         model = {"k": int(f.attrs["k"]), "biases": bool(f.attrs["biases"]),
                  "mean": float(f["global_mean"][0]),

@@ -8,6 +8,9 @@
 #include <cstdio>
 #include <string>
 #include <string_view>
+#include <vector>
+
+#include "distmf/comm.hpp"
 
 namespace distmf {
 
@@ -21,9 +24,15 @@ void sync_path(const std::string& path);
 /// Local. Renames `from` to `to` and syncs the directory; throws InputError naming both.
 void rename_into_place(const std::string& from, const std::string& to);
 
-/// Local. Throws InputError naming `path` unless its directory exists and is writable (to fail
-/// before a long run rather than after it).
+/// Local. Throws InputError naming `path` unless its directory exists and is writable and
+/// `path` is not a folder (to fail before a long run rather than after it); the message gives
+/// the reason ("No such file or directory", "Permission denied", "it is a folder").
 void check_writable_destination(const std::string& path);
+
+/// Collective: every rank of comm must call. check_writable_destination for each non-empty
+/// path of `paths` (an empty one is standard output), on every rank; the first failure is an
+/// agreed InputError. Commands call it before they start their work.
+void check_writable_destinations(const Communicator& comm, const std::vector<std::string>& paths);
 
 /// A text or binary output file written through a temporary name. Local.
 class AtomicFile {

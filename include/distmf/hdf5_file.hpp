@@ -2,8 +2,9 @@
 /// @file hdf5_file.hpp
 /// A thin RAII layer over the HDF5 C API (the C++ API does not support parallel HDF5),
 /// in the manner of HighFive: every call is checked and a failure throws Hdf5Error naming the
-/// call and the file; every hid_t has an owner that closes it. Files are opened with the MPI-IO
-/// driver (collective metadata) for parallel use, or the default driver for one process.
+/// call, the file and HDF5's innermost reason; every hid_t has an owner that closes it. Files are
+/// opened with the MPI-IO driver (collective metadata) for parallel use, or the default driver for
+/// one process.
 ///
 /// Parallel use (HDF5 "collective calling requirements"): every rank must create/open/close
 /// the same files, groups, datasets and attributes, in the same order, with the same values;
@@ -95,11 +96,14 @@ struct H5Type<std::uint64_t> {
     static hid_t file() { return H5T_STD_U64LE; }
 };
 
-/// Collective over comm. Creates (truncates) `path` for parallel writing.
+/// Collective over comm. Creates (truncates) `path` for parallel writing, in the HDF5 1.8
+/// file format or later (checksummed metadata).
 H5Handle create_parallel_file(MPI_Comm comm, const std::string& path);
-/// Collective over comm. Opens `path` read-only for parallel reading.
+/// Collective over comm. Opens `path` read-only for parallel reading. A folder or another
+/// file that is not a regular file is an agreed Hdf5Error (before any MPI-IO call).
 H5Handle open_parallel_file(MPI_Comm comm, const std::string& path);
-/// Local. Opens `path` read-only with the default (serial) driver.
+/// Local. Opens `path` read-only with the default (serial) driver; a folder or another file
+/// that is not a regular file is an Hdf5Error.
 H5Handle open_serial_file(const std::string& path);
 
 /// Flushes a file's buffers to storage (MPI_File_sync under the MPI-IO driver). Collective
@@ -115,7 +119,7 @@ H5Handle create_dataset(const H5Handle& parent, const std::string& name, hid_t f
                         const std::vector<std::uint64_t>& dims);
 /// Opens an existing dataset.
 H5Handle open_dataset(const H5Handle& parent, const std::string& name);
-/// True if `name` (a path relative to `parent`) exists.
+/// True if `name` (a path relative to `parent`) exists; a damaged group is an Hdf5Error.
 bool has_object(const H5Handle& parent, const std::string& name);
 /// The shape of a dataset.
 std::vector<std::uint64_t> dataset_shape(const H5Handle& dataset);
@@ -167,12 +171,15 @@ T read_attribute(const H5Handle& object, const std::string& name) {
     read_attribute_raw(object, name, H5Type<T>::memory(), &value);
     return value;
 }
-/// Writes a UTF-8 variable-length string attribute (h5py reads it as str).
+/// Writes a fixed-length UTF-8 string attribute (NUL-padded, at least one byte; h5py reads
+/// it as bytes): the text is stored in the object header, under its checksum.
 void write_string_attribute(const H5Handle& object, const std::string& name,
                             const std::string& value);
-/// Reads a string attribute (fixed or variable length).
+/// Reads a fixed-length string attribute (up to its first NUL) into a buffer of the stored
+/// size; a variable-length string (whose text lives outside the checksummed object header)
+/// or an implausible size is an Hdf5Error.
 std::string read_string_attribute(const H5Handle& object, const std::string& name);
-/// True if `object` has an attribute `name`.
+/// True if `object` has an attribute `name`; a damaged object header is an Hdf5Error.
 bool has_attribute(const H5Handle& object, const std::string& name);
 
 }  // namespace distmf

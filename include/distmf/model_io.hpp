@@ -6,7 +6,7 @@
 ///   /                 attrs: format = "distmf", format_version, kind ("model"|"checkpoint"),
 ///                            algorithm, k, biases, iteration, seed, ranks, created,
 ///                            rating_min, rating_max, config (effective INI),
-///                            complete (written last)
+///                            attributes_checksum, complete (written last)
 ///   /global_mean      float64 scalar-like [1]      (0 without biases)
 ///   /users/ids        int64   [n_users]            external IDs, in row order
 ///   /users/factors    float32 [n_users, k]
@@ -17,7 +17,12 @@
 ///   /items/train_count   int64 [n_items]         training interactions per item (popularity)
 ///
 /// The three training datasets are in model files only (not in checkpoints); readers accept
-/// files without them (written before they existed), as format_version 1 still.
+/// files without them (written before they existed).
+///
+/// Files are written in the HDF5 1.8 format (checksummed object headers and superblock), with
+/// fixed-length string attributes (stored in the checksummed object header, not in HDF5's
+/// global heap). Version 1 files (the 1.6 format, variable-length strings, no
+/// attributes_checksum) are refused.
 
 #include <algorithm>
 #include <cstdint>
@@ -35,11 +40,14 @@
 namespace distmf {
 
 /// Every dataset carries an attribute `checksum`: the sum over its rows r (mod 2^64) of
-/// hash(r, bytes of row r) -- independent of how many ranks wrote or read it. A file with a
-/// flipped bit, a truncated file or a foreign file is detected when it is read.
+/// hash(r, bytes of row r) -- independent of how many ranks wrote or read it. The root
+/// attributes from `format` to `rating_max` are covered by `attributes_checksum`
+/// (attributes_checksum below). A file with a flipped bit, a truncated file, a foreign file or
+/// an attribute edited by hand (with h5py, which keeps HDF5's own checksums valid) is detected
+/// when it is read.
 ///
 /// The version of the layout above that this build writes and reads.
-constexpr std::int64_t model_format_version = 1;
+constexpr std::int64_t model_format_version = 2;
 
 /// The attributes of a model file.
 struct ModelInfo {
@@ -167,6 +175,12 @@ Model read_model(const H5Handle& file, bool collective);
 
 /// Local. Reads the attributes of a model file (one process; for `distmf inspect`).
 ModelInfo read_model_info(const H5Handle& file);
+
+/// Local. The checksum stored as the root attribute `attributes_checksum`: a hash of the
+/// names and exact values of the root attributes format, format_version, kind, algorithm, k,
+/// biases, iteration, seed, ranks, created, config, rating_min and rating_max, as `info`
+/// holds them.
+std::uint64_t attributes_checksum(const ModelInfo& info);
 
 /// Local. The current UTC time as ISO 8601 ("2026-11-27T19:30:00Z").
 std::string utc_timestamp();

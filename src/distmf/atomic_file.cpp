@@ -6,6 +6,7 @@
 #include <cerrno>
 #include <cstring>
 #include <filesystem>
+#include <optional>
 
 #include "distmf/error.hpp"
 
@@ -44,6 +45,18 @@ void check_writable_destination(const std::string& path) {
     if (std::filesystem::is_directory(path)) {
         throw InputError("cannot write '" + path + "': it is a folder");
     }
+}
+
+void check_writable_destinations(const Communicator& comm, const std::vector<std::string>& paths) {
+    std::optional<std::string> error;
+    try {
+        for (const std::string& path : paths) {
+            if (!path.empty()) check_writable_destination(path);
+        }
+    } catch (const InputError& e) {
+        error = e.what();
+    }
+    if (const auto first = comm.first_error(error, 0)) throw InputError(*first);
 }
 
 AtomicFile::AtomicFile(std::string path)

@@ -478,9 +478,19 @@ void prepare_checkpoint_dir(const Communicator& comm, const std::string& dir) {
             for (const auto& entry : fs::directory_iterator(dir, code)) {
                 const std::string file = entry.path().filename().string();
                 const std::string tmp = ".tmp";
-                if (file.size() > tmp.size() &&
+                const bool temporary =
+                    file.size() > tmp.size() &&
                     file.compare(file.size() - tmp.size(), tmp.size(), tmp) == 0 &&
-                    parse_checkpoint_file_name(file.substr(0, file.size() - tmp.size()))) {
+                    parse_checkpoint_file_name(file.substr(0, file.size() - tmp.size()));
+                // A folder (or a device) under a name checkpoints are written to would fail
+                // only when that checkpoint is written: refuse it before training.
+                if ((temporary || parse_checkpoint_file_name(file)) && !entry.is_regular_file()) {
+                    error = "'" + entry.path().string() +
+                            "' is in the way of the checkpoints: it has a checkpoint's name but "
+                            "is not a file (remove or rename it)";
+                    break;
+                }
+                if (temporary) {
                     std::printf("removing %s, left by an interrupted checkpoint\n",
                                 entry.path().string().c_str());
                     fs::remove(entry.path(), code);

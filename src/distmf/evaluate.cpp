@@ -8,6 +8,7 @@
 #include <optional>
 #include <string>
 
+#include "distmf/atomic_file.hpp"
 #include "distmf/checkpoint.hpp"
 #include "distmf/dataset.hpp"
 #include "distmf/error.hpp"
@@ -169,6 +170,7 @@ int run_evaluate_command(const Communicator& comm, const Config& config) {
 }
 
 int run_predict_command(const Communicator& comm, const Config& config) {
+    check_writable_destinations(comm, {config.serve.out});
     const Model model = load_model(comm, config.model_file.model);
     const std::string& path = config.serve.pairs.empty() ? config.data.test : config.serve.pairs;
     RatingShard shard;

@@ -185,6 +185,7 @@ GenerateSummary generate_ratings(const GenerateConfig& options, int threads) {
     const double start = omp_get_wtime();
     const SyntheticRatings model(options);
     GenerateSummary summary;
+    check_writable_destination(options.out);  // a folder as --out: fail now, not at the rename
     AtomicFile file(options.out);
     const std::int64_t n_chunks = (options.users + users_per_chunk - 1) / users_per_chunk;
     const std::int64_t chunks_per_batch = 4 * std::max(1, threads);

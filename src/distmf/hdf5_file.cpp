@@ -1,9 +1,16 @@
 #include "distmf/hdf5_file.hpp"
 
+#include <sys/stat.h>
+
+#include <algorithm>
 #include <array>
+#include <cerrno>
 #include <cstdio>
+#include <cstring>
+#include <optional>
 #include <string_view>
 
+#include "distmf/comm.hpp"
 #include "distmf/fault_injection.hpp"
 
 namespace distmf {
@@ -14,14 +21,28 @@ namespace {
                     (what.empty() ? std::string() : " (" + what + ")"));
 }
 
+extern "C" herr_t keep_innermost_error(unsigned depth, const H5E_error2_t* error, void* reason) {
+    if (depth == 0 && error->desc != nullptr) *static_cast<std::string*>(reason) = error->desc;
+    return 0;
+}
+
+/// `what`, followed by what HDF5 says went wrong at the bottom of its error stack (for
+/// example "incorrect metadata checksum after all read attempts"), after a failed HDF5 call.
+std::string with_hdf5_reason(const std::string& what) {
+    std::string reason;
+    H5Ewalk2(H5E_DEFAULT, H5E_WALK_UPWARD, keep_innermost_error, &reason);
+    if (reason.empty()) return what;
+    return what.empty() ? reason : what + ": " + reason;
+}
+
 hid_t checked(hid_t id, const char* call, const std::string& file, const std::string& what = "") {
-    if (id < 0) fail(call, file, what);
+    if (id < 0) fail(call, file, with_hdf5_reason(what));
     return id;
 }
 
 void checked_status(herr_t status, const char* call, const std::string& file,
                     const std::string& what = "") {
-    if (status < 0) fail(call, file, what);
+    if (status < 0) fail(call, file, with_hdf5_reason(what));
 }
 
 H5Handle file_access(MPI_Comm comm, const std::string& path) {
@@ -33,6 +54,50 @@ H5Handle file_access(MPI_Comm comm, const std::string& path) {
                    path);
     return access;
 }
+
+/// Files are written in the HDF5 1.8 format or later: its superblock, object headers (with
+/// their attributes) and group links carry checksums, so HDF5 itself rejects damaged metadata
+/// (the 1.6 format that HDF5 writes by default has none).
+H5Handle file_creation_access(MPI_Comm comm, const std::string& path) {
+    H5Handle access = file_access(comm, path);
+    checked_status(H5Pset_libver_bounds(access.get(), H5F_LIBVER_V18, H5F_LIBVER_LATEST),
+                   "H5Pset_libver_bounds", path);
+    return access;
+}
+
+/// Objects keep up to this many attributes in their object header ("compact" storage, under
+/// its checksum) instead of HDF5's default of 8: "dense" storage moves them to a fractal heap
+/// whose blocks HDF5 writes without checksums.
+constexpr unsigned max_compact_attributes = 64;
+
+/// Creation properties (of the file, for its root group, or of a group) that keep attributes
+/// compact.
+H5Handle compact_attributes(hid_t property_class, const std::string& path) {
+    H5Handle properties(checked(H5Pcreate(property_class), "H5Pcreate", path), H5Pclose, path);
+    checked_status(H5Pset_attr_phase_change(properties.get(), max_compact_attributes,
+                                            max_compact_attributes - 1),
+                   "H5Pset_attr_phase_change", path);
+    return properties;
+}
+
+/// What H5Fopen says of a file it cannot open.
+constexpr const char* cannot_open = "missing, unreadable or not an HDF5 file";
+
+/// Why `path` cannot be opened as an input file (missing, a folder, a device, ...); nothing
+/// when it is a regular file.
+std::optional<std::string> not_a_regular_file(const std::string& path) {
+    struct stat status {};
+    if (::stat(path.c_str(), &status) != 0) {
+        return "H5Fopen failed for '" + path + "' (" + cannot_open + ": " + std::strerror(errno) +
+               ")";
+    }
+    if (S_ISDIR(status.st_mode)) return "'" + path + "' is a folder, not a file";
+    if (!S_ISREG(status.st_mode)) return "'" + path + "' is not a regular file";
+    return std::nullopt;
+}
+
+/// The largest string attribute distmf reads (its own are at most a few kB: the config).
+constexpr std::size_t max_string_attribute_bytes = std::size_t{1} << 24U;
 
 H5Handle transfer_list(bool collective, const std::string& file) {
     H5Handle transfer(checked(H5Pcreate(H5P_DATASET_XFER), "H5Pcreate", file), H5Pclose, file);
@@ -125,9 +190,14 @@ int first_failed_rank(const H5Handle& dataset, herr_t status, std::string_view f
     return first < size ? first : -1;
 }
 
-H5Handle string_type(const std::string& file) {
+/// A fixed-length UTF-8 string type of `bytes` bytes (at least 1), padded with NULs. Fixed
+/// length keeps the text inside the attribute, in its object header (checksummed): a
+/// variable-length string lives in HDF5's global heap, which has no checksum, and a damaged
+/// length there makes H5Aread write past its buffer.
+H5Handle string_type(const std::string& file, std::size_t bytes) {
     H5Handle type(checked(H5Tcopy(H5T_C_S1), "H5Tcopy", file), H5Tclose, file);
-    checked_status(H5Tset_size(type.get(), H5T_VARIABLE), "H5Tset_size", file);
+    checked_status(H5Tset_size(type.get(), std::max<std::size_t>(1, bytes)), "H5Tset_size", file);
+    checked_status(H5Tset_strpad(type.get(), H5T_STR_NULLPAD), "H5Tset_strpad", file);
     checked_status(H5Tset_cset(type.get(), H5T_CSET_UTF8), "H5Tset_cset", file);
     return type;
 }
@@ -151,23 +221,29 @@ void H5Handle::reset() noexcept {
 }
 
 H5Handle create_parallel_file(MPI_Comm comm, const std::string& path) {
-    const H5Handle access = file_access(comm, path);
-    return H5Handle(checked(H5Fcreate(path.c_str(), H5F_ACC_TRUNC, H5P_DEFAULT, access.get()),
+    const H5Handle access = file_creation_access(comm, path);
+    const H5Handle creation = compact_attributes(H5P_FILE_CREATE, path);
+    return H5Handle(checked(H5Fcreate(path.c_str(), H5F_ACC_TRUNC, creation.get(), access.get()),
                             "H5Fcreate", path, "cannot create the file"),
                     H5Fclose, path);
 }
 
 H5Handle open_parallel_file(MPI_Comm comm, const std::string& path) {
+    // Before H5Fopen: the MPI-IO driver prints a screen of errors for a folder.
+    if (const auto error = Communicator(comm).first_error(not_a_regular_file(path), 0)) {
+        throw Hdf5Error(*error);
+    }
     const H5Handle access = file_access(comm, path);
-    return H5Handle(checked(H5Fopen(path.c_str(), H5F_ACC_RDONLY, access.get()), "H5Fopen", path,
-                            "missing, unreadable or not an HDF5 file"),
-                    H5Fclose, path);
+    return H5Handle(
+        checked(H5Fopen(path.c_str(), H5F_ACC_RDONLY, access.get()), "H5Fopen", path, cannot_open),
+        H5Fclose, path);
 }
 
 H5Handle open_serial_file(const std::string& path) {
-    return H5Handle(checked(H5Fopen(path.c_str(), H5F_ACC_RDONLY, H5P_DEFAULT), "H5Fopen", path,
-                            "missing, unreadable or not an HDF5 file"),
-                    H5Fclose, path);
+    if (const auto error = not_a_regular_file(path)) throw Hdf5Error(*error);
+    return H5Handle(
+        checked(H5Fopen(path.c_str(), H5F_ACC_RDONLY, H5P_DEFAULT), "H5Fopen", path, cannot_open),
+        H5Fclose, path);
 }
 
 void flush_file(const H5Handle& file) {
@@ -175,8 +251,9 @@ void flush_file(const H5Handle& file) {
 }
 
 H5Handle create_group(const H5Handle& parent, const std::string& name) {
+    const H5Handle creation = compact_attributes(H5P_GROUP_CREATE, parent.file());
     return H5Handle(
-        checked(H5Gcreate2(parent.get(), name.c_str(), H5P_DEFAULT, H5P_DEFAULT, H5P_DEFAULT),
+        checked(H5Gcreate2(parent.get(), name.c_str(), H5P_DEFAULT, creation.get(), H5P_DEFAULT),
                 "H5Gcreate2", parent.file(), name),
         H5Gclose, parent.file());
 }
@@ -214,8 +291,10 @@ bool has_object(const H5Handle& parent, const std::string& name) {
     while (end != std::string::npos) {
         end = name.find('/', end + 1);
         const std::string prefix = name.substr(0, end);
+        // A failure (not "no such link": a damaged group) is an error, not a missing object.
         const htri_t exists = H5Lexists(parent.get(), prefix.c_str(), H5P_DEFAULT);
-        if (exists <= 0) return false;
+        checked_status(exists, "H5Lexists", parent.file(), prefix);
+        if (exists == 0) return false;
     }
     return true;
 }
@@ -280,9 +359,10 @@ void read_attribute_raw(const H5Handle& object, const std::string& name, hid_t m
 
 void write_string_attribute(const H5Handle& object, const std::string& name,
                             const std::string& value) {
-    const H5Handle type = string_type(object.file());
-    const char* text = value.c_str();
-    write_attribute_raw(object, name, type.get(), type.get(), &text);
+    const H5Handle type = string_type(object.file(), value.size());
+    std::string padded = value;
+    padded.resize(std::max<std::size_t>(1, value.size()), '\0');
+    write_attribute_raw(object, name, type.get(), type.get(), padded.data());
 }
 
 std::string read_string_attribute(const H5Handle& object, const std::string& name) {
@@ -294,23 +374,30 @@ std::string read_string_attribute(const H5Handle& object, const std::string& nam
     const H5Handle stored(checked(H5Aget_type(attribute.get()), "H5Aget_type", file, name),
                           H5Tclose, file);
     if (H5Tget_class(stored.get()) != H5T_STRING) fail("H5Aread", file, name + " is not a string");
-    if (H5Tis_variable_str(stored.get()) > 0) {
-        const H5Handle type = string_type(file);
-        char* text = nullptr;
-        checked_status(H5Aread(attribute.get(), type.get(), &text), "H5Aread", file, name);
-        std::string result = text == nullptr ? std::string() : std::string(text);
-        H5free_memory(text);
-        return result;
+    if (H5Tis_variable_str(stored.get()) != 0) {
+        fail("H5Aread", file, name + " is a variable-length string (an older distmf's file)");
     }
+    // One string of `size` bytes, all of it stored in the attribute: read into a buffer of
+    // exactly that size, so no stored length can make the read go further.
+    const H5Handle space(checked(H5Aget_space(attribute.get()), "H5Aget_space", file, name),
+                         H5Sclose, file);
     const std::size_t size = H5Tget_size(stored.get());
+    if (H5Sget_simple_extent_npoints(space.get()) != 1 || size == 0 ||
+        size > max_string_attribute_bytes || H5Aget_storage_size(attribute.get()) != size) {
+        fail("H5Aread", file, name + " is not a string of a valid size");
+    }
+    const H5Handle type = string_type(file, size);
     std::string result(size, '\0');
-    checked_status(H5Aread(attribute.get(), stored.get(), result.data()), "H5Aread", file, name);
-    result.resize(result.find('\0') == std::string::npos ? size : result.find('\0'));
+    checked_status(H5Aread(attribute.get(), type.get(), result.data()), "H5Aread", file, name);
+    result.resize(std::min(size, result.find('\0')));
     return result;
 }
 
 bool has_attribute(const H5Handle& object, const std::string& name) {
-    return H5Aexists(object.get(), name.c_str()) > 0;
+    // A failure (a damaged object header) is an error, not a missing attribute.
+    const htri_t exists = H5Aexists(object.get(), name.c_str());
+    checked_status(exists, "H5Aexists", object.file(), name);
+    return exists > 0;
 }
 
 }  // namespace distmf

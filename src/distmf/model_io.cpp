@@ -1,5 +1,6 @@
 #include "distmf/model_io.hpp"
 
+#include <cstring>
 #include <ctime>
 #include <optional>
 #include <type_traits>
@@ -97,6 +98,23 @@ void read_training(const H5Handle& file, bool collective, Model& model) {
     if (!consistent) throw InputError(path + ": the training datasets are inconsistent");
 }
 
+/// Appends `name` and `value` to `text`, length-prefixed so no two attribute lists read alike.
+void append_field(std::string& text, const char* name, const std::string& value) {
+    text += name;
+    text += '=';
+    text += std::to_string(value.size());
+    text += ':';
+    text += value;
+    text += '\n';
+}
+
+/// The bits of a double, as text (the exact value, -0.0 and NaN included).
+std::string bits_of(double value) {
+    std::uint64_t bits = 0;
+    std::memcpy(&bits, &value, sizeof bits);
+    return std::to_string(bits);
+}
+
 /// Everything but `complete`; every handle opened here is closed on return (a parallel HDF5
 /// file can only be closed once all its objects are).
 void write_contents(const Communicator& comm, const H5Handle& file, const ModelInfo& info,
@@ -114,6 +132,9 @@ void write_contents(const Communicator& comm, const H5Handle& file, const ModelI
     write_string_attribute(file, "config", info.config);
     write_attribute<double>(file, "rating_min", info.rating_min);
     write_attribute<double>(file, "rating_max", info.rating_max);
+    ModelInfo written = info;
+    written.ranks = comm.size();
+    write_attribute<std::uint64_t>(file, "attributes_checksum", attributes_checksum(written));
     write_checked_rows(comm, file, "global_mean", 1, 0, 0, comm.rank() == 0 ? 1 : 0,
                        &info.global_mean);
     write_side(comm, file, "users", model.user_ids, model.users, model.user_blocks);
@@ -159,6 +180,24 @@ std::uint64_t rows_checksum(const void* data, std::int64_t first_row, std::int64
         default:
             return sum_row_hashes(rows, static_cast<std::size_t>(row_bytes));
     }
+}
+
+std::uint64_t attributes_checksum(const ModelInfo& info) {
+    std::string text;
+    append_field(text, "format", "distmf");
+    append_field(text, "format_version", std::to_string(info.format_version));
+    append_field(text, "kind", info.kind);
+    append_field(text, "algorithm", info.algorithm);
+    append_field(text, "k", std::to_string(info.k));
+    append_field(text, "biases", info.biases ? "1" : "0");
+    append_field(text, "iteration", std::to_string(info.iteration));
+    append_field(text, "seed", std::to_string(info.seed));
+    append_field(text, "ranks", std::to_string(info.ranks));
+    append_field(text, "created", info.created);
+    append_field(text, "config", info.config);
+    append_field(text, "rating_min", bits_of(info.rating_min));
+    append_field(text, "rating_max", bits_of(info.rating_max));
+    return hash_bytes(0x6174747273ULL, text.data(), text.size());
 }
 
 std::string utc_timestamp() {
@@ -227,16 +266,20 @@ Model read_model(const H5Handle& file, bool collective) {
 
 ModelInfo read_model_info(const H5Handle& file) {
     const std::string& path = file.file();
-    if (!has_attribute(file, "format") || read_string_attribute(file, "format") != "distmf") {
-        throw InputError(path + ": not a distmf model file (no format = \"distmf\" attribute)");
+    const std::string foreign =
+        path + ": not a distmf model file (no format = \"distmf\" attribute)";
+    if (!has_attribute(file, "format") || !has_attribute(file, "format_version")) {
+        throw InputError(foreign);
     }
     ModelInfo info;
+    // The version first: an older version's strings are variable-length (not read any more).
     info.format_version = read_attribute<std::int64_t>(file, "format_version");
     if (info.format_version != model_format_version) {
         throw InputError(path + ": format version " + std::to_string(info.format_version) +
                          " is not supported by this distmf (it reads version " +
                          std::to_string(model_format_version) + ")");
     }
+    if (read_string_attribute(file, "format") != "distmf") throw InputError(foreign);
     if (!has_attribute(file, "complete") || read_attribute<std::int64_t>(file, "complete") != 1) {
         throw InputError(path + ": the file is incomplete (its writer did not finish)");
     }
@@ -251,6 +294,12 @@ ModelInfo read_model_info(const H5Handle& file) {
     info.config = read_string_attribute(file, "config");
     info.rating_min = read_attribute<double>(file, "rating_min");
     info.rating_max = read_attribute<double>(file, "rating_max");
+    if (!has_attribute(file, "attributes_checksum") ||
+        read_attribute<std::uint64_t>(file, "attributes_checksum") != attributes_checksum(info)) {
+        throw InputError(path +
+                         ": checksum mismatch in the attributes of / (the file is corrupt or "
+                         "was modified)");
+    }
     if (info.k < 1) throw InputError(path + ": invalid k attribute");
     const std::vector<double> mean = read_checked_rows<double>(file, "global_mean", 0, false);
     if (mean.size() != 1) throw InputError(path + ": /global_mean must hold one value");

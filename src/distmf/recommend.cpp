@@ -12,6 +12,7 @@
 #include <string_view>
 
 #include "distmf/als.hpp"
+#include "distmf/atomic_file.hpp"
 #include "distmf/dataset.hpp"
 #include "distmf/error.hpp"
 #include "distmf/evaluate.hpp"
@@ -366,6 +367,7 @@ FoldedUsers fold_in_users(const Communicator& comm, const Config& config, const 
 int run_recommend_command(const Communicator& comm, const Config& config) {
     const double start = MPI_Wtime();
     const Logger log(comm.rank(), config.serve.out.empty());
+    check_writable_destinations(comm, {config.serve.out});
     const Model model = load_model(comm, config.model_file.model);
     const double loaded = MPI_Wtime();
     const Config training = config_from_ini(model.info.config, Command::train);

@@ -234,14 +234,7 @@ void track_best(const Config& config, TrainState& state, const Logger& log) {
 }
 
 void check_outputs(const Communicator& comm, const Config& config) {
-    std::optional<std::string> error;
-    try {
-        if (!config.output.model.empty()) check_writable_destination(config.output.model);
-        if (!config.output.metrics.empty()) check_writable_destination(config.output.metrics);
-    } catch (const InputError& e) {
-        error = e.what();
-    }
-    if (const auto first = comm.first_error(error, 0)) throw InputError(*first);
+    check_writable_destinations(comm, {config.output.model, config.output.metrics});
 }
 
 void log_dataset(const Logger& log, const Dataset& dataset, int n_ranks, int threads, int width,

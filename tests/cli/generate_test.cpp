@@ -133,19 +133,19 @@ TEST_CASE("generate: an output file in a missing folder is an error naming the p
     const std::string path = dir.file("missing/ratings.tsv");
     expect_agreed_error(
         {"generate", "--users", "10", "--items", "10", "--ratings", "20", "--out", path},
-        {"cannot create output file '" + path + ".tmp'", "No such file or directory"});
+        {"cannot write '" + path + "'", "No such file or directory"});
     CHECK(entries(dir.path()).empty());
 }
 
 TEST_CASE("generate: an output path that is a folder is an error and leaves no .tmp file",
           "[cli][generate]") {
-    // The temporary file is created next to the folder; renaming it over the folder fails.
+    // Checked before any work (it used to fail only when renaming the finished file).
     const TempDir dir;
     const std::string path = dir.file("taken");
     std::filesystem::create_directory(path);
     expect_agreed_error(
         {"generate", "--users", "10", "--items", "10", "--ratings", "20", "--out", path},
-        {"cannot rename '" + path + ".tmp' to '" + path + "'"});
+        {"cannot write '" + path + "': it is a folder"});
     CHECK(entries(dir.path()) == std::vector<std::string>{"taken"});
     CHECK(entries(path).empty());
 }

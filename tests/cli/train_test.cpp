@@ -238,7 +238,7 @@ TEST_CASE("inspect and h5dump show the model's attributes", "[cli][inspect]") {
     const std::string& out = inspected.out;
     CHECK(lines_starting(out, "file          " + model).size() == 1);
     CHECK(lines_starting(out, "kind          model").size() == 1);
-    CHECK(lines_starting(out, "format        distmf version 1").size() == 1);
+    CHECK(lines_starting(out, "format        distmf version 2").size() == 1);
     CHECK(lines_starting(out, "algorithm     als").size() == 1);
     CHECK(lines_starting(out, "k             4").size() == 1);
     CHECK(lines_starting(out, "biases        yes").size() == 1);
