@@ -116,7 +116,7 @@ TEST_CASE("checkpoint names inside a DSGD epoch: +s<sub-epochs done>", "[checkpo
     CHECK_FALSE(distmf::same_place({12, false, 1}, {12, true, 0}));
 }
 
-TEST_CASE("set-aside names: <name>.<suffix>, then <name>.<copy>.<suffix>; recognized exactly",
+TEST_CASE("set-aside names: <name>.<suffix>, then <name>.<copy>.<suffix> - recognized exactly",
           "[checkpoint]") {
     using distmf::is_set_aside_file_name;
     using distmf::set_aside_file_name;
