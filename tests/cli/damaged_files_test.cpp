@@ -31,6 +31,7 @@ using distmf::testing::generate_split;
 using distmf::testing::lines_of;
 using distmf::testing::read_text;
 using distmf::testing::run_distmf;
+using distmf::testing::run_distmf_within;
 using distmf::testing::run_ok;
 using distmf::testing::shell_quote;
 using distmf::testing::SplitData;
@@ -58,21 +59,6 @@ SmallRun train_small(const TempDir& dir) {
     REQUIRE_FALSE(written.empty());
     run.checkpoint = checkpoints + "/" + written.back();
     return run;
-}
-
-/// Runs `distmf <args...>` as run_distmf does, under `timeout`: a run still going after
-/// `seconds` is stopped (SIGTERM, SIGKILL 5 s later) and reported as exit code 124 (or 137).
-CommandResult run_with_time_limit(int ranks, const std::vector<std::string>& args, int seconds) {
-    const TempDir capture;
-    const std::string command =
-        "timeout -k 5 " + std::to_string(seconds) + " " + distmf_command_line(ranks, args) + " > " +
-        shell_quote(capture.file("out")) + " 2> " + shell_quote(capture.file("err"));
-    const int status = std::system(command.c_str());
-    CommandResult result;
-    result.exit_code = WIFEXITED(status) ? WEXITSTATUS(status) : 128 + WTERMSIG(status);
-    result.out = read_text(capture.file("out"));
-    result.err = read_text(capture.file("err"));
-    return result;
 }
 
 /// `bytes` with the byte at `position` inverted.
@@ -296,7 +282,7 @@ TEST_CASE(
             write_text(damaged, flipped(bytes, position));
             std::vector<std::string> args = train;
             args.insert(args.end(), {init ? "--model.init" : "--checkpoint.resume", damaged});
-            const CommandResult result = run_with_time_limit(2, args, 60);
+            const CommandResult result = run_distmf_within(60, 2, args);
             INFO((init ? "--model.init" : "--checkpoint.resume") << ", byte " << position << "\n"
                                                                  << result.out << result.err);
             REQUIRE(result.exit_code == 2);

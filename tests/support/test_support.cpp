@@ -163,10 +163,17 @@ CommandResult run_command(const std::string& command_line) {
 
 CommandResult run_distmf(int ranks, const std::vector<std::string>& args,
                          const std::vector<std::string>& environment) {
+    return run_distmf_within(0, ranks, args, environment);
+}
+
+CommandResult run_distmf_within(int seconds, int ranks, const std::vector<std::string>& args,
+                                const std::vector<std::string>& environment) {
     const TempDir capture;
     std::vector<std::string> variables = private_mpi_session(capture);
     variables.insert(variables.end(), environment.begin(), environment.end());
-    return run_captured(capture, distmf_command_line(ranks, args, variables));
+    const std::string limit =
+        seconds > 0 ? "timeout -k 5 " + std::to_string(seconds) + " " : std::string();
+    return run_captured(capture, limit + distmf_command_line(ranks, args, variables));
 }
 
 std::optional<std::string> data_dir() {

@@ -77,6 +77,11 @@ std::vector<std::string> private_mpi_session(const TempDir& dir);
 CommandResult run_distmf(int ranks, const std::vector<std::string>& args,
                          const std::vector<std::string>& environment = {});
 
+/// Runs `distmf <args...>` as run_distmf does, under `timeout`: a run still going after
+/// `seconds` is stopped (SIGTERM, SIGKILL 5 s later) and reported as exit code 124 (or 137).
+CommandResult run_distmf_within(int seconds, int ranks, const std::vector<std::string>& args,
+                                const std::vector<std::string>& environment = {});
+
 /// Synthetic implicit feedback with user-specific structure (TSV `user item count`, IDs from
 /// 1): users and items get rank-`rank` factors; each user interacts with `per_user` distinct
 /// items drawn without replacement with probability proportional to
