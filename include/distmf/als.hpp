@@ -117,30 +117,32 @@ using RowSolverFactory = std::function<std::unique_ptr<RowSolver>()>;
 RowSolverFactory explicit_row_solvers(const FactorTable& fixed, const AlsSettings& settings);
 
 /// Local. Solves every row of `ratings` (a block of rows of one side, columns indexing the
-/// other side) with solvers from `make_solver` (one per thread, `threads` threads), and writes
-/// the results into rows [ratings.first_row, ratings.first_row + ratings.n_rows()) of `solved`,
-/// whose values there are the solvers' warm start. Rows without ratings become zero. Returns
-/// the global index of the first row whose system could not be solved, or -1.
+/// table the solvers read) with solvers from `make_solver` (one per thread, `threads`
+/// threads), and writes the results into rows [ratings.first_row, ratings.first_row +
+/// ratings.n_rows()) of `solved` (which holds at least those rows), whose values there are the
+/// solvers' warm start. Rows without ratings become zero. Returns the global index of the
+/// first row whose system could not be solved, or -1.
 std::int64_t solve_rows(const RatingMatrix& ratings, const RowSolverFactory& make_solver,
                         int threads, FactorTable& solved);
 
-/// Local. solve_rows with explicit ALS solvers against `fixed` (the other side, all rows).
+/// Local. solve_rows with explicit ALS solvers against `fixed` (the rows of the other side
+/// that the columns of `ratings` index).
 std::int64_t solve_rows(const RatingMatrix& ratings, const FactorTable& fixed,
                         const AlsSettings& settings, FactorTable& solved);
 
-/// Collective: every rank of comm must call, in the same order. One ALS half-sweep: every
-/// rank solves its block of rows (`ratings`, rows blocks.first(rank)..end(rank)) with
-/// `make_solver`'s solvers, then the blocks are all-gathered so every rank holds all of
-/// `solved`. A row that cannot be solved is an agreed NumericalError naming it (by external
-/// ID from `ids`, with `side` = "user" or "item") and suggesting a larger lambda.
+/// Collective: every rank of comm must call, in the same order. One ALS half-sweep on this
+/// rank: solves its block of rows (`ratings`) with `make_solver`'s solvers into `solved` (its
+/// own rows). A row that cannot be solved on any rank is an agreed NumericalError naming it
+/// (by external ID from `ids`, the IDs of every global row, with `side` = "user" or "item")
+/// and suggesting a larger lambda. The caller then passes the new rows to the ranks that read
+/// them (factor_views.hpp).
 void als_half_sweep(const Communicator& comm, const RatingMatrix& ratings,
-                    const BlockPartition& blocks, const RowSolverFactory& make_solver, int threads,
-                    FactorTable& solved, std::span<const std::int64_t> ids, const char* side);
+                    const RowSolverFactory& make_solver, int threads, FactorTable& solved,
+                    std::span<const std::int64_t> ids, const char* side);
 
 /// Collective: every rank of comm must call, in the same order. The explicit ALS half-sweep:
 /// als_half_sweep with explicit_row_solvers(fixed, settings).
-void als_half_sweep(const Communicator& comm, const RatingMatrix& ratings,
-                    const BlockPartition& blocks, const FactorTable& fixed,
+void als_half_sweep(const Communicator& comm, const RatingMatrix& ratings, const FactorTable& fixed,
                     const AlsSettings& settings, FactorTable& solved,
                     std::span<const std::int64_t> ids, const char* side);
 

@@ -67,10 +67,11 @@ RowSolverFactory bpmf_row_samplers(const FactorTable& fixed, const GaussianPrior
                                    std::uint64_t stream);
 
 /// Collective: every rank of comm must call, in the same order. One BPMF half-sweep of sweep
-/// `sweep`: draws the prior of `sampled` from its rows with train_counts > 0 (train_counts:
-/// the training ratings of every global row of `sampled`; the same on every rank, so every
-/// rank draws the same prior), then every rank draws its block of rows and the blocks are
-/// all-gathered (als_half_sweep).
+/// `sweep` on this rank: draws the prior of the side from the rows with train_counts > 0 of
+/// every rank's `sampled` (this rank's own rows, blocks.first(rank)..end(rank) of `blocks`;
+/// train_counts: the training ratings of every global row), the same prior on every rank,
+/// then draws its own rows against `fixed` (the rows of the other side that the columns of
+/// `ratings` index), as als_half_sweep. The caller then passes the new rows on.
 void bpmf_half_sweep(const Communicator& comm, const RatingMatrix& ratings,
                      const BlockPartition& blocks, const FactorTable& fixed,
                      const BpmfSettings& settings, std::int64_t sweep, FactorTable& sampled,

@@ -34,6 +34,17 @@ int to_mpi_count(Integer value, const char* what) {
     return static_cast<int>(value);
 }
 
+/// MPI's int counts and displacements of blocks packed back to back.
+struct PackedCounts {
+    std::vector<int> counts;
+    std::vector<int> displacements;
+    std::int64_t total = 0;  ///< the sum of the counts
+};
+
+/// Local. The counts and displacements of blocks of `counts` elements each, packed back to
+/// back; throws (naming `what`) when one does not fit MPI's int.
+PackedCounts packed_counts(std::span<const std::int64_t> counts, const char* what);
+
 /// Owns MPI for the life of the program: MPI_Init_thread (funneled: only the main thread
 /// calls MPI; OpenMP threads compute) and MPI_Finalize. Sets MPI_ERRORS_RETURN on
 /// MPI_COMM_WORLD so errors become exceptions. Finalizes only when no exception is in flight
@@ -68,6 +79,15 @@ class MpiType {
   private:
     MPI_Datatype type_ = MPI_DATATYPE_NULL;
     bool owned_ = false;
+};
+
+/// Payload bytes moved between different ranks by a Communicator's row and block exchanges
+/// (all_gather_rows_in_place, all_to_all_v, all_to_all_rows, send_recv; a rank's copy to
+/// itself and the small count exchanges are not counted). For benchmarks and tests of the
+/// routing plans' predictions.
+struct TrafficCount {
+    std::int64_t sent_bytes = 0;
+    std::int64_t received_bytes = 0;
 };
 
 /// A non-owning handle to an MPI communicator (MPI_COMM_WORLD by default) with distmf's typed,
@@ -138,6 +158,18 @@ class Communicator {
     std::vector<T> all_to_all_v(std::span<const T> send,
                                 std::span<const std::int64_t> send_counts) const;
 
+    /// Collective. Sends `send_rows[r]` consecutive rows of `send` (each `row_width` values,
+    /// packed in rank order) to rank r and receives `receive_rows[r]` rows from rank r into
+    /// `receive`, packed in source-rank order (MPI_Alltoallv counted in rows, so counts stay
+    /// small). Every rank's receive_rows must equal what the others send it.
+    template <class T>
+    void all_to_all_rows(std::span<const T> send, std::span<const std::int64_t> send_rows,
+                         std::span<T> receive, std::span<const std::int64_t> receive_rows,
+                         std::int64_t row_width) const;
+
+    /// Local. What this handle's exchanges have moved to and from other ranks so far.
+    const TrafficCount& traffic() const noexcept { return traffic_; }
+
     /// Collective. Replaces value with rank root's.
     template <class T>
     void broadcast(T& value, int root = 0) const;
@@ -155,9 +187,17 @@ class Communicator {
                                            std::uint64_t order_key) const;
 
   private:
+    /// Adds an exchange's payload to traffic_: `sent` and `received` values of T, own excluded.
+    template <class T>
+    void count_traffic(std::int64_t sent, std::int64_t received) const noexcept {
+        traffic_.sent_bytes += sent * static_cast<std::int64_t>(sizeof(T));
+        traffic_.received_bytes += received * static_cast<std::int64_t>(sizeof(T));
+    }
+
     MPI_Comm comm_;
     int rank_ = 0;
     int size_ = 1;
+    mutable TrafficCount traffic_;  // statistics only: counting does not change what is sent
 };
 
 // ---- template definitions ------------------------------------------------------------------
@@ -314,6 +354,8 @@ void Communicator::all_gather_rows_in_place(std::span<T> all,
                                     recv_counts.data(), displacements.data(), row_type, comm_);
     MPI_Type_free(&row_type);
     check_mpi(code, "MPI_Allgatherv");
+    const std::int64_t own_rows = rows_per_rank[static_cast<std::size_t>(rank_)];
+    count_traffic<T>(own_rows * row_width * (size_ - 1), (total_rows - own_rows) * row_width);
 }
 
 template <class T>
@@ -334,6 +376,8 @@ void Communicator::send_recv(std::span<const T> send, int destination, std::span
                                           " values, expected " + std::to_string(receive.size()) +
                                           ")");
     }
+    count_traffic<T>(destination == rank_ ? 0 : static_cast<std::int64_t>(send.size()),
+                     source == rank_ ? 0 : static_cast<std::int64_t>(receive.size()));
 }
 
 template <class T>
@@ -346,26 +390,55 @@ std::vector<T> Communicator::all_to_all_v(std::span<const T> send,
     check_mpi(MPI_Alltoall(send_counts.data(), 1, count_type.get(), recv_counts64.data(), 1,
                            count_type.get(), comm_),
               "MPI_Alltoall");
-    std::vector<int> send_int(n_ranks), send_displ(n_ranks), recv_int(n_ranks), recv_displ(n_ranks);
-    std::int64_t send_total = 0;
-    std::int64_t recv_total = 0;
-    for (std::size_t r = 0; r < n_ranks; ++r) {
-        send_int[r] = to_mpi_count(send_counts[r], "all_to_all_v");
-        send_displ[r] = to_mpi_count(send_total, "all_to_all_v");
-        recv_int[r] = to_mpi_count(recv_counts64[r], "all_to_all_v");
-        recv_displ[r] = to_mpi_count(recv_total, "all_to_all_v");
-        send_total += send_counts[r];
-        recv_total += recv_counts64[r];
-    }
+    const PackedCounts sent = packed_counts(send_counts, "all_to_all_v");
+    const PackedCounts arriving =
+        packed_counts(std::span<const std::int64_t>(recv_counts64), "all_to_all_v");
+    const std::int64_t send_total = sent.total;
+    const std::int64_t recv_total = arriving.total;
     if (send_total != static_cast<std::int64_t>(send.size())) {
         throw Error("all_to_all_v: send counts do not add up to the buffer size");
     }
     std::vector<T> received(static_cast<std::size_t>(recv_total));
     const MpiType<T> type;
-    check_mpi(MPI_Alltoallv(send.data(), send_int.data(), send_displ.data(), type.get(),
-                            received.data(), recv_int.data(), recv_displ.data(), type.get(), comm_),
+    check_mpi(MPI_Alltoallv(send.data(), sent.counts.data(), sent.displacements.data(), type.get(),
+                            received.data(), arriving.counts.data(), arriving.displacements.data(),
+                            type.get(), comm_),
               "MPI_Alltoallv");
+    const auto self = static_cast<std::size_t>(rank_);
+    count_traffic<T>(send_total - send_counts[self], recv_total - recv_counts64[self]);
     return received;
+}
+
+template <class T>
+void Communicator::all_to_all_rows(std::span<const T> send, std::span<const std::int64_t> send_rows,
+                                   std::span<T> receive, std::span<const std::int64_t> receive_rows,
+                                   std::int64_t row_width) const {
+    const auto n_ranks = static_cast<std::size_t>(size_);
+    if (send_rows.size() != n_ranks || receive_rows.size() != n_ranks) {
+        throw Error("all_to_all_rows: one count per rank needed");
+    }
+    const PackedCounts sent = packed_counts(send_rows, "all_to_all_rows");
+    const PackedCounts arriving = packed_counts(receive_rows, "all_to_all_rows");
+    const std::int64_t send_total = sent.total;
+    const std::int64_t recv_total = arriving.total;
+    if (send_total * row_width != static_cast<std::int64_t>(send.size()) ||
+        recv_total * row_width != static_cast<std::int64_t>(receive.size())) {
+        throw Error("all_to_all_rows: row counts do not match the buffers");
+    }
+    if (row_width == 0) return;
+    MPI_Datatype row_type = MPI_DATATYPE_NULL;
+    check_mpi(MPI_Type_contiguous(to_mpi_count(row_width, "all_to_all_rows"), MpiType<T>().get(),
+                                  &row_type),
+              "MPI_Type_contiguous");
+    check_mpi(MPI_Type_commit(&row_type), "MPI_Type_commit");
+    const int code = MPI_Alltoallv(send.data(), sent.counts.data(), sent.displacements.data(),
+                                   row_type, receive.data(), arriving.counts.data(),
+                                   arriving.displacements.data(), row_type, comm_);
+    MPI_Type_free(&row_type);
+    check_mpi(code, "MPI_Alltoallv");
+    const auto self = static_cast<std::size_t>(rank_);
+    count_traffic<T>((send_total - send_rows[self]) * row_width,
+                     (recv_total - receive_rows[self]) * row_width);
 }
 
 template <class T>

@@ -35,6 +35,10 @@ enum class SplitMethod { hash, per_user };
 enum class ConfidenceScaling { linear, log };
 /// Implicit ALS: how a row's system is solved (a few conjugate-gradient steps, or exactly).
 enum class ImplicitSolver { cg, cholesky };
+/// Training: where the factor tables live. Replicated: every rank holds all of W and H
+/// (all-gathered after each half-sweep). Sharded: every rank holds its own blocks plus the
+/// rows its ratings touch (ghosts), routed by MPI_Alltoallv (factor_routing.hpp).
+enum class FactorLayout { replicated, sharded };
 /// `distmf evaluate --baseline`: rank by the model (none) or by training popularity.
 enum class Baseline { none, popularity };
 /// Text layout of the files `recommend` and `predict` write.
@@ -115,6 +119,7 @@ struct TrainConfig {
     int threads = 0;          ///< OpenMP threads per rank; 0: OMP_NUM_THREADS
     int patience = 0;         ///< stop after this many iterations without a better
                               ///< test RMSE and keep the best model; 0: never
+    FactorLayout factors = FactorLayout::sharded;  ///< where the factor tables live
 };
 
 /// The largest --dsgd.grid (sub-blocks per side of a rank's block).
@@ -229,6 +234,8 @@ std::ostream& operator<<(std::ostream& out, ConfidenceScaling value);
 std::istream& operator>>(std::istream& in, ConfidenceScaling& value);
 std::ostream& operator<<(std::ostream& out, ImplicitSolver value);
 std::istream& operator>>(std::istream& in, ImplicitSolver& value);
+std::ostream& operator<<(std::ostream& out, FactorLayout value);
+std::istream& operator>>(std::istream& in, FactorLayout& value);
 std::ostream& operator<<(std::ostream& out, Baseline value);
 std::istream& operator>>(std::istream& in, Baseline& value);
 std::ostream& operator<<(std::ostream& out, OutputFormat value);

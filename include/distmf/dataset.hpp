@@ -48,6 +48,7 @@ struct IngestTimings {
 
 /// One rank's share of a data set, ready for ALS.
 struct Dataset {
+    int rank = 0;                        ///< the rank holding this share (its blocks' index)
     std::vector<std::int64_t> user_ids;  ///< external user ID of every global user index
     std::vector<std::int64_t> item_ids;  ///< external item ID of every global item index
     BlockPartition user_blocks;          ///< rank r owns users [first(r), end(r))

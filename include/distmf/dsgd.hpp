@@ -6,12 +6,13 @@
 /// the ratings, touching only its own user rows and the rows of item block q, which no other
 /// rank holds at that time (dsgd_schedule.hpp). Then the item blocks move one step around the
 /// ring: every rank sends block q to rank r - 1 and receives block (q + 1) mod P from rank
-/// r + 1 (one MPI_Sendrecv). After P sub-epochs every rank holds its own item block again; one
-/// all-gather of users and items then gives every rank the whole model, as after an ALS
-/// iteration, for the metrics, checkpoints and the model file.
+/// r + 1 (one MPI_Sendrecv). After P sub-epochs every rank holds its own item block again:
+/// each rank only ever holds its own user block and one item block, the metrics read the item
+/// rows their users rated through factor_views.hpp, and checkpoints and the model file take
+/// each rank's own rows.
 ///
 /// Per epoch a rank sends and receives n_items * (k + biases) * 4 bytes around the ring (its
-/// P blocks of 1/P of the items), plus the all-gather.
+/// P blocks of 1/P of the items).
 ///
 /// Inside a rank, `threads` OpenMP threads share block (r, q) FPSGD-style (Chin et al. 2015):
 /// the block is cut into grid x grid sub-blocks (dsgd_layout.hpp) processed in grid waves; the
@@ -54,7 +55,6 @@ struct DsgdCounters {
     std::int64_t updates = 0;         ///< SGD steps (ratings visited)
     double sgd_seconds = 0.0;         ///< in SGD passes (all threads)
     double rotation_seconds = 0.0;    ///< in the ring shifts
-    double gather_seconds = 0.0;      ///< in the all-gathers at epoch ends
     std::int64_t rotation_bytes = 0;  ///< sent around the ring
     std::int64_t epochs = 0;          ///< epochs completed
     double layout_seconds = 0.0;      ///< building the layout
@@ -72,16 +72,17 @@ class DsgdTrainer {
     DsgdTrainer(int rank, int n_ranks, const Config& config, const Dataset& dataset,
                 const AlsSettings& settings);
 
-    /// Local. Zeroes the rows without training ratings (SGD never touches them; ALS zeroes
-    /// them too), so that they predict from the biases alone.
+    /// Local. Zeroes this rank's own rows without training ratings (SGD never touches them;
+    /// ALS zeroes them too), so that they predict from the biases alone.
     void prepare(TrainState& state) const;
 
     /// Collective: every rank of comm must call, in the same order. Runs epoch
-    /// state.iteration + 1 from sub-epoch state.sub_epochs_done on, at state.step_size. After
-    /// every sub-epoch but the last it calls `stop_requested`; if that is true, every rank
-    /// receives the current rows of every block (state.sub_epochs_done says how far the epoch
-    /// got) and it returns false. Returns true at the end of the epoch, with sub_epochs_done =
-    /// 0 and the whole model on every rank (state.iteration is the caller's).
+    /// state.iteration + 1 from sub-epoch state.sub_epochs_done on, at state.step_size
+    /// (state.users and state.items: this rank's own blocks). After every sub-epoch but the
+    /// last it calls `stop_requested`; if that is true, every item block is sent back to its
+    /// owner (state.sub_epochs_done says how far the epoch got) and it returns false. Returns
+    /// true at the end of the epoch, with sub_epochs_done = 0 (state.iteration is the
+    /// caller's).
     bool run_epoch(const Communicator& comm, TrainState& state, const StopCheck& stop_requested);
 
     /// Local. Epoch state.iteration ended with the objective of state.history.back(): sets the
@@ -95,9 +96,10 @@ class DsgdTrainer {
     int grid() const noexcept { return layout_.grid(); }
 
   private:
-    void run_block(int item_block, TrainState& state);
-    void rotate(const Communicator& comm, int item_block, FactorTable& items);
-    void gather(const Communicator& comm, int item_block_offset, TrainState& state);
+    void run_block(int item_block, double step, FactorTable& users, FactorTable& items);
+    void rotate(const Communicator& comm, int item_block);
+    void exchange_with_owners(const Communicator& comm, int sub_epoch, FactorTable& own_items,
+                              bool to_owners);
 
     int rank_;
     int n_ranks_;
@@ -108,6 +110,8 @@ class DsgdTrainer {
     std::vector<float> item_penalty_scale_;
     DsgdCounters counters_;
     DsgdLayout layout_;
+    FactorTable held_items_;      // the item block this rank works on
+    FactorTable incoming_items_;  // the next one, arriving from the ring
 };
 
 /// Local. One line for the log: the update rate per core, the time in SGD, rotation and

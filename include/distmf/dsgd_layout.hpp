@@ -28,6 +28,8 @@ class DsgdLayout {
   public:
     /// Local. Lays out the ratings of `by_user` (this rank's users, row block `row_block`;
     /// columns are global items) for the item blocks of `item_blocks`, with grid x grid
+    /// sub-blocks per block; each BlockRating names its user by its row in the user block
+    /// and its item by its row in the item block. Its other arguments:
     /// sub-blocks per block. `user_counts` / `item_counts` are the training ratings of every
     /// global user / item (they balance the parts). Sub-block (q, a, b) is shuffled with the
     /// seed hash_keys(seed, row_block, q, a * grid + b): it depends on the seed and on which

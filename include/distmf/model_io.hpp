@@ -84,8 +84,9 @@ struct Model {
     bool has_training_data() const { return !item_train_counts.empty(); }
 };
 
-/// The parts of a model as training holds them (all rows on every rank; each rank writes the
-/// rows of its blocks).
+/// The parts of a model as training holds them: the IDs of every row, and tables holding at
+/// least this rank's rows of its blocks (its own rows, or every row); each rank writes the rows
+/// of its blocks.
 struct ModelView {
     const std::vector<std::int64_t>& user_ids;
     const std::vector<std::int64_t>& item_ids;

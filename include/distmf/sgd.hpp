@@ -26,7 +26,8 @@
 
 namespace distmf {
 
-/// One training rating as DSGD stores it: global user row, global item row, rating.
+/// One training rating as DSGD stores it: the user's row in the rank's user block, the item's
+/// row in its item block, the rating.
 struct BlockRating {
     std::int32_t user = 0;
     std::int32_t item = 0;
@@ -55,8 +56,8 @@ void sgd_update(std::span<float> user_row, std::span<float> item_row, float rati
 struct SgdPenalties {
     float lambda = 0.0F;
     float bias_lambda = 0.0F;
-    std::span<const float> user_scale;  ///< by global user row, or empty
-    std::span<const float> item_scale;  ///< by global item row, or empty
+    std::span<const float> user_scale;  ///< by the ratings' user rows, or empty
+    std::span<const float> item_scale;  ///< by the ratings' item rows, or empty
 };
 
 /// Local. The per-rating penalty scale s_i / n_i (s_i = penalty_scale(settings, n_i)) of every
@@ -66,7 +67,8 @@ std::vector<float> per_rating_penalty_scale(const AlsSettings& settings,
                                             std::span<const std::int64_t> counts);
 
 /// Local. sgd_update on every rating of `ratings`, in order, with the same step size and
-/// mean; `users` and `items` hold the rows the ratings name. The rows of the next ratings are
+/// mean; `users` and `items` hold the rows the ratings name (rating.user is storage row
+/// rating.user of `users`, whatever its first_row()). The rows of the next ratings are
 /// prefetched; the k-wide loops are vectorized; nothing is allocated.
 void sgd_pass(std::span<const BlockRating> ratings, FactorTable& users, FactorTable& items,
               float step_size, float global_mean, const SgdPenalties& penalties);

@@ -22,8 +22,9 @@ struct WarmStartReport {
     std::int64_t items_found = 0;  ///< items of this run that the model has
 };
 
-/// Local. For every row i of `target` with positions[i] >= 0, copies row positions[i] of
-/// `source` (of the same width) into it. Returns the number of rows copied.
+/// Local. For every stored row i of `target` (row target.first_row() + i) with positions[i] >=
+/// 0, copies row positions[i] of `source` (of the same width) into it. Returns the number of
+/// rows copied.
 std::int64_t copy_rows_at(const FactorTable& source, std::span<const std::int64_t> positions,
                           FactorTable& target);
 
@@ -36,7 +37,8 @@ void check_warm_start_file(const Communicator& comm, const std::string& path, in
 
 /// Collective: every rank of comm must call. Loads the model at `path` (load_model: a missing
 /// or invalid file is an agreed InputError) and copies its rows into state.users and
-/// state.items by external ID (`user_ids`, `item_ids`: this run's IDs in row order). A model of
+/// state.items by external ID (`user_ids`, `item_ids`: the IDs of the rows the tables hold, in
+/// row order; the counts reported are summed over the ranks). A model of
 /// another rank k or with/without biases is an agreed ConfigError naming the difference.
 WarmStartReport warm_start(const Communicator& comm, const std::string& path,
                            std::span<const std::int64_t> user_ids,

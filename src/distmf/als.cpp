@@ -173,8 +173,8 @@ std::int64_t solve_rows(const RatingMatrix& ratings, const FactorTable& fixed,
 }
 
 void als_half_sweep(const Communicator& comm, const RatingMatrix& ratings,
-                    const BlockPartition& blocks, const RowSolverFactory& make_solver, int threads,
-                    FactorTable& solved, std::span<const std::int64_t> ids, const char* side) {
+                    const RowSolverFactory& make_solver, int threads, FactorTable& solved,
+                    std::span<const std::int64_t> ids, const char* side) {
     const std::int64_t failed_row = solve_rows(ratings, make_solver, threads, solved);
     std::optional<std::string> error;
     if (failed_row >= 0) {
@@ -185,17 +185,13 @@ void als_half_sweep(const Communicator& comm, const RatingMatrix& ratings,
     if (const auto agreed = comm.first_error(error, static_cast<std::uint64_t>(failed_row))) {
         throw NumericalError(*agreed);
     }
-    const std::vector<std::int64_t> rows_per_rank = blocks.sizes();
-    comm.all_gather_rows_in_place(solved.row_span(0, solved.rows()),
-                                  std::span<const std::int64_t>(rows_per_rank), solved.width());
 }
 
-void als_half_sweep(const Communicator& comm, const RatingMatrix& ratings,
-                    const BlockPartition& blocks, const FactorTable& fixed,
+void als_half_sweep(const Communicator& comm, const RatingMatrix& ratings, const FactorTable& fixed,
                     const AlsSettings& settings, FactorTable& solved,
                     std::span<const std::int64_t> ids, const char* side) {
-    als_half_sweep(comm, ratings, blocks, explicit_row_solvers(fixed, settings), settings.threads,
-                   solved, ids, side);
+    als_half_sweep(comm, ratings, explicit_row_solvers(fixed, settings), settings.threads, solved,
+                   ids, side);
 }
 
 }  // namespace distmf

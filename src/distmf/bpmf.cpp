@@ -4,6 +4,7 @@
 #include <cstring>
 #include <memory>
 
+#include "distmf/factor_routing.hpp"
 #include "distmf/hashing.hpp"
 
 namespace distmf {
@@ -41,14 +42,14 @@ class BpmfRowSampler final : public RowSolver {
 /// The table with `extra`'s values appended as columns to `samples`' (no biases).
 FactorTable append_columns(const FactorTable& samples, const FactorTable& extra) {
     const int k_before = samples.rows() == extra.rows() ? samples.k() : 0;
-    FactorTable joined(extra.rows(), k_before + extra.k(), false);
+    FactorTable joined(extra.first_row(), extra.rows(), k_before + extra.k(), false);
     if (k_before > 0) joined.values().leftCols(k_before) = samples.values();
     joined.values().rightCols(extra.k()) = extra.values().rightCols(extra.k());
     return joined;
 }
 
 FactorTable scaled(const FactorTable& table, float scale) {
-    FactorTable result(table.rows(), table.k(), false);
+    FactorTable result(table.first_row(), table.rows(), table.k(), false);
     result.values() = table.values() * scale;
     return result;
 }
@@ -81,9 +82,10 @@ void bpmf_half_sweep(const Communicator& comm, const RatingMatrix& ratings,
                      const char* side) {
     const std::uint64_t stream = bpmf_half_sweep_stream(settings, sweep, side);
     SplitMix64 prior_random(stream);
+    const FactorTable all_rows = gather_all_rows(comm, sampled, blocks);  // TODO(h12-moments)
     const GaussianPrior prior =
-        sample_prior(sampled.values(), train_counts, settings.beta0, prior_random);
-    als_half_sweep(comm, ratings, blocks, bpmf_row_samplers(fixed, prior, ids, settings, stream),
+        sample_prior(all_rows.values(), train_counts, settings.beta0, prior_random);
+    als_half_sweep(comm, ratings, bpmf_row_samplers(fixed, prior, ids, settings, stream),
                    settings.threads, sampled, ids, side);
 }
 

@@ -18,6 +18,7 @@
 #include "distmf/collective_section.hpp"
 #include "distmf/dsgd.hpp"
 #include "distmf/error.hpp"
+#include "distmf/factor_views.hpp"
 #include "distmf/fault_injection.hpp"
 #include "distmf/hashing.hpp"
 #include "distmf/model_io.hpp"
@@ -119,9 +120,11 @@ void write_table_pair(const Communicator& comm, const H5Handle& group, const Dat
     for (const bool user_side : {true, false}) {
         const FactorTable& table = user_side ? users : items;
         const BlockPartition& blocks = user_side ? dataset.user_blocks : dataset.item_blocks;
-        write_checked_rows(comm, group, user_side ? names[0] : names[1], table.rows(),
-                           table.width(), blocks.first(rank), blocks.size(rank),
-                           table.values().data() + blocks.first(rank) * table.width());
+        const std::vector<std::int64_t>& ids = user_side ? dataset.user_ids : dataset.item_ids;
+        write_checked_rows(comm, group, user_side ? names[0] : names[1],
+                           static_cast<std::int64_t>(ids.size()), table.width(), blocks.first(rank),
+                           blocks.size(rank),
+                           table.row_span(blocks.first(rank), blocks.size(rank)).data());
     }
 }
 
@@ -536,6 +539,18 @@ std::string save_checkpoint(const Communicator& comm, const Config& config, cons
     return path;
 }
 
+/// Local. A resumed state holds this rank's own rows only, as training does (the checkpoint
+/// holds every row, in global order, so any number of ranks can take theirs).
+ResumedState own_rows_state(TrainState state, const Dataset& dataset, const std::string& path) {
+    for (FactorTable* table : {&state.users, &state.best_users, &state.user_samples}) {
+        if (table->rows() > 0) *table = own_rows_of(*table, dataset.user_blocks, dataset.rank);
+    }
+    for (FactorTable* table : {&state.items, &state.best_items, &state.item_samples}) {
+        if (table->rows() > 0) *table = own_rows_of(*table, dataset.item_blocks, dataset.rank);
+    }
+    return ResumedState{std::move(state), path};
+}
+
 std::optional<ResumedState> resume_from_checkpoint(const Communicator& comm, const Config& config,
                                                    const Dataset& dataset,
                                                    std::uint64_t fingerprint, const Logger& log) {
@@ -559,7 +574,7 @@ std::optional<ResumedState> resume_from_checkpoint(const Communicator& comm, con
         check_compatible(loaded, resume, config, dataset, fingerprint, run, log);
         if (!dir.empty())
             set_aside_later_checkpoints(comm, dir, checkpoint_name_of(loaded.state), log);
-        return ResumedState{std::move(loaded.state), resume};
+        return own_rows_state(std::move(loaded.state), dataset, resume);
     }
     if (dir.empty()) return std::nullopt;
     CheckpointListing listing = list_checkpoint_folder(comm, dir);
@@ -574,7 +589,7 @@ std::optional<ResumedState> resume_from_checkpoint(const Communicator& comm, con
             continue;
         }
         check_compatible(loaded, path, config, dataset, fingerprint, run, log);
-        return ResumedState{std::move(loaded.state), path};
+        return own_rows_state(std::move(loaded.state), dataset, path);
     }
     if (!listing.unusable.empty())
         throw InputError(no_usable_checkpoint_message(dir, listing.unusable));

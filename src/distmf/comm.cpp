@@ -66,4 +66,16 @@ std::optional<std::string> Communicator::first_error(const std::optional<std::st
     return message;
 }
 
+PackedCounts packed_counts(std::span<const std::int64_t> counts, const char* what) {
+    PackedCounts packed;
+    packed.counts.reserve(counts.size());
+    packed.displacements.reserve(counts.size());
+    for (const std::int64_t count : counts) {
+        packed.counts.push_back(to_mpi_count(count, what));
+        packed.displacements.push_back(to_mpi_count(packed.total, what));
+        packed.total += count;
+    }
+    return packed;
+}
+
 }  // namespace distmf

@@ -117,6 +117,14 @@ struct EnumNames<ImplicitSolver> {
 };
 
 template <>
+struct EnumNames<FactorLayout> {
+    static constexpr std::array<std::pair<FactorLayout, std::string_view>, 2> table{{
+        {FactorLayout::replicated, "replicated"},
+        {FactorLayout::sharded, "sharded"},
+    }};
+};
+
+template <>
 struct EnumNames<Baseline> {
     static constexpr std::array<std::pair<Baseline, std::string_view>, 2> table{{
         {Baseline::none, "none"},
@@ -380,6 +388,10 @@ void declare_options(Config& c, OptionRegistry& r) {
     r.add("patience", c.train.patience,
           "stop when the test RMSE has not improved for this many iterations and keep the "
           "best model; 0: run every iteration");
+    r.add("factors", c.train.factors,
+          "where the factor tables live: sharded (each rank its own rows plus the rows its "
+          "ratings touch, exchanged by all-to-all) or replicated (all of W and H on every rank, "
+          "all-gathered); the results are bitwise the same");
 
     r.group("dsgd", "Distributed SGD [dsgd] (with --model.algorithm dsgd)");
     r.add("step-size", c.dsgd.step_size, "step size (learning rate) of the first epoch; > 0");
@@ -853,6 +865,8 @@ std::istream& operator>>(std::istream& in, ConfidenceScaling& value) {
 }
 std::ostream& operator<<(std::ostream& out, ImplicitSolver value) { return write_enum(out, value); }
 std::istream& operator>>(std::istream& in, ImplicitSolver& value) { return read_enum(in, value); }
+std::ostream& operator<<(std::ostream& out, FactorLayout value) { return write_enum(out, value); }
+std::istream& operator>>(std::istream& in, FactorLayout& value) { return read_enum(in, value); }
 std::ostream& operator<<(std::ostream& out, Baseline value) { return write_enum(out, value); }
 std::istream& operator>>(std::istream& in, Baseline& value) { return read_enum(in, value); }
 std::ostream& operator<<(std::ostream& out, OutputFormat value) { return write_enum(out, value); }

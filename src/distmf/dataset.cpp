@@ -272,6 +272,7 @@ TextLayout read_ratings_shard(const Communicator& comm, const std::string& path,
 
 Dataset load_dataset(const Communicator& comm, const DataConfig& options) {
     Dataset dataset;
+    dataset.rank = comm.rank();
     double clock = MPI_Wtime();
 
     RatingShard shard;

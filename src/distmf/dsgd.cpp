@@ -37,9 +37,12 @@ DsgdLayout lay_out(int rank, const Config& config, const Dataset& dataset, int t
     return layout;
 }
 
-/// Rows [first, first + count) of a table as a span of floats.
-std::span<float> block_rows(FactorTable& table, const BlockPartition& blocks, int block) {
-    return table.row_span(blocks.first(block), blocks.size(block));
+/// The entries [first(block), end(block)) of a per-row vector (empty stays empty).
+std::span<const float> block_part(const std::vector<float>& per_row, const BlockPartition& blocks,
+                                  int block) {
+    if (per_row.empty()) return {};
+    return std::span<const float>(per_row).subspan(static_cast<std::size_t>(blocks.first(block)),
+                                                   static_cast<std::size_t>(blocks.size(block)));
 }
 
 }  // namespace
@@ -73,46 +76,63 @@ DsgdTrainer::DsgdTrainer(int rank, int n_ranks, const Config& config, const Data
 }
 
 void DsgdTrainer::prepare(TrainState& state) const {
-    for (std::size_t user = 0; user < dataset_.user_train_counts.size(); ++user) {
-        if (dataset_.user_train_counts[user] == 0) {
-            state.users.row(static_cast<std::int64_t>(user)).setZero();
-        }
-    }
-    for (std::size_t item = 0; item < dataset_.item_train_counts.size(); ++item) {
-        if (dataset_.item_train_counts[item] == 0) {
-            state.items.row(static_cast<std::int64_t>(item)).setZero();
+    for (FactorTable* table : {&state.users, &state.items}) {
+        const std::vector<std::int64_t>& counts =
+            table == &state.users ? dataset_.user_train_counts : dataset_.item_train_counts;
+        for (std::int64_t row = table->first_row(); row < table->end_row(); ++row) {
+            if (counts[static_cast<std::size_t>(row)] == 0) table->row(row).setZero();
         }
     }
 }
 
 bool DsgdTrainer::run_epoch(const Communicator& comm, TrainState& state,
                             const StopCheck& stop_requested) {
+    exchange_with_owners(comm, static_cast<int>(state.sub_epochs_done), state.items, false);
     for (std::int64_t sub_epoch = state.sub_epochs_done; sub_epoch < n_ranks_; ++sub_epoch) {
         const int item_block = stratum_column(rank_, static_cast<int>(sub_epoch), n_ranks_);
-        run_block(item_block, state);
-        rotate(comm, item_block, state.items);
+        run_block(item_block, state.step_size, state.users, held_items_);
+        rotate(comm, item_block);
         state.sub_epochs_done = sub_epoch + 1;
         if (state.sub_epochs_done < n_ranks_ && stop_requested()) {
-            gather(comm, static_cast<int>(state.sub_epochs_done), state);
+            exchange_with_owners(comm, static_cast<int>(state.sub_epochs_done), state.items, true);
             return false;
         }
     }
     state.sub_epochs_done = 0;
-    gather(comm, 0, state);
+    std::swap(state.items, held_items_);  // after P steps the own block is back
     ++counters_.epochs;
     return true;
 }
 
-void DsgdTrainer::run_block(int item_block, TrainState& state) {
+void DsgdTrainer::exchange_with_owners(const Communicator& comm, int sub_epoch,
+                                       FactorTable& own_items, bool to_owners) {
+    // In sub-epoch s rank r works on block (r + s) mod P, whose owner is rank (r + s) mod P;
+    // its own block is then with rank (r - s) mod P.
+    const int held = stratum_column(rank_, sub_epoch, n_ranks_);
+    const int holder_of_own = (rank_ + n_ranks_ - sub_epoch % n_ranks_) % n_ranks_;
+    const BlockPartition& blocks = dataset_.item_blocks;
+    if (to_owners) {
+        comm.send_recv(
+            std::span<const float>(held_items_.row_span(blocks.first(held), blocks.size(held))),
+            held, own_items.row_span(own_items.first_row(), own_items.rows()), holder_of_own);
+        return;
+    }
+    held_items_ =
+        FactorTable(blocks.first(held), blocks.size(held), own_items.k(), own_items.has_bias());
+    comm.send_recv(
+        std::span<const float>(own_items.row_span(own_items.first_row(), own_items.rows())),
+        holder_of_own, held_items_.row_span(blocks.first(held), blocks.size(held)), held);
+}
+
+void DsgdTrainer::run_block(int item_block, double step, FactorTable& users, FactorTable& items) {
     const double start = MPI_Wtime();
-    const auto step_size = static_cast<float>(state.step_size);
+    const auto step_size = static_cast<float>(step);
     const auto global_mean = static_cast<float>(settings_.global_mean);
     const SgdPenalties penalties{static_cast<float>(settings_.lambda),
-                                 static_cast<float>(settings_.bias_lambda), user_penalty_scale_,
-                                 item_penalty_scale_};
+                                 static_cast<float>(settings_.bias_lambda),
+                                 block_part(user_penalty_scale_, dataset_.user_blocks, rank_),
+                                 block_part(item_penalty_scale_, dataset_.item_blocks, item_block)};
     const int grid = layout_.grid();
-    FactorTable& users = state.users;
-    FactorTable& items = state.items;
 #pragma omp parallel num_threads(std::max(1, settings_.threads))
     for (int wave = 0; wave < grid; ++wave) {
         // The sub-blocks of a wave share no user part and no item part: any thread may take
@@ -128,34 +148,21 @@ void DsgdTrainer::run_block(int item_block, TrainState& state) {
     counters_.sgd_seconds += MPI_Wtime() - start;
 }
 
-void DsgdTrainer::rotate(const Communicator& comm, int item_block, FactorTable& items) {
+void DsgdTrainer::rotate(const Communicator& comm, int item_block) {
     if (n_ranks_ == 1) return;
     const double start = MPI_Wtime();
+    const BlockPartition& blocks = dataset_.item_blocks;
     const int next_block = (item_block + 1) % n_ranks_;
-    const std::span<float> send = block_rows(items, dataset_.item_blocks, item_block);
-    comm.send_recv(std::span<const float>(send), (rank_ + n_ranks_ - 1) % n_ranks_,
-                   block_rows(items, dataset_.item_blocks, next_block), (rank_ + 1) % n_ranks_);
+    incoming_items_ = FactorTable(blocks.first(next_block), blocks.size(next_block),
+                                  held_items_.k(), held_items_.has_bias());
+    const std::span<const float> send =
+        held_items_.row_span(blocks.first(item_block), blocks.size(item_block));
+    comm.send_recv(send, (rank_ + n_ranks_ - 1) % n_ranks_,
+                   incoming_items_.row_span(blocks.first(next_block), blocks.size(next_block)),
+                   (rank_ + 1) % n_ranks_);
+    std::swap(held_items_, incoming_items_);
     counters_.rotation_bytes += static_cast<std::int64_t>(send.size_bytes());
     counters_.rotation_seconds += MPI_Wtime() - start;
-}
-
-void DsgdTrainer::gather(const Communicator& comm, int item_block_offset, TrainState& state) {
-    const double start = MPI_Wtime();
-    const std::vector<std::int64_t> user_rows = dataset_.user_blocks.sizes();
-    comm.all_gather_rows_in_place(state.users.row_span(0, state.users.rows()),
-                                  std::span<const std::int64_t>(user_rows), state.users.width());
-    // Rank r holds the current rows of item block (r + offset) mod P.
-    std::vector<std::int64_t> first_item(static_cast<std::size_t>(n_ranks_));
-    std::vector<std::int64_t> item_rows(static_cast<std::size_t>(n_ranks_));
-    for (int r = 0; r < n_ranks_; ++r) {
-        const int held = stratum_column(r, item_block_offset, n_ranks_);
-        first_item[static_cast<std::size_t>(r)] = dataset_.item_blocks.first(held);
-        item_rows[static_cast<std::size_t>(r)] = dataset_.item_blocks.size(held);
-    }
-    comm.all_gather_rows_in_place(state.items.row_span(0, state.items.rows()),
-                                  std::span<const std::int64_t>(first_item),
-                                  std::span<const std::int64_t>(item_rows), state.items.width());
-    counters_.gather_seconds += MPI_Wtime() - start;
 }
 
 void DsgdTrainer::finish_epoch(TrainState& state) const {
@@ -180,7 +187,6 @@ std::string describe_dsgd_counters(const std::vector<DsgdCounters>& all, int thr
         total.updates += c.updates;
         total.rotation_bytes = std::max(total.rotation_bytes, c.rotation_bytes);
         total.rotation_seconds = std::max(total.rotation_seconds, c.rotation_seconds);
-        total.gather_seconds = std::max(total.gather_seconds, c.gather_seconds);
         total.layout_seconds = std::max(total.layout_seconds, c.layout_seconds);
         slowest_sgd = std::max(slowest_sgd, c.sgd_seconds);
         total.epochs = c.epochs;
@@ -189,13 +195,13 @@ std::string describe_dsgd_counters(const std::vector<DsgdCounters>& all, int thr
     const double epochs = static_cast<double>(std::max<std::int64_t>(1, total.epochs));
     return format_text(
         "dsgd: %.1f M rating updates/s per core (%lld updates in %.2f s of SGD on the slowest "
-        "rank, %d rank%s x %d thread%s); per epoch %.3f s SGD, %.3f s ring, %.3f s all-gather, "
+        "rank, %d rank%s x %d thread%s); per epoch %.3f s SGD, %.3f s ring, "
         "%.2f MB sent around the ring per rank; layout %.2f s",
         static_cast<double>(total.updates) / std::max(slowest_sgd, 1e-9) / cores / 1e6,
         static_cast<long long>(total.updates), slowest_sgd, static_cast<int>(all.size()),
         all.size() == 1 ? "" : "s", threads, threads == 1 ? "" : "s", slowest_sgd / epochs,
-        total.rotation_seconds / epochs, total.gather_seconds / epochs,
-        static_cast<double>(total.rotation_bytes) / epochs / 1e6, total.layout_seconds);
+        total.rotation_seconds / epochs, static_cast<double>(total.rotation_bytes) / epochs / 1e6,
+        total.layout_seconds);
 }
 
 }  // namespace distmf

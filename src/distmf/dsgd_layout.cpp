@@ -66,13 +66,17 @@ DsgdLayout::DsgdLayout(const RatingMatrix& by_user, const BlockPartition& item_b
     for (std::size_t b = 0; b < n_buckets; ++b) start_[b + 1] += start_[b];
     ratings_.resize(static_cast<std::size_t>(by_user.nnz()));
     std::vector<std::int64_t> next(start_.begin(), start_.end() - 1);
+    // Indices local to the blocks: the user's row in this rank's user block, the item's row
+    // in its item block (the tables SGD updates hold exactly those blocks).
     for (std::int64_t row = 0; row < by_user.n_rows(); ++row) {
-        const auto user = static_cast<std::int32_t>(by_user.first_row + row);
+        const auto local_user = static_cast<std::int32_t>(row);
         const auto columns = by_user.row_columns(row);
         const auto values = by_user.row_values(row);
         for (std::size_t e = 0; e < columns.size(); ++e) {
+            const int q = item_column[static_cast<std::size_t>(columns[e])] / grid;
+            const auto local_item = static_cast<std::int32_t>(columns[e] - item_blocks.first(q));
             ratings_[static_cast<std::size_t>(next[bucket_of(row, columns[e])]++)] = {
-                user, columns[e], values[e]};
+                local_user, local_item, values[e]};
         }
     }
     const auto n = static_cast<std::int64_t>(n_buckets);

@@ -4,15 +4,22 @@
 
 namespace distmf {
 
-FactorTable::FactorTable(std::int64_t rows, int k, bool biases)
-    : values_(RowMatrixXf::Zero(rows, k + (biases ? 1 : 0))), k_(k), biases_(biases) {}
+FactorTable::FactorTable(std::int64_t rows, int k, bool biases) : FactorTable(0, rows, k, biases) {}
+
+FactorTable::FactorTable(std::int64_t first_row, std::int64_t rows, int k, bool biases)
+    : values_(RowMatrixXf::Zero(rows, k + (biases ? 1 : 0))),
+      first_row_(first_row),
+      k_(k),
+      biases_(biases) {}
 
 std::span<float> FactorTable::row_span(std::int64_t first, std::int64_t count) {
-    return {values_.data() + first * width(), static_cast<std::size_t>(count * width())};
+    return {values_.data() + (first - first_row_) * width(),
+            static_cast<std::size_t>(count * width())};
 }
 
 std::span<const float> FactorTable::row_span(std::int64_t first, std::int64_t count) const {
-    return {values_.data() + first * width(), static_cast<std::size_t>(count * width())};
+    return {values_.data() + (first - first_row_) * width(),
+            static_cast<std::size_t>(count * width())};
 }
 
 void FactorTable::initialize(std::span<const std::int64_t> external_ids, std::uint64_t seed,

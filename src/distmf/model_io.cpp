@@ -19,12 +19,12 @@ void write_side(const Communicator& comm, const H5Handle& file, const std::strin
                 const std::vector<std::int64_t>& ids, const FactorTable& table,
                 const BlockPartition& blocks) {
     const H5Handle group = create_group(file, name);
-    const std::int64_t n_rows = table.rows();
+    const auto n_rows = static_cast<std::int64_t>(ids.size());
     const std::int64_t first = blocks.first(comm.rank());
     const std::int64_t count = blocks.size(comm.rank());
     write_checked_rows(comm, group, "ids", n_rows, 0, first, count, ids.data() + first);
     // Straight from the table's rows ([bias,] factors): HDF5 picks the columns, no copy.
-    const float* rows = table.values().data() + first * table.width();
+    const float* rows = table.row_span(first, count).data();
     write_checked_rows(comm, group, "factors", n_rows, table.k(), first, count, rows,
                        MemoryRows{table.width(), table.width() - table.k()});
     if (table.has_bias()) {
@@ -58,7 +58,7 @@ void read_side(const H5Handle& file, const std::string& name, const ModelInfo& i
 /// The training datasets of a model file (see model_io.hpp); every rank writes its rows.
 void write_training(const Communicator& comm, const H5Handle& file, const ModelView& model) {
     const RatingMatrix& own = *model.user_train;
-    const std::int64_t n_users = model.users.rows();
+    const auto n_users = static_cast<std::int64_t>(model.user_ids.size());
     const std::int64_t first_entry = comm.exclusive_scan_sum(own.nnz());
     const std::int64_t n_entries = comm.all_reduce_sum(own.nnz());
     // Offsets of this rank's rows; the last rank also writes the final one (n_entries).
@@ -73,8 +73,8 @@ void write_training(const Communicator& comm, const H5Handle& file, const ModelV
                        own.columns.data());
     const H5Handle items = open_group(file, "items");
     const std::int64_t first_item = model.item_blocks.first(comm.rank());
-    write_checked_rows(comm, items, "train_count", model.items.rows(), 0, first_item,
-                       model.item_blocks.size(comm.rank()),
+    write_checked_rows(comm, items, "train_count", static_cast<std::int64_t>(model.item_ids.size()),
+                       0, first_item, model.item_blocks.size(comm.rank()),
                        model.item_train_counts->data() + first_item);
 }
 

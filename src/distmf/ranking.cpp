@@ -109,8 +109,9 @@ UserScorer popularity_scorer(const std::vector<std::int64_t>& counts) {
 
 UserScorer model_scorer(const FactorTable& users, const FactorTable& items) {
     return [&users, &items](std::int64_t first_user, std::int64_t count, RowMatrixXf& scores) {
-        score_items(users.values().middleRows(first_user, count).rightCols(users.k()), items,
-                    scores);
+        score_items(
+            users.values().middleRows(first_user - users.first_row(), count).rightCols(users.k()),
+            items, scores);
     };
 }
 

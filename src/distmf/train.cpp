@@ -14,6 +14,8 @@
 #include "distmf/checkpoint.hpp"
 #include "distmf/dsgd.hpp"
 #include "distmf/error.hpp"
+#include "distmf/factor_routing.hpp"
+#include "distmf/factor_views.hpp"
 #include "distmf/hashing.hpp"
 #include "distmf/implicit_als.hpp"
 #include "distmf/log.hpp"
@@ -40,13 +42,23 @@ bool is_implicit(const Config& config) { return config.model.algorithm == Algori
 
 bool is_bpmf(const Config& config) { return config.model.algorithm == Algorithm::bpmf; }
 
+/// Collective. F^T F of a side from every rank's own rows (the same on every rank, for any P).
+Eigen::MatrixXd side_gram(const Communicator& comm, const FactorTable& own,
+                          const BlockPartition& blocks, int threads) {
+    return table_gram(gather_all_rows(comm, own, blocks), threads);  // TODO(h12-moments)
+}
+
 /// Collective. One half-sweep of the configured algorithm in iteration `iteration`: solve (or,
-/// BPMF, draw) `solved`'s rows of this rank against `fixed`, then all-gather. Explicit ALS,
-/// implicit ALS and BPMF differ only in the row solver. train_counts: the training ratings of
-/// every global row of `solved` (BPMF's prior uses only rows that have some).
+/// BPMF, draw) this rank's rows of `solved` (its own block of `blocks`) against `fixed` (the
+/// other side's rows that the columns of `ratings` index). Explicit ALS, implicit ALS and BPMF
+/// differ only in the row solver. fixed_own / fixed_blocks: the other side's own rows on this
+/// rank and its blocks (implicit ALS sums F^T F over every rank's rows). train_counts: the
+/// training ratings of every global row of `solved` (BPMF's prior uses only rows that have
+/// some). The caller passes the new rows on.
 void half_sweep(const Communicator& comm, const Config& config, const RatingMatrix& ratings,
-                const BlockPartition& blocks, const FactorTable& fixed, const AlsSettings& settings,
-                std::int64_t iteration, FactorTable& solved,
+                const BlockPartition& blocks, const FactorTable& fixed,
+                const FactorTable& fixed_own, const BlockPartition& fixed_blocks,
+                const AlsSettings& settings, std::int64_t iteration, FactorTable& solved,
                 std::span<const std::int64_t> train_counts, std::span<const std::int64_t> ids,
                 const char* side) {
     if (is_bpmf(config)) {
@@ -56,12 +68,12 @@ void half_sweep(const Communicator& comm, const Config& config, const RatingMatr
         return;
     }
     if (!is_implicit(config)) {
-        als_half_sweep(comm, ratings, blocks, fixed, settings, solved, ids, side);
+        als_half_sweep(comm, ratings, fixed, settings, solved, ids, side);
         return;
     }
     const ImplicitSettings implicit = implicit_settings(config.ials);
-    const Eigen::MatrixXd gram = table_gram(fixed, settings.threads);  // the same on every rank
-    als_half_sweep(comm, ratings, blocks, implicit_row_solvers(fixed, gram, settings, implicit),
+    const Eigen::MatrixXd gram = side_gram(comm, fixed_own, fixed_blocks, settings.threads);
+    als_half_sweep(comm, ratings, implicit_row_solvers(fixed, gram, settings, implicit),
                    settings.threads, solved, ids, side);
 }
 
@@ -79,18 +91,28 @@ void with_model_tables(const TrainState& state, const Use& use) {
 
 /// The implicit figures of the iteration just completed (collective): the objective (weighted
 /// squared error over every cell plus the penalty) and the ranking metrics of the test set.
+/// `items` are the item rows this rank's users read (`views.items()` or one as wide as the
+/// model), `own_items` this rank's own item rows.
 void measure_implicit(const Communicator& comm, const Config& config, const Dataset& dataset,
-                      const FactorTable& users, const FactorTable& items,
-                      const AlsSettings& settings, IterationRecord& record) {
-    const Eigen::MatrixXd item_gram = table_gram(items, settings.threads);
-    const ExactSum loss = implicit_loss(dataset.user_ratings, users, items, item_gram,
+                      const FactorViews& views, const FactorTable& users, const FactorTable& items,
+                      const FactorTable& own_items, const AlsSettings& settings,
+                      IterationRecord& record) {
+    const Eigen::MatrixXd item_gram =
+        side_gram(comm, own_items, dataset.item_blocks, settings.threads);
+    const ExactSum loss = implicit_loss(views.user_ratings(), users, items, item_gram,
                                         implicit_settings(config.ials));
     record.train_rmse = std::numeric_limits<double>::quiet_NaN();
     record.objective += ExactSum::all_reduce(comm, loss).value();
     if (!has_test_data(dataset)) return;
+    // Ranking scores every item: sharded, the item table is gathered for it (and freed).
+    std::optional<FactorTable> gathered;
+    if (views.layout() == FactorLayout::sharded) {
+        gathered = gather_all_rows(comm, own_items, dataset.item_blocks);
+    }
+    const FactorTable& all_items = gathered ? *gathered : items;
     const RankingMetrics ranking = all_reduce_ranking(
-        comm, rank_users(dataset.user_ratings, dataset.test_ratings, model_scorer(users, items),
-                         items.rows(), config.eval.k, settings.threads));
+        comm, rank_users(dataset.user_ratings, dataset.test_ratings, model_scorer(users, all_items),
+                         all_items.rows(), config.eval.k, settings.threads));
     record.test_precision = ranking.precision;
     record.test_recall = ranking.recall;
     record.test_ndcg = ranking.ndcg;
@@ -98,32 +120,32 @@ void measure_implicit(const Communicator& comm, const Config& config, const Data
     record.test_auc = ranking.auc;
 }
 
-/// Computes the figures of the model `users` x `items` after an iteration (collective). The
-/// objective is the squared training error plus the penalty; BPMF has no penalty (its prior is
-/// learned), so its objective is the squared training error of the model alone.
+/// Computes the figures of the model after an iteration (collective): `users` and `own_items`
+/// are this rank's own rows of the model, `items` the item rows its users read (as laid out by
+/// `views`). The objective is the squared training error plus the penalty; BPMF has no penalty
+/// (its prior is learned), so its objective is the squared training error of the model alone.
 IterationRecord measure(const Communicator& comm, const Config& config, const Dataset& dataset,
-                        const FactorTable& users, const FactorTable& items,
+                        const FactorViews& views, const FactorTable& users,
+                        const FactorTable& items, const FactorTable& own_items,
                         const AlsSettings& settings) {
     IterationRecord record;
     if (!is_bpmf(config)) {
-        ExactSum penalty =
-            penalty_sum(users, dataset.user_train_counts, dataset.user_blocks.first(comm.rank()),
-                        dataset.user_blocks.size(comm.rank()), settings);
-        penalty.add(penalty_sum(items, dataset.item_train_counts,
-                                dataset.item_blocks.first(comm.rank()),
-                                dataset.item_blocks.size(comm.rank()), settings));
+        ExactSum penalty = penalty_sum(users, dataset.user_train_counts, users.first_row(),
+                                       users.rows(), settings);
+        penalty.add(penalty_sum(own_items, dataset.item_train_counts, own_items.first_row(),
+                                own_items.rows(), settings));
         record.objective = ExactSum::all_reduce(comm, penalty).value();
     }
     if (is_implicit(config)) {
-        measure_implicit(comm, config, dataset, users, items, settings, record);
+        measure_implicit(comm, config, dataset, views, users, items, own_items, settings, record);
         return record;
     }
     const RatingRange range{dataset.summary.min_rating, dataset.summary.max_rating};
     const ErrorMetrics train =
-        all_reduce_errors(comm, rating_errors(dataset.user_ratings, users, items,
+        all_reduce_errors(comm, rating_errors(views.user_ratings(), users, items,
                                               settings.global_mean, range, settings.threads));
     const ErrorMetrics test =
-        all_reduce_errors(comm, rating_errors(dataset.test_ratings, users, items,
+        all_reduce_errors(comm, rating_errors(views.test_ratings(), users, items,
                                               settings.global_mean, range, settings.threads));
     record.train_rmse = train.rmse;
     if (test.count > 0) {
@@ -132,6 +154,22 @@ IterationRecord measure(const Communicator& comm, const Config& config, const Da
     }
     record.objective += train.squared_unclipped;
     return record;
+}
+
+/// measure() of the model `state` predicts with: its current tables, or with BPMF after its
+/// burn-in the posterior mean of the samples kept, whose item rows are passed to the readers
+/// for the occasion (they are k T wide).
+IterationRecord measure_state(const Communicator& comm, const Config& config,
+                              const Dataset& dataset, const FactorViews& views,
+                              const TrainState& state, const AlsSettings& settings) {
+    if (sample_count(state) == 0) {
+        return measure(comm, config, dataset, views, state.users, views.items(), state.items,
+                       settings);
+    }
+    const PosteriorMean mean = posterior_mean(state);
+    FactorTable items = views.item_routing().make_view(mean.items);
+    views.item_routing().exchange(comm, mean.items, items);
+    return measure(comm, config, dataset, views, mean.users, items, mean.items, settings);
 }
 
 /// The figure early stopping minimizes: the test RMSE, or minus the test NDCG (implicit).
@@ -186,17 +224,21 @@ class MetricsFile {
 /// user half-sweep); false when the ranks agreed to stop between the half-sweeps. A BPMF sweep
 /// after the burn-in adds its sample to the model.
 bool alternating_iteration(const Communicator& comm, const Config& config, const Dataset& dataset,
-                           const AlsSettings& settings, TrainState& state,
+                           const AlsSettings& settings, FactorViews& views, TrainState& state,
                            const StopCheck& stop_requested) {
     const std::int64_t iteration = state.iteration + 1;
     if (!state.users_half_done) {
-        half_sweep(comm, config, dataset.user_ratings, dataset.user_blocks, state.items, settings,
-                   iteration, state.users, dataset.user_train_counts, dataset.user_ids, "user");
+        half_sweep(comm, config, views.user_ratings(), dataset.user_blocks, views.items(),
+                   state.items, dataset.item_blocks, settings, iteration, state.users,
+                   dataset.user_train_counts, dataset.user_ids, "user");
+        views.publish_users(comm, state.users);
         state.users_half_done = true;
         if (stop_requested()) return false;
     }
-    half_sweep(comm, config, dataset.item_ratings, dataset.item_blocks, state.users, settings,
-               iteration, state.items, dataset.item_train_counts, dataset.item_ids, "item");
+    half_sweep(comm, config, views.item_ratings(), dataset.item_blocks, views.users(), state.users,
+               dataset.user_blocks, settings, iteration, state.items, dataset.item_train_counts,
+               dataset.item_ids, "item");
+    views.publish_items(comm, state.items);
     state.users_half_done = false;
     if (is_bpmf(config) && iteration > config.bpmf.burn_in) keep_sample(state);
     return true;
@@ -282,8 +324,9 @@ TrainState starting_state(const Communicator& comm, const Config& config, const 
                           const Logger& log) {
     TrainState state = initial_state(config, dataset);
     if (config.model.init.empty()) return state;
-    const WarmStartReport found =
-        warm_start(comm, config.model.init, dataset.user_ids, dataset.item_ids, state);
+    const WarmStartReport found = warm_start(
+        comm, config.model.init, own_ids(dataset.user_ids, dataset.user_blocks, comm.rank()),
+        own_ids(dataset.item_ids, dataset.item_blocks, comm.rank()), state);
     log.info(format_text("starting from %s: %lld of %lld users and %lld of %lld items found",
                          config.model.init.c_str(), static_cast<long long>(found.users_found),
                          static_cast<long long>(dataset.summary.n_users),
@@ -342,13 +385,16 @@ void write_final_model(const Communicator& comm, const Config& config, const Dat
 
 TrainState initial_state(const Config& config, const Dataset& dataset) {
     TrainState state;
+    const int rank = dataset.rank;
     const int k = config.model.rank;
     const bool biases = config.model.biases;
-    state.users = FactorTable(static_cast<std::int64_t>(dataset.user_ids.size()), k, biases);
-    state.items = FactorTable(static_cast<std::int64_t>(dataset.item_ids.size()), k, biases);
+    state.users = own_rows_table(dataset.user_blocks, rank, k, biases);
+    state.items = own_rows_table(dataset.item_blocks, rank, k, biases);
     const auto scale = static_cast<float>(config.train.init_scale);
-    state.users.initialize(dataset.user_ids, hash_keys(config.train.seed, user_init_stream), scale);
-    state.items.initialize(dataset.item_ids, hash_keys(config.train.seed, item_init_stream), scale);
+    state.users.initialize(own_ids(dataset.user_ids, dataset.user_blocks, rank),
+                           hash_keys(config.train.seed, user_init_stream), scale);
+    state.items.initialize(own_ids(dataset.item_ids, dataset.item_blocks, rank),
+                           hash_keys(config.train.seed, item_init_stream), scale);
     state.step_size = config.dsgd.step_size;
     return state;
 }
@@ -383,21 +429,23 @@ TrainOutcome train_model(const Communicator& comm, const Config& config, const D
         dsgd.emplace(comm.rank(), comm.size(), config, dataset, settings);
         dsgd->prepare(state);
     }
+    // The views of the other sides' rows (DSGD reads only the items, for its metrics).
+    FactorViews views(comm, dataset, config.train.factors, state.users, state.items, !dsgd);
+    if (!dsgd) views.publish_users(comm, state.users);
+    views.publish_items(comm, state.items);
     MetricsFile metrics(comm, config.output.metrics, state.history);
     double seconds_so_far = 0.0;
     std::int64_t iterations_run = 0;
     while (state.iteration < total && !state.stopped_early) {
         const double start = MPI_Wtime();
         const double step_size = state.step_size;
-        const bool completed =
-            dsgd ? dsgd->run_epoch(comm, state, stop_requested)
-                 : alternating_iteration(comm, config, dataset, settings, state, stop_requested);
+        const bool completed = dsgd ? dsgd->run_epoch(comm, state, stop_requested)
+                                    : alternating_iteration(comm, config, dataset, settings, views,
+                                                            state, stop_requested);
         if (!completed) return TrainOutcome::interrupted;
         ++state.iteration;
-        IterationRecord record;
-        with_model_tables(state, [&](const FactorTable& users, const FactorTable& items) {
-            record = measure(comm, config, dataset, users, items, settings);
-        });
+        if (dsgd) views.publish_items(comm, state.items);
+        IterationRecord record = measure_state(comm, config, dataset, views, state, settings);
         record.iteration = state.iteration;
         record.seconds = comm.all_reduce_max(MPI_Wtime() - start);
         record.elapsed_seconds = comm.all_reduce_max(MPI_Wtime() - run_start);

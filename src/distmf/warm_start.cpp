@@ -35,7 +35,8 @@ std::int64_t copy_rows_at(const FactorTable& source, std::span<const std::int64_
     std::int64_t copied = 0;
     for (std::size_t row = 0; row < positions.size(); ++row) {
         if (positions[row] < 0) continue;
-        target.row(static_cast<std::int64_t>(row)) = source.row(positions[row]);
+        target.row(target.first_row() + static_cast<std::int64_t>(row)) =
+            source.row(positions[row]);
         ++copied;
     }
     return copied;
@@ -63,10 +64,10 @@ WarmStartReport warm_start(const Communicator& comm, const std::string& path,
     const Model model = load_model(comm, path);
     check_fits(model.info, path, state.users.k(), state.users.has_bias());
     WarmStartReport report;
-    report.users_found =
-        copy_rows_at(model.users, positions_of_ids(user_ids, model.user_ids), state.users);
-    report.items_found =
-        copy_rows_at(model.items, positions_of_ids(item_ids, model.item_ids), state.items);
+    report.users_found = comm.all_reduce_sum(
+        copy_rows_at(model.users, positions_of_ids(user_ids, model.user_ids), state.users));
+    report.items_found = comm.all_reduce_sum(
+        copy_rows_at(model.items, positions_of_ids(item_ids, model.item_ids), state.items));
     return report;
 }
 

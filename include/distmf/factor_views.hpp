@@ -1,0 +1,85 @@
+#pragma once
+/// @file factor_views.hpp
+/// What one rank's training reads besides its own rows: the rows of the other side that its
+/// ratings touch ("views"), kept current by the exchanges of factor_routing.hpp, in the layout
+/// of --train.factors. A rank solves its users against the item view and its items against
+/// the user view; the metrics read its users and the item view. In the replicated layout the
+/// views are whole tables and the rating matrices are the data set's (global columns); in the
+/// sharded layout the views hold the ghost rows only and the matrices are copies whose
+/// columns index them.
+///
+/// Per rank and iteration (two half-sweeps, each followed by one exchange), with width
+/// w = k + biases floats: replicated, (m - m_r + n - n_r)·4w bytes received; sharded,
+/// (|G^items_r \ own items| + |G^users_r \ own users|)·4w. Factor memory per rank: replicated,
+/// (m + n + m_r + n_r)·4w (the views plus the own blocks); sharded, (m_r + n_r + |G^items_r| +
+/// |G^users_r|)·4w, where G^items_r are the items rated (in training or test) by rank r's
+/// users and G^users_r the users who rated rank r's items in training.
+
+#include "distmf/comm.hpp"
+#include "distmf/config.hpp"
+#include "distmf/dataset.hpp"
+#include "distmf/factor_routing.hpp"
+#include "distmf/factors.hpp"
+#include "distmf/rating_matrix.hpp"
+
+namespace distmf {
+
+/// Local. Zeros for rank `rank`'s own rows of a side cut into `blocks` (blocks.first(rank)..
+/// end(rank)), k factors and optionally a bias each.
+FactorTable own_rows_table(const BlockPartition& blocks, int rank, int k, bool biases);
+
+/// Local. The external IDs of rank `rank`'s own rows (`ids`: the IDs of every global row).
+std::span<const std::int64_t> own_ids(const std::vector<std::int64_t>& ids,
+                                      const BlockPartition& blocks, int rank);
+
+/// Local. Rank `rank`'s own rows of `all` (a table of every row of the side).
+FactorTable own_rows_of(const FactorTable& all, const BlockPartition& blocks, int rank);
+
+/// One rank's views of the other sides' factors and the matrices that index them.
+class FactorViews {
+  public:
+    /// Collective: every rank of comm must call. Plans both exchanges for this rank's share
+    /// of `dataset` in `layout`, and allocates views as wide as `users` and `items` (this
+    /// rank's own rows; the views are filled by publish_users / publish_items). Without
+    /// `with_user_view` (DSGD, which reads no user view) users() stays empty and
+    /// publish_users must not be called.
+    FactorViews(const Communicator& comm, const Dataset& dataset, FactorLayout layout,
+                const FactorTable& users, const FactorTable& items, bool with_user_view);
+
+    /// Collective. Passes this rank's own user rows to the ranks that read them.
+    void publish_users(const Communicator& comm, const FactorTable& own_users);
+    /// Collective. Passes this rank's own item rows to the ranks that read them.
+    void publish_items(const Communicator& comm, const FactorTable& own_items);
+
+    /// This rank's users' training ratings; columns are rows of items().
+    const RatingMatrix& user_ratings() const noexcept { return *user_ratings_; }
+    /// This rank's users' test ratings; columns are rows of items().
+    const RatingMatrix& test_ratings() const noexcept { return *test_ratings_; }
+    /// This rank's items' training ratings (by user); columns are rows of users().
+    const RatingMatrix& item_ratings() const noexcept { return *item_ratings_; }
+    /// The item rows this rank's users read (current after publish_items).
+    const FactorTable& items() const noexcept { return items_; }
+    /// The user rows this rank's items read (current after publish_users).
+    const FactorTable& users() const noexcept { return users_; }
+    /// The plan that fills items() (for tables of other widths, e.g. BPMF's posterior mean).
+    const FactorRouting& item_routing() const noexcept { return item_routing_; }
+    /// The plan that fills users().
+    const FactorRouting& user_routing() const noexcept { return user_routing_; }
+    /// The layout.
+    FactorLayout layout() const noexcept { return layout_; }
+
+  private:
+    FactorLayout layout_;
+    FactorRouting item_routing_;
+    FactorRouting user_routing_;
+    RatingMatrix local_user_ratings_;  // sharded: copies with view columns
+    RatingMatrix local_test_ratings_;
+    RatingMatrix local_item_ratings_;
+    const RatingMatrix* user_ratings_ = nullptr;
+    const RatingMatrix* test_ratings_ = nullptr;
+    const RatingMatrix* item_ratings_ = nullptr;
+    FactorTable items_;
+    FactorTable users_;
+};
+
+}  // namespace distmf
