@@ -20,6 +20,7 @@
 #include "distmf/checkpoint.hpp"
 #include "distmf/config.hpp"
 #include "distmf/dataset.hpp"
+#include "distmf/factor_views.hpp"
 #include "distmf/generate.hpp"
 #include "distmf/log.hpp"
 #include "distmf/train.hpp"
@@ -238,8 +239,11 @@ TEST_CASE("a checkpoint between half-sweeps resumes to the uninterrupted model",
         first_part.train.iterations = done;
         TrainState stopped = distmf::initial_state(config, dataset);
         distmf::train_model(world, first_part, dataset, stopped, quiet, MPI_Wtime());
-        distmf::als_half_sweep(world, dataset.user_ratings, dataset.user_blocks, stopped.items,
-                               settings, stopped.users, dataset.user_ids, "user");
+        const distmf::FactorTable all_items =
+            distmf::gather_all_rows(world, stopped.items, dataset.item_blocks);
+        distmf::als_half_sweep(world, dataset.user_ratings, all_items, settings, stopped.users,
+                               distmf::own_ids(dataset.user_ids, dataset.user_blocks, world.rank()),
+                               "user");
         stopped.users_half_done = true;
         const std::string path =
             distmf::save_checkpoint(world, config, dataset, stopped, fingerprint);
