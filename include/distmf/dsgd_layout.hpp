@@ -29,11 +29,11 @@ class DsgdLayout {
     /// Local. Lays out the ratings of `by_user` (this rank's users, row block `row_block`;
     /// columns are global items) for the item blocks of `item_blocks`, with grid x grid
     /// sub-blocks per block; each BlockRating names its user by its row in the user block
-    /// and its item by its row in the item block. Its other arguments:
-    /// sub-blocks per block. `user_counts` / `item_counts` are the training ratings of every
-    /// global user / item (they balance the parts). Sub-block (q, a, b) is shuffled with the
-    /// seed hash_keys(seed, row_block, q, a * grid + b): it depends on the seed and on which
-    /// block it is, not on the rank or thread that builds it. `threads` shuffle in parallel.
+    /// and its item by its row in its item block. `user_counts` / `item_counts` are the training
+    /// ratings of every global user / item (they balance the parts). Sub-block (q, a, b) is
+    /// shuffled with the seed hash_keys(seed, row_block, q, a * grid + b): it depends on the seed
+    /// and on which block it is, not on the rank or thread that builds it. `threads` shuffle in
+    /// parallel.
     DsgdLayout(const RatingMatrix& by_user, const BlockPartition& item_blocks,
                std::span<const std::int64_t> user_counts, std::span<const std::int64_t> item_counts,
                int row_block, int grid, std::uint64_t seed, int threads);

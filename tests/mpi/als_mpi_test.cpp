@@ -7,6 +7,7 @@
 #include <cmath>
 #include <cstdint>
 #include <string>
+#include <utility>
 #include <vector>
 
 #include "distmf/comm.hpp"
@@ -67,7 +68,8 @@ Config training_config(const std::string& path) {
     return config;
 }
 
-/// Loads the data on `comm` and runs train_model from the initial state. Collective.
+/// Loads the data on `comm` and runs train_model from the initial state; the state holds
+/// whole tables (gathered from every rank's own rows). Collective.
 struct Trained {
     Dataset dataset;
     TrainState state;
@@ -78,6 +80,7 @@ Trained train(const Communicator& comm, const Config& config) {
     result.state = distmf::initial_state(config, result.dataset);
     const distmf::Logger quiet(comm.rank(), true);
     distmf::train_model(comm, config, result.dataset, result.state, quiet, MPI_Wtime());
+    result.state = distmf::testing::whole_state(comm, result.dataset, std::move(result.state));
     return result;
 }
 
@@ -106,7 +109,8 @@ distmf::ModelInfo model_info(const Config& config, const Dataset& dataset, std::
 
 }  // namespace
 
-TEST_CASE("ALS factors are bitwise the same for any number of ranks and threads", "[als]") {
+TEST_CASE("ALS factors are bitwise the same for any number of ranks and threads, in either layout",
+          "[als]") {
     const Communicator comm;
     const Communicator self(MPI_COMM_SELF);
     const TempDir dir(comm);
@@ -133,37 +137,44 @@ TEST_CASE("ALS factors are bitwise the same for any number of ranks and threads"
         implicit(distmf::ImplicitSolver::cholesky);
     }
 
-    const Trained parallel = train(comm, config);
     const Trained serial = train(self, config);  // every rank, the whole problem alone
     Config threaded_config = config;
     threaded_config.train.threads = 2;
     const Trained threaded = train(self, threaded_config);
-    const std::vector<std::uint64_t> user_hashes =
-        comm.all_gather(table_hash(parallel.state.users));
-    const std::vector<std::uint64_t> item_hashes =
-        comm.all_gather(table_hash(parallel.state.items));
-
     REQUIRE(written);
-    REQUIRE(parallel.state.iteration == 3);
-    CHECK(parallel.state.history.size() == 3);
-    CHECK(parallel.dataset.summary.n_test > 0);
-    CHECK(parallel.dataset.user_ids == serial.dataset.user_ids);
-    CHECK(parallel.dataset.item_ids == serial.dataset.item_ids);
-    CHECK(same_bits(parallel.state.users, serial.state.users));
-    CHECK(same_bits(parallel.state.items, serial.state.items));
-    CHECK(table_hash(parallel.state.users) == table_hash(serial.state.users));
-    CHECK(table_hash(parallel.state.items) == table_hash(serial.state.items));
-    CHECK(same_history(parallel.state, serial.state));
     CHECK(same_bits(threaded.state.users, serial.state.users));
     CHECK(same_bits(threaded.state.items, serial.state.items));
     CHECK(same_history(threaded.state, serial.state));
-    for (const std::uint64_t h : user_hashes) CHECK(h == user_hashes.front());
-    for (const std::uint64_t h : item_hashes) CHECK(h == item_hashes.front());
-    // Training did something: the objective fell (and implicit ALS ranked the test items).
-    CHECK(parallel.state.history.back().objective < parallel.state.history.front().objective);
-    if (config.model.algorithm == distmf::Algorithm::ials) {
-        CHECK(parallel.state.history.back().test_ndcg > 0.0);
-        CHECK(std::isnan(parallel.state.history.back().test_rmse));
+    // P ranks in either layout of the factor tables, against one rank alone.
+    for (const distmf::FactorLayout layout :
+         {distmf::FactorLayout::replicated, distmf::FactorLayout::sharded}) {
+        config.train.factors = layout;
+        INFO("--train.factors " << (layout == distmf::FactorLayout::sharded ? "sharded"
+                                                                            : "replicated"));
+        const Trained parallel = train(comm, config);
+        const std::vector<std::uint64_t> user_hashes =
+            comm.all_gather(table_hash(parallel.state.users));
+        const std::vector<std::uint64_t> item_hashes =
+            comm.all_gather(table_hash(parallel.state.items));
+
+        REQUIRE(parallel.state.iteration == 3);
+        CHECK(parallel.state.history.size() == 3);
+        CHECK(parallel.dataset.summary.n_test > 0);
+        CHECK(parallel.dataset.user_ids == serial.dataset.user_ids);
+        CHECK(parallel.dataset.item_ids == serial.dataset.item_ids);
+        CHECK(same_bits(parallel.state.users, serial.state.users));
+        CHECK(same_bits(parallel.state.items, serial.state.items));
+        CHECK(table_hash(parallel.state.users) == table_hash(serial.state.users));
+        CHECK(table_hash(parallel.state.items) == table_hash(serial.state.items));
+        CHECK(same_history(parallel.state, serial.state));
+        for (const std::uint64_t h : user_hashes) CHECK(h == user_hashes.front());
+        for (const std::uint64_t h : item_hashes) CHECK(h == item_hashes.front());
+        // Training did something: the objective fell (and implicit ALS ranked the test items).
+        CHECK(parallel.state.history.back().objective < parallel.state.history.front().objective);
+        if (config.model.algorithm == distmf::Algorithm::ials) {
+            CHECK(parallel.state.history.back().test_ndcg > 0.0);
+            CHECK(std::isnan(parallel.state.history.back().test_rmse));
+        }
     }
 }
 

@@ -7,6 +7,7 @@
 #include <utility>
 
 #include "distmf/checkpoint.hpp"
+#include "distmf/factor_routing.hpp"
 #include "distmf/train.hpp"
 
 namespace distmf::testing {
@@ -23,8 +24,24 @@ CaughtError gather_error(const Communicator& comm, std::optional<std::string> me
     return CaughtError{std::move(message), comm.all_gather(hash)};
 }
 
+TrainState whole_state(const Communicator& comm, const Dataset& dataset, TrainState state) {
+    const auto whole = [&comm](FactorTable& table, const BlockPartition& blocks) {
+        if (table.width() > 0) table = gather_all_rows(comm, table, blocks);
+    };
+    whole(state.users, dataset.user_blocks);
+    whole(state.items, dataset.item_blocks);
+    whole(state.best_users, dataset.user_blocks);
+    whole(state.best_items, dataset.item_blocks);
+    whole(state.user_samples, dataset.user_blocks);
+    whole(state.item_samples, dataset.item_blocks);
+    return state;
+}
+
 bool same_bits(const FactorTable& a, const FactorTable& b) {
-    if (a.rows() != b.rows() || a.k() != b.k() || a.has_bias() != b.has_bias()) return false;
+    if (a.first_row() != b.first_row() || a.rows() != b.rows() || a.k() != b.k() ||
+        a.has_bias() != b.has_bias()) {
+        return false;
+    }
     const auto bytes = static_cast<std::size_t>(a.values().size()) * sizeof(float);
     return bytes == 0 || std::memcmp(a.values().data(), b.values().data(), bytes) == 0;
 }

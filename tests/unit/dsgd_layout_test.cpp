@@ -79,7 +79,12 @@ TEST_CASE("DsgdLayout: every rating once, in the sub-block of its user part and 
         std::map<std::int32_t, int> item_part;
         for (int a = 0; a < grid; ++a) {
             for (int b = 0; b < grid; ++b) {
-                for (const BlockRating& r : layout.sub_block(q, BlockCell{a, b})) {
+                for (const BlockRating& local : layout.sub_block(q, BlockCell{a, b})) {
+                    // Rows in the user block and in item block q, as global indices.
+                    const BlockRating r{
+                        static_cast<std::int32_t>(ratings.first_row + local.user),
+                        static_cast<std::int32_t>(item_blocks.first(q) + local.item), local.rating};
+                    CHECK(local.item < item_blocks.size(q));
                     laid_out.insert({r.user, r.item, r.rating});
                     CHECK(item_blocks.owner(r.item) == q);
                     // A user (item) is always in the same part, whatever the other side.
