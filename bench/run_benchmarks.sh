@@ -2,7 +2,8 @@
 # distmf's benchmarks on the 20 M-rating synthetic set (the shape of MovieLens 20M:
 # 138,000 users x 27,000 items). Prints the figures the README and issue notes quote.
 # Usage: bench/run_benchmarks.sh
-#   [ingest|kernel|train|converge|checkpoint|implicit|recommend|dsgd|all]   (default all)
+#   [ingest|kernel|train|converge|checkpoint|implicit|recommend|dsgd|layout|all]   (default all)
+# (layout needs ~5 GB of disk and 8 GB of memory: a 4 M-user set, P up to 8)
 # Needs a Release build (cmake --preset release && cmake --build --preset release). Run it on
 # an otherwise idle machine: timings are wall-clock.
 set -euo pipefail
@@ -34,7 +35,7 @@ if [ "$what" = train ] || [ "$what" = all ]; then
     for k in 64 32; do
         echo "== ALS k = $k, 3 iterations: P = 2 x 1 thread, then P = 1 x 2 threads"
         OMP_NUM_THREADS=1 mpirun -np 2 $bin train "${common[@]}" --model.rank $k \
-            --train.iterations 3 | grep -E "all-gathers|^iter|done"
+            --train.iterations 3 | grep -E "factor tables|^iter|done"
         OMP_NUM_THREADS=2 mpirun -np 1 --bind-to none $bin train "${common[@]}" \
             --model.rank $k --train.threads 2 --train.iterations 3 | grep -E "^iter|done"
     done
@@ -157,5 +158,34 @@ else:
             print(f"DSGD never reaches {target:.4f}; within {100 * (slack - 1):.1f} % at epoch "
                   f"{near['iteration']}: {train(dsgd, near['iteration']):.1f} s of training")
 PY
+    done
+fi
+if [ "$what" = layout ] || [ "$what" = all ]; then
+    # Issue 12's table: a set with many users, k = 64, one ALS iteration, replicated vs sharded
+    # factor tables on P = 1, 2, 4 and 8 ranks (8 oversubscribed on a 2-core machine), then
+    # seconds per iteration on the 20 M set at k = 32 and 64, P = 2, in both layouts.
+    many=$data_dir/users4m.tsv
+    if [ ! -s "$many" ]; then
+        echo "== generating $many"
+        $bin generate --users 4000000 --items 50000 --ratings 20000000 --rank 8 --seed 5 \
+            --out "$many"
+    fi
+    echo "== 4 M users x 50 k items, 20 M ratings, k = 64, one iteration"
+    for ranks in 1 2 4 8; do
+        for layout in replicated sharded; do
+            echo "-- P = $ranks, $layout"
+            OMP_NUM_THREADS=1 mpirun -np $ranks --oversubscribe $bin train \
+                --config configs/synthetic-20m.ini --data.train "$many" --train.iterations 1 \
+                --train.threads 1 --train.factors $layout --output.model "" \
+                --output.metrics "" | grep -E "factor tables|done"
+        done
+    done
+    for k in 32 64; do
+        for layout in replicated sharded; do
+            echo "== 20 M set, ALS k = $k, P = 2, $layout, 3 iterations"
+            OMP_NUM_THREADS=1 mpirun -np 2 $bin train "${common[@]}" --model.rank $k \
+                --train.threads 1 --train.iterations 3 --train.factors $layout \
+                | grep -E "factor tables|^iter|done"
+        done
     done
 fi

@@ -15,6 +15,9 @@
 /// |G^users_r|)·4w, where G^items_r are the items rated (in training or test) by rank r's
 /// users and G^users_r the users who rated rank r's items in training.
 
+#include <cstdint>
+#include <string>
+
 #include "distmf/comm.hpp"
 #include "distmf/config.hpp"
 #include "distmf/dataset.hpp"
@@ -81,5 +84,13 @@ class FactorViews {
     FactorTable items_;
     FactorTable users_;
 };
+
+/// Collective. One line on what the factor tables cost each rank in `views`' layout: the
+/// bytes of its own rows (`own_users`, `own_items`) plus its views, and the bytes it received
+/// per iteration (`received_bytes` over `iterations`, as counted by Communicator::traffic()),
+/// each as the largest over ranks and the mean.
+std::string describe_factor_costs(const Communicator& comm, const FactorViews& views,
+                                  const FactorTable& own_users, const FactorTable& own_items,
+                                  std::int64_t received_bytes, std::int64_t iterations);
 
 }  // namespace distmf

@@ -1,6 +1,10 @@
 #include "distmf/factor_views.hpp"
 
+#include <algorithm>
 #include <array>
+#include <vector>
+
+#include "distmf/log.hpp"
 
 namespace distmf {
 
@@ -57,6 +61,41 @@ void FactorViews::publish_users(const Communicator& comm, const FactorTable& own
 
 void FactorViews::publish_items(const Communicator& comm, const FactorTable& own_items) {
     item_routing_.exchange(comm, own_items, items_);
+}
+
+namespace {
+
+std::int64_t table_bytes(const FactorTable& table) {
+    return static_cast<std::int64_t>(table.values().size()) *
+           static_cast<std::int64_t>(sizeof(float));
+}
+
+/// "<max> MB on the busiest rank, <mean> MB on average" of one value per rank.
+std::string max_and_mean_mb(const std::vector<double>& per_rank) {
+    double max = 0.0;
+    double sum = 0.0;
+    for (const double value : per_rank) {
+        max = std::max(max, value);
+        sum += value;
+    }
+    return format_text("%.1f MB on the busiest rank, %.1f MB on average", max / 1e6,
+                       sum / static_cast<double>(per_rank.size()) / 1e6);
+}
+
+}  // namespace
+
+std::string describe_factor_costs(const Communicator& comm, const FactorViews& views,
+                                  const FactorTable& own_users, const FactorTable& own_items,
+                                  std::int64_t received_bytes, std::int64_t iterations) {
+    const auto memory =
+        static_cast<double>(table_bytes(own_users) + table_bytes(own_items) +
+                            table_bytes(views.users()) + table_bytes(views.items()));
+    const double received = static_cast<double>(received_bytes) /
+                            static_cast<double>(std::max<std::int64_t>(iterations, 1));
+    return format_text("factor tables (%s): %s; received per iteration: %s",
+                       views.layout() == FactorLayout::sharded ? "sharded" : "replicated",
+                       max_and_mean_mb(comm.all_gather(memory)).c_str(),
+                       max_and_mean_mb(comm.all_gather(received)).c_str());
 }
 
 }  // namespace distmf

@@ -434,6 +434,7 @@ TrainOutcome train_model(const Communicator& comm, const Config& config, const D
     if (!dsgd) views.publish_users(comm, state.users);
     views.publish_items(comm, state.items);
     MetricsFile metrics(comm, config.output.metrics, state.history);
+    const std::int64_t received_before = comm.traffic().received_bytes;
     double seconds_so_far = 0.0;
     std::int64_t iterations_run = 0;
     while (state.iteration < total && !state.stopped_early) {
@@ -461,6 +462,11 @@ TrainOutcome train_model(const Communicator& comm, const Config& config, const D
         if (config.train.patience > 0 && has_test_data(dataset)) track_best(config, state, log);
         if (after_iteration) after_iteration(state);
         if (stop_requested()) return TrainOutcome::interrupted;
+    }
+    if (iterations_run > 0) {
+        log.info(describe_factor_costs(comm, views, state.users, state.items,
+                                       comm.traffic().received_bytes - received_before,
+                                       iterations_run));
     }
     if (dsgd && iterations_run > 0) {
         log.info(describe_dsgd_counters(comm.all_gather(dsgd->counters()), settings.threads));
