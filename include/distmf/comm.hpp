@@ -161,11 +161,14 @@ class Communicator {
     /// Collective. Sends `send_rows[r]` consecutive rows of `send` (each `row_width` values,
     /// packed in rank order) to rank r and receives `receive_rows[r]` rows from rank r into
     /// `receive`, packed in source-rank order (MPI_Alltoallv counted in rows, so counts stay
-    /// small). Every rank's receive_rows must equal what the others send it.
+    /// small). Every rank's receive_rows must equal what the others send it. With
+    /// `self_in_place`, a rank's rows to itself do not travel: `send` holds none
+    /// (send_rows[rank] must be 0) and `receive` keeps a gap of receive_rows[rank] rows where
+    /// they would arrive, for the caller to fill (no copy of its own rows through MPI).
     template <class T>
     void all_to_all_rows(std::span<const T> send, std::span<const std::int64_t> send_rows,
                          std::span<T> receive, std::span<const std::int64_t> receive_rows,
-                         std::int64_t row_width) const;
+                         std::int64_t row_width, bool self_in_place = false) const;
 
     /// Local. What this handle's exchanges have moved to and from other ranks so far.
     const TrafficCount& traffic() const noexcept { return traffic_; }
@@ -412,13 +415,18 @@ std::vector<T> Communicator::all_to_all_v(std::span<const T> send,
 template <class T>
 void Communicator::all_to_all_rows(std::span<const T> send, std::span<const std::int64_t> send_rows,
                                    std::span<T> receive, std::span<const std::int64_t> receive_rows,
-                                   std::int64_t row_width) const {
+                                   std::int64_t row_width, bool self_in_place) const {
     const auto n_ranks = static_cast<std::size_t>(size_);
+    const auto self = static_cast<std::size_t>(rank_);
     if (send_rows.size() != n_ranks || receive_rows.size() != n_ranks) {
         throw Error("all_to_all_rows: one count per rank needed");
     }
+    if (self_in_place && send_rows[self] != 0) {
+        throw Error("all_to_all_rows: rows to itself in the send buffer with self_in_place");
+    }
     const PackedCounts sent = packed_counts(send_rows, "all_to_all_rows");
-    const PackedCounts arriving = packed_counts(receive_rows, "all_to_all_rows");
+    PackedCounts arriving = packed_counts(receive_rows, "all_to_all_rows");
+    if (self_in_place) arriving.counts[self] = 0;  // the gap stays in the displacements
     const std::int64_t send_total = sent.total;
     const std::int64_t recv_total = arriving.total;
     if (send_total * row_width != static_cast<std::int64_t>(send.size()) ||
@@ -436,7 +444,6 @@ void Communicator::all_to_all_rows(std::span<const T> send, std::span<const std:
                                    arriving.displacements.data(), row_type, comm_);
     MPI_Type_free(&row_type);
     check_mpi(code, "MPI_Alltoallv");
-    const auto self = static_cast<std::size_t>(rank_);
     count_traffic<T>((send_total - send_rows[self]) * row_width,
                      (recv_total - receive_rows[self]) * row_width);
 }

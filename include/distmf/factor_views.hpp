@@ -6,12 +6,14 @@
 /// the user view; the metrics read its users and the item view. In the replicated layout the
 /// views are whole tables and the rating matrices are the data set's (global columns); in the
 /// sharded layout the views hold the ghost rows only and the matrices are copies whose
-/// columns index them.
+/// columns index them (unless the ghosts are every row: then the data set's serve). On one
+/// rank both layouts read the rank's own tables, which hold every row: nothing is copied.
 ///
 /// Per rank and iteration (two half-sweeps, each followed by one exchange), with width
 /// w = k + biases floats: replicated, (m - m_r + n - n_r)·4w bytes received; sharded,
 /// (|G^items_r \ own items| + |G^users_r \ own users|)·4w. Factor memory per rank: replicated,
-/// (m + n + m_r + n_r)·4w (the views plus the own blocks); sharded, (m_r + n_r + |G^items_r| +
+/// (m + n + m_r + n_r)·4w for P > 1 (the views plus the own blocks), (m + n)·4w on one rank;
+/// sharded, (m_r + n_r + |G^items_r| +
 /// |G^users_r|)·4w, where G^items_r are the items rated (in training or test) by rank r's
 /// users and G^users_r the users who rated rank r's items in training.
 
@@ -60,10 +62,14 @@ class FactorViews {
     const RatingMatrix& test_ratings() const noexcept { return *test_ratings_; }
     /// This rank's items' training ratings (by user); columns are rows of users().
     const RatingMatrix& item_ratings() const noexcept { return *item_ratings_; }
-    /// The item rows this rank's users read (current after publish_items).
-    const FactorTable& items() const noexcept { return items_; }
-    /// The user rows this rank's items read (current after publish_users).
-    const FactorTable& users() const noexcept { return users_; }
+    /// The item rows this rank's users read (current after publish_items). On one rank, the
+    /// table last published itself (it holds every row, and is not copied).
+    const FactorTable& items() const noexcept { return *items_read_; }
+    /// The user rows this rank's items read (current after publish_users); on one rank, the
+    /// table last published.
+    const FactorTable& users() const noexcept { return *users_read_; }
+    /// Bytes of the tables the views hold besides the rows published (none on one rank).
+    std::int64_t held_bytes() const noexcept;
     /// The plan that fills items() (for tables of other widths, e.g. BPMF's posterior mean).
     const FactorRouting& item_routing() const noexcept { return item_routing_; }
     /// The plan that fills users().
@@ -81,8 +87,11 @@ class FactorViews {
     const RatingMatrix* user_ratings_ = nullptr;
     const RatingMatrix* test_ratings_ = nullptr;
     const RatingMatrix* item_ratings_ = nullptr;
+    bool whole_on_one_rank_ = false;  // one rank: the views are the published tables
     FactorTable items_;
     FactorTable users_;
+    const FactorTable* items_read_ = &items_;
+    const FactorTable* users_read_ = &users_;
 };
 
 /// Collective. One line on what the factor tables cost each rank in `views`' layout: the

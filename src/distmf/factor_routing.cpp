@@ -61,15 +61,33 @@ void FactorRouting::exchange(const Communicator& comm, const FactorTable& own,
                                       std::span<const std::int64_t>(rows_per_rank), width);
         return;
     }
-    std::vector<float> send(send_rows_.size() * static_cast<std::size_t>(width));
+    // Rows for other ranks are packed; the rows this rank reads of its own are copied straight
+    // into their place in the view (the run of needed_ inside its own block).
+    const auto self = static_cast<std::size_t>(rank_);
+    std::int64_t own_first_send = 0;  // send_rows_ is grouped by destination, in rank order
+    for (std::size_t r = 0; r < self; ++r) own_first_send += send_counts_[r];
+    std::vector<std::int64_t> counts_to_others = send_counts_;
+    counts_to_others[self] = 0;
+    const auto packed_rows =
+        static_cast<std::size_t>(static_cast<std::int64_t>(send_rows_.size()) - send_counts_[self]);
+    std::vector<float> send(packed_rows * static_cast<std::size_t>(width));
+    std::size_t packed = 0;
     for (std::size_t i = 0; i < send_rows_.size(); ++i) {
+        const auto index = static_cast<std::int64_t>(i);
+        if (index >= own_first_send && index < own_first_send + send_counts_[self]) continue;
         const auto row = own.row(send_rows_[i]);
         std::copy(row.data(), row.data() + width,
-                  send.data() + i * static_cast<std::size_t>(width));
+                  send.data() + packed++ * static_cast<std::size_t>(width));
     }
-    comm.all_to_all_rows(std::span<const float>(send), std::span<const std::int64_t>(send_counts_),
-                         view.row_span(0, view.rows()),
-                         std::span<const std::int64_t>(receive_counts_), width);
+    std::int64_t own_first_view = 0;  // the view is grouped by owner, in rank order
+    for (std::size_t r = 0; r < self; ++r) own_first_view += receive_counts_[r];
+    for (std::int64_t i = 0; i < receive_counts_[self]; ++i) {
+        const auto global = needed_[static_cast<std::size_t>(own_first_view + i)];
+        view.values().row(own_first_view + i) = own.values().row(global - own.first_row());
+    }
+    comm.all_to_all_rows(
+        std::span<const float>(send), std::span<const std::int64_t>(counts_to_others),
+        view.row_span(0, view.rows()), std::span<const std::int64_t>(receive_counts_), width, true);
 }
 
 RatingMatrix FactorRouting::localize(const RatingMatrix& ratings) const {

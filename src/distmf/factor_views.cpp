@@ -27,7 +27,9 @@ FactorTable own_rows_of(const FactorTable& all, const BlockPartition& blocks, in
 FactorViews::FactorViews(const Communicator& comm, const Dataset& dataset, FactorLayout layout,
                          const FactorTable& users, const FactorTable& items, bool with_user_view)
     : layout_(layout) {
-    if (layout == FactorLayout::replicated) {
+    // One rank reads every row of its own tables: the replicated plan, with nothing to send.
+    whole_on_one_rank_ = comm.size() == 1;
+    if (layout == FactorLayout::replicated || whole_on_one_rank_) {
         item_routing_ = FactorRouting::replicated(comm.rank(), dataset.item_blocks);
         user_routing_ = FactorRouting::replicated(comm.rank(), dataset.user_blocks);
         user_ratings_ = &dataset.user_ratings;
@@ -39,27 +41,47 @@ FactorViews::FactorViews(const Communicator& comm, const Dataset& dataset, Facto
         const std::array<const RatingMatrix*, 1> by_item{&dataset.item_ratings};
         item_routing_ = FactorRouting::sharded(
             comm, dataset.item_blocks, distinct_columns(by_user, dataset.item_blocks.n_rows()));
-        local_user_ratings_ = item_routing_.localize(dataset.user_ratings);
-        local_test_ratings_ = item_routing_.localize(dataset.test_ratings);
-        user_ratings_ = &local_user_ratings_;
-        test_ratings_ = &local_test_ratings_;
+        // A view of every row has the global order: the data set's columns index it.
+        const bool all_items = item_routing_.view_rows() == dataset.item_blocks.n_rows();
+        if (!all_items) {
+            local_user_ratings_ = item_routing_.localize(dataset.user_ratings);
+            local_test_ratings_ = item_routing_.localize(dataset.test_ratings);
+        }
+        user_ratings_ = all_items ? &dataset.user_ratings : &local_user_ratings_;
+        test_ratings_ = all_items ? &dataset.test_ratings : &local_test_ratings_;
         item_ratings_ = &dataset.item_ratings;  // global columns: only with a user view
         if (with_user_view) {
             user_routing_ = FactorRouting::sharded(
                 comm, dataset.user_blocks, distinct_columns(by_item, dataset.user_blocks.n_rows()));
-            local_item_ratings_ = user_routing_.localize(dataset.item_ratings);
-            item_ratings_ = &local_item_ratings_;
+            if (user_routing_.view_rows() < dataset.user_blocks.n_rows()) {
+                local_item_ratings_ = user_routing_.localize(dataset.item_ratings);
+                item_ratings_ = &local_item_ratings_;
+            }
         }
     }
+    if (whole_on_one_rank_) return;  // the views are the published tables
     items_ = item_routing_.make_view(items);
     if (with_user_view) users_ = user_routing_.make_view(users);
 }
 
+std::int64_t FactorViews::held_bytes() const noexcept {
+    return static_cast<std::int64_t>(items_.values().size() + users_.values().size()) *
+           static_cast<std::int64_t>(sizeof(float));
+}
+
 void FactorViews::publish_users(const Communicator& comm, const FactorTable& own_users) {
+    if (whole_on_one_rank_) {
+        users_read_ = &own_users;
+        return;
+    }
     user_routing_.exchange(comm, own_users, users_);
 }
 
 void FactorViews::publish_items(const Communicator& comm, const FactorTable& own_items) {
+    if (whole_on_one_rank_) {
+        items_read_ = &own_items;
+        return;
+    }
     item_routing_.exchange(comm, own_items, items_);
 }
 
@@ -88,8 +110,7 @@ std::string describe_factor_costs(const Communicator& comm, const FactorViews& v
                                   const FactorTable& own_users, const FactorTable& own_items,
                                   std::int64_t received_bytes, std::int64_t iterations) {
     const auto memory =
-        static_cast<double>(table_bytes(own_users) + table_bytes(own_items) +
-                            table_bytes(views.users()) + table_bytes(views.items()));
+        static_cast<double>(table_bytes(own_users) + table_bytes(own_items) + views.held_bytes());
     const double received = static_cast<double>(received_bytes) /
                             static_cast<double>(std::max<std::int64_t>(iterations, 1));
     return format_text("factor tables (%s): %s; received per iteration: %s",

@@ -106,7 +106,7 @@ void measure_implicit(const Communicator& comm, const Config& config, const Data
     if (!has_test_data(dataset)) return;
     // Ranking scores every item: sharded, the item table is gathered for it (and freed).
     std::optional<FactorTable> gathered;
-    if (views.layout() == FactorLayout::sharded) {
+    if (views.item_routing().is_sharded()) {
         gathered = gather_all_rows(comm, own_items, dataset.item_blocks);
     }
     const FactorTable& all_items = gathered ? *gathered : items;
