@@ -9,7 +9,8 @@
 ///    blocks, and each rank receives (n - n_own) rows, whatever its ratings touch.
 ///  - sharded (Spark ALS's "out-blocks"): rank q reads only the rows its ratings touch, its
 ///    "ghosts" G_q (sorted global indices, its own rows included); rank r sends q the rows
-///    G_q ∩ block(r). The exchange is one MPI_Alltoallv of exactly those rows, so rank q
+///    G_q ∩ block(r). The exchange is one MPI_Alltoallw of exactly those rows (picked out of
+///    the owner's table by an indexed datatype, so nothing is packed), so rank q
 ///    receives |G_q \ block(q)| rows and holds |G_q| <= min(n, its ratings) of them.
 ///
 /// In both layouts the reader's table (the "view") has one row per readable row, in global
@@ -79,8 +80,8 @@ class FactorRouting {
     BlockPartition blocks_;
     std::vector<std::int64_t> needed_;          // sharded: global rows read, ascending
     std::vector<std::int64_t> receive_counts_;  // sharded: rows from each rank
-    std::vector<std::int64_t> send_counts_;     // sharded: rows to each rank
-    std::vector<std::int64_t> send_rows_;       // sharded: own rows to send, by destination
+    std::vector<std::int64_t> send_to_others_;  // sharded: rows to each rank (0 to itself)
+    std::vector<int> send_picked_;  // sharded: rows of the own table to send, by destination
 };
 
 /// Collective: every rank of comm must call. Every row of the side on every rank (a table

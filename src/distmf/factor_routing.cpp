@@ -31,14 +31,26 @@ FactorRouting FactorRouting::sharded(const Communicator& comm, const BlockPartit
         ++routing.receive_counts_[static_cast<std::size_t>(blocks.owner(row))];
     }
     const std::vector<std::int64_t> ones(n_ranks, 1);
-    routing.send_counts_ = comm.all_to_all_v(std::span<const std::int64_t>(routing.receive_counts_),
-                                             std::span<const std::int64_t>(ones));
-    routing.send_rows_ = comm.all_to_all_v(std::span<const std::int64_t>(needed),
-                                           std::span<const std::int64_t>(routing.receive_counts_));
+    const std::vector<std::int64_t> send_counts =
+        comm.all_to_all_v(std::span<const std::int64_t>(routing.receive_counts_),
+                          std::span<const std::int64_t>(ones));
+    const std::vector<std::int64_t> send_rows =
+        comm.all_to_all_v(std::span<const std::int64_t>(needed),
+                          std::span<const std::int64_t>(routing.receive_counts_));
+    // What goes to the other ranks, as rows of this rank's own table (grouped by destination).
     const auto self = static_cast<std::size_t>(comm.rank());
+    const std::int64_t own_first = blocks.first(comm.rank());
+    routing.send_to_others_ = send_counts;
+    routing.send_to_others_[self] = 0;
+    std::size_t next = 0;
+    for (std::size_t r = 0; r < n_ranks; ++r) {
+        for (std::int64_t i = 0; i < send_counts[r]; ++i, ++next) {
+            if (r != self)
+                routing.send_picked_.push_back(static_cast<int>(send_rows[next] - own_first));
+        }
+    }
     routing.routed_.received = routing.view_rows_ - routing.receive_counts_[self];
-    routing.routed_.sent =
-        static_cast<std::int64_t>(routing.send_rows_.size()) - routing.send_counts_[self];
+    routing.routed_.sent = static_cast<std::int64_t>(routing.send_picked_.size());
     routing.needed_ = std::move(needed);
     return routing;
 }
@@ -61,24 +73,9 @@ void FactorRouting::exchange(const Communicator& comm, const FactorTable& own,
                                       std::span<const std::int64_t>(rows_per_rank), width);
         return;
     }
-    // Rows for other ranks are packed; the rows this rank reads of its own are copied straight
-    // into their place in the view (the run of needed_ inside its own block).
+    // The rows this rank reads of its own are copied straight into their place in the view
+    // (the run of needed_ inside its own block); the others travel unpacked.
     const auto self = static_cast<std::size_t>(rank_);
-    std::int64_t own_first_send = 0;  // send_rows_ is grouped by destination, in rank order
-    for (std::size_t r = 0; r < self; ++r) own_first_send += send_counts_[r];
-    std::vector<std::int64_t> counts_to_others = send_counts_;
-    counts_to_others[self] = 0;
-    const auto packed_rows =
-        static_cast<std::size_t>(static_cast<std::int64_t>(send_rows_.size()) - send_counts_[self]);
-    std::vector<float> send(packed_rows * static_cast<std::size_t>(width));
-    std::size_t packed = 0;
-    for (std::size_t i = 0; i < send_rows_.size(); ++i) {
-        const auto index = static_cast<std::int64_t>(i);
-        if (index >= own_first_send && index < own_first_send + send_counts_[self]) continue;
-        const auto row = own.row(send_rows_[i]);
-        std::copy(row.data(), row.data() + width,
-                  send.data() + packed++ * static_cast<std::size_t>(width));
-    }
     std::int64_t own_first_view = 0;  // the view is grouped by owner, in rank order
     for (std::size_t r = 0; r < self; ++r) own_first_view += receive_counts_[r];
     for (std::int64_t i = 0; i < receive_counts_[self]; ++i) {
@@ -86,8 +83,9 @@ void FactorRouting::exchange(const Communicator& comm, const FactorTable& own,
         view.values().row(own_first_view + i) = own.values().row(global - own.first_row());
     }
     comm.all_to_all_rows(
-        std::span<const float>(send), std::span<const std::int64_t>(counts_to_others),
-        view.row_span(0, view.rows()), std::span<const std::int64_t>(receive_counts_), width, true);
+        std::span<const float>(own.values().data(), static_cast<std::size_t>(own.values().size())),
+        std::span<const int>(send_picked_), std::span<const std::int64_t>(send_to_others_),
+        view.row_span(0, view.rows()), std::span<const std::int64_t>(receive_counts_), width);
 }
 
 RatingMatrix FactorRouting::localize(const RatingMatrix& ratings) const {
