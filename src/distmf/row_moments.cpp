@@ -12,6 +12,10 @@
 namespace distmf {
 namespace {
 
+/// Rows in double, row-major: a chunk's rows are copied in contiguously (column-major, a chunk
+/// of 256 rows strides by 2 KiB per value, and the stores fight over a few cache sets).
+using RowMatrixXd = Eigen::Matrix<double, Eigen::Dynamic, Eigen::Dynamic, Eigen::RowMajor>;
+
 /// Which rows count: one count per row (rows with count > 0), or, nullopt, every row.
 using RowSelection = std::optional<std::span<const std::int64_t>>;
 
@@ -24,7 +28,7 @@ class ExactMoments {
 
     /// Local. Adds one chunk's partials: s = sum_i x_i in row order, O = X^T X (lower
     /// triangle, one SYRK) of the rows of `x` (n x width, double).
-    void add_chunk(const Eigen::MatrixXd& x) {
+    void add_chunk(const RowMatrixXd& x) {
         Eigen::VectorXd sum = Eigen::VectorXd::Zero(width_);
         for (Eigen::Index i = 0; i < x.rows(); ++i) sum += x.row(i).transpose();
         Eigen::MatrixXd outer = Eigen::MatrixXd::Zero(width_, width_);
@@ -72,7 +76,7 @@ class ExactMoments {
 /// Local. Copies the selected rows among storage rows [first, first + n) of `values` into `x`
 /// (as double, in order).
 void selected_rows(const RowMatrixXf& values, std::int64_t first, std::int64_t n,
-                   const RowSelection& selection, Eigen::MatrixXd& x) {
+                   const RowSelection& selection, RowMatrixXd& x) {
     std::int64_t selected = n;
     if (selection) {
         selected = std::count_if(selection->begin() + first, selection->begin() + first + n,
@@ -102,7 +106,7 @@ ExactMoments chunk_totals(const FactorTable& table, const RowSelection& selectio
 #pragma omp parallel num_threads(n_threads)
     {
         ExactMoments& mine = per_thread[static_cast<std::size_t>(omp_get_thread_num())];
-        Eigen::MatrixXd x;
+        RowMatrixXd x;
 #pragma omp for schedule(static)
         for (std::int64_t c = 0; c < n_chunks; ++c) {
             const std::int64_t chunk_first = (first_chunk + c) * moment_chunk_rows;
