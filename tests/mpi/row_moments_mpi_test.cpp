@@ -17,6 +17,7 @@
 #include <vector>
 
 #include "distmf/comm.hpp"
+#include "distmf/exact_sum.hpp"
 #include "distmf/factors.hpp"
 #include "distmf/partition.hpp"
 #include "distmf/row_moments.hpp"
@@ -146,4 +147,28 @@ TEST_CASE("row moments move only the rows of chunks that straddle a block bounda
     const std::int64_t received = world.traffic().received_bytes - before.received_bytes;
     // At most C - 1 rows arrive here (the tail of this rank's last chunk), 4 floats each.
     CHECK(received <= (distmf::moment_chunk_rows - 1) * 4 * std::int64_t{sizeof(float)});
+}
+
+TEST_CASE("ExactSum::all_reduce_in_place sums each entry over the ranks, bitwise as one rank",
+          "[row_moments][mpi]") {
+    const Communicator world;
+    // Entry e gets the terms t(e, i) = (e + 1) * 0.1 / (i + 1), i = 0..99, dealt to the ranks
+    // round-robin; the reference adds all of them on every rank.
+    const auto term = [](int entry, int i) { return (entry + 1) * 0.1 / (i + 1); };
+    std::vector<distmf::ExactSum> mine(3);
+    std::vector<distmf::ExactSum> all(3);
+    for (int entry = 0; entry < 3; ++entry) {
+        for (int i = 0; i < 100; ++i) {
+            all[static_cast<std::size_t>(entry)].add(term(entry, i));
+            if (i % world.size() == world.rank()) {
+                mine[static_cast<std::size_t>(entry)].add(term(entry, i));
+            }
+        }
+    }
+    distmf::ExactSum::all_reduce_in_place(world, mine);
+    for (std::size_t entry = 0; entry < 3; ++entry) {
+        const double reduced = mine[entry].value();
+        const double expected = all[entry].value();
+        CHECK(std::memcmp(&reduced, &expected, sizeof(double)) == 0);
+    }
 }
