@@ -19,10 +19,10 @@
 
 #include <Eigen/Core>
 #include <cstdint>
-#include <span>
 
 #include "distmf/factors.hpp"
 #include "distmf/hashing.hpp"
+#include "distmf/row_moments.hpp"
 
 namespace distmf {
 
@@ -40,13 +40,12 @@ double sample_gamma(double shape, SplitMix64& random);
 /// Precondition: scale symmetric positive definite, dof > d - 1.
 Eigen::MatrixXd sample_wishart(const Eigen::MatrixXd& scale, double dof, SplitMix64& random);
 
-/// Local. Draws a side's prior from the Normal-Wishart posterior given its rows r with
-/// train_counts[r] > 0 (the formulas above, with beta0 = `beta0`; train_counts has one entry
-/// per row of `rows`). Lambda is drawn from Wishart(W*, nu*), i.e. sample_wishart is given
-/// the inverse of W*^-1, so E[Lambda] = nu* W*. Sums run over rows in order, in double, so
-/// every rank holding the same table and counts draws the same prior from the same stream.
-GaussianPrior sample_prior(const RowMatrixXf& rows, std::span<const std::int64_t> train_counts,
-                           double beta0, SplitMix64& random);
+/// Local. Draws a side's prior from the Normal-Wishart posterior given the moments of its rows
+/// that have training ratings (the formulas above with beta0 = `beta0`; N = moments.count,
+/// xbar = sum / N, N S = outer_sum - N xbar xbar^T). Lambda is drawn from Wishart(W*, nu*),
+/// i.e. sample_wishart is given the inverse of W*^-1, so E[Lambda] = nu* W*. Every rank holding
+/// the same moments (row_moments) draws the same prior from the same stream.
+GaussianPrior sample_prior(const RowMoments& moments, double beta0, SplitMix64& random);
 
 /// Local. Draws one row from N(P^-1 b, P^-1), P = prior.precision + alpha X^T X,
 /// b = alpha X^T y + prior.precision prior.mean (X n x d row-major; n may be 0). Returns false

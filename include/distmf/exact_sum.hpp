@@ -39,6 +39,11 @@ class ExactSum {
     /// partial sums; bitwise the same for any number of ranks and any split of the terms.
     static ExactSum all_reduce(const Communicator& comm, const ExactSum& mine);
 
+    /// Collective: every rank of comm must call, in the same order, with as many sums. Replaces
+    /// each of `sums` by its sum over all ranks, entry by entry; bitwise the same for any
+    /// number of ranks and any split of the terms.
+    static void all_reduce_in_place(const Communicator& comm, std::span<ExactSum> sums);
+
   private:
     /// Adds `units` (a multiple of 2^-40) to fixed_, counting a wrap-around in wraps_.
     void add_fixed(Int128 units) noexcept {

@@ -13,8 +13,8 @@
 ///   (H^T H + sum_{j in Omega_i} (c_ij - 1) h_j h_j^T + lambda s_i I) w_i
 ///       = sum_{j in Omega_i} c_ij p_ij h_j.
 ///
-/// H^T H is the same for every row of a half-sweep: every rank computes it once from the full
-/// table it holds, in a fixed order, so it is bitwise the same on every rank for any P.
+/// H^T H is the same for every row of a half-sweep: it is computed once from every rank's own
+/// rows (distributed_gram, row_moments.hpp), bitwise the same on every rank for any P.
 /// Rows are solved exactly (Cholesky) or by a few conjugate-gradient steps warm-started from
 /// the current factors (Takacs, Pilaszy & Tikk 2011), with the matrix applied as
 /// H^T H x + sum_j (c_ij - 1)(h_j^T x) h_j + lambda s_i x, never formed. The explicit model's
@@ -29,6 +29,7 @@
 #include "distmf/exact_sum.hpp"
 #include "distmf/factors.hpp"
 #include "distmf/rating_matrix.hpp"
+#include "distmf/row_moments.hpp"
 
 namespace distmf {
 
@@ -48,15 +49,11 @@ ImplicitSettings implicit_settings(const IalsConfig& config);
 /// counts as unobserved: p = 0, c = 1).
 float confidence_excess(const ImplicitSettings& settings, float strength);
 
-/// Local. G = T^T T (k x k, double) of all rows of `table` (without a bias column: implicit
-/// models have none). Rows are summed in fixed blocks whose partial sums are added in block
-/// order, so G is bitwise the same for any number of `threads` and on every rank.
-Eigen::MatrixXd table_gram(const FactorTable& table, int threads);
-
 /// Solves one row of implicit ALS. `solution` holds the warm start on entry. Local.
 class ImplicitRowSolver final : public RowSolver {
   public:
-    /// `fixed` (the other side) and `gram` (table_gram(fixed)) must outlive the solver.
+    /// `fixed` (the other side) and `gram` (G = F^T F of the whole other side: distributed_gram or
+    /// table_gram) must outlive the solver.
     ImplicitRowSolver(const FactorTable& fixed, const Eigen::MatrixXd& gram,
                       const AlsSettings& settings, const ImplicitSettings& implicit);
 

@@ -46,24 +46,13 @@ Eigen::MatrixXd sample_wishart(const Eigen::MatrixXd& scale, double dof, SplitMi
     return la * la.transpose();
 }
 
-GaussianPrior sample_prior(const RowMatrixXf& rows, std::span<const std::int64_t> train_counts,
-                           double beta0, SplitMix64& random) {
-    const Eigen::Index d = rows.cols();
-    Eigen::VectorXd sum = Eigen::VectorXd::Zero(d);
-    Eigen::MatrixXd outer = Eigen::MatrixXd::Zero(d, d);
-    std::int64_t n = 0;  // rows with training ratings
-    for (Eigen::Index r = 0; r < rows.rows(); ++r) {
-        if (train_counts[static_cast<std::size_t>(r)] == 0) continue;  // a zero row, not data
-        const Eigen::VectorXd x = rows.row(r).transpose().cast<double>();
-        sum += x;
-        outer.selfadjointView<Eigen::Lower>().rankUpdate(x);
-        ++n;
-    }
-    outer = outer.selfadjointView<Eigen::Lower>();
-    const auto count = static_cast<double>(n);
-    const Eigen::VectorXd mean = n > 0 ? Eigen::VectorXd(sum / count) : Eigen::VectorXd::Zero(d);
+GaussianPrior sample_prior(const RowMoments& moments, double beta0, SplitMix64& random) {
+    const Eigen::Index d = moments.sum.size();
+    const auto count = static_cast<double>(moments.count);
+    const Eigen::VectorXd mean =
+        moments.count > 0 ? Eigen::VectorXd(moments.sum / count) : Eigen::VectorXd::Zero(d);
     // N S = sum x x^T - N xbar xbar^T
-    const Eigen::MatrixXd scatter = outer - count * mean * mean.transpose();
+    const Eigen::MatrixXd scatter = moments.outer_sum - count * mean * mean.transpose();
     const double beta = beta0 + count;
     const double dof = static_cast<double>(d) + count;
     const Eigen::MatrixXd inverse_scale = Eigen::MatrixXd::Identity(d, d) + scatter +

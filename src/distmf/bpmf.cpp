@@ -4,8 +4,8 @@
 #include <cstring>
 #include <memory>
 
-#include "distmf/factor_routing.hpp"
 #include "distmf/hashing.hpp"
+#include "distmf/row_moments.hpp"
 
 namespace distmf {
 namespace {
@@ -82,9 +82,11 @@ void bpmf_half_sweep(const Communicator& comm, const RatingMatrix& ratings,
                      const char* side) {
     const std::uint64_t stream = bpmf_half_sweep_stream(settings, sweep, side);
     SplitMix64 prior_random(stream);
-    const FactorTable all_rows = gather_all_rows(comm, sampled, blocks);  // TODO(h12-moments)
+    const std::span<const std::int64_t> own_counts = train_counts.subspan(
+        static_cast<std::size_t>(sampled.first_row()), static_cast<std::size_t>(sampled.rows()));
     const GaussianPrior prior =
-        sample_prior(all_rows.values(), train_counts, settings.beta0, prior_random);
+        sample_prior(row_moments(comm, sampled, blocks, own_counts, settings.threads),
+                     settings.beta0, prior_random);
     als_half_sweep(comm, ratings, bpmf_row_samplers(fixed, prior, ids, settings, stream),
                    settings.threads, sampled, ids, side);
 }

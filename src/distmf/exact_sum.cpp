@@ -2,6 +2,9 @@
 
 #include <cmath>
 #include <limits>
+#include <vector>
+
+#include "distmf/error.hpp"
 
 namespace distmf {
 namespace {
@@ -40,24 +43,38 @@ double ExactSum::value() const noexcept {
 }
 
 ExactSum ExactSum::all_reduce(const Communicator& comm, const ExactSum& mine) {
+    ExactSum total = mine;
+    all_reduce_in_place(comm, std::span<ExactSum>(&total, 1));
+    return total;
+}
+
+void ExactSum::all_reduce_in_place(const Communicator& comm, std::span<ExactSum> sums) {
     struct Words {
         std::uint64_t low;
         std::int64_t high;
         std::int64_t wraps;
         std::int64_t invalid;
     };
-    const Words words{static_cast<std::uint64_t>(mine.fixed_),
-                      static_cast<std::int64_t>(mine.fixed_ >> 64), mine.wraps_,
-                      mine.invalid_ ? 1 : 0};
-    ExactSum total;
-    for (const Words& w : comm.all_gather(words)) {
+    std::vector<Words> mine;
+    mine.reserve(sums.size());
+    for (const ExactSum& sum : sums) {
+        mine.push_back(Words{static_cast<std::uint64_t>(sum.fixed_),
+                             static_cast<std::int64_t>(sum.fixed_ >> 64), sum.wraps_,
+                             sum.invalid_ ? 1 : 0});
+    }
+    const std::vector<Words> every_rank = comm.all_gather_v(std::span<const Words>(mine));
+    if (every_rank.size() != sums.size() * static_cast<std::size_t>(comm.size())) {
+        throw Error("ExactSum::all_reduce_in_place: ranks passed different numbers of sums");
+    }
+    for (ExactSum& sum : sums) sum = ExactSum{};
+    for (std::size_t i = 0; i < every_rank.size(); ++i) {
+        const Words& w = every_rank[i];
         ExactSum part;
         part.fixed_ = (static_cast<Int128>(w.high) << 64) + static_cast<Int128>(w.low);
         part.wraps_ = w.wraps;
         part.invalid_ = w.invalid != 0;
-        total.add(part);
+        sums[i % sums.size()].add(part);
     }
-    return total;
 }
 
 }  // namespace distmf

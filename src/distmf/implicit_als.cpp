@@ -1,22 +1,9 @@
 #include "distmf/implicit_als.hpp"
 
 #include <Eigen/Cholesky>
-#include <algorithm>
 #include <cmath>
-#include <vector>
 
 namespace distmf {
-namespace {
-
-/// Rows per block of table_gram: fixed by the table's size only (never by the thread count),
-/// at most 64 partial sums.
-std::int64_t gram_block_rows(std::int64_t n_rows) {
-    constexpr std::int64_t minimum = 4096;
-    constexpr std::int64_t max_blocks = 64;
-    return std::max(minimum, (n_rows + max_blocks - 1) / max_blocks);
-}
-
-}  // namespace
 
 ImplicitSettings implicit_settings(const IalsConfig& config) {
     return ImplicitSettings{config.alpha, config.confidence, config.epsilon, config.solver,
@@ -29,26 +16,6 @@ float confidence_excess(const ImplicitSettings& settings, float strength) {
     const double scaled =
         settings.confidence == ConfidenceScaling::linear ? r : std::log1p(r / settings.epsilon);
     return static_cast<float>(settings.alpha * scaled);
-}
-
-Eigen::MatrixXd table_gram(const FactorTable& table, int threads) {
-    const int k = table.width();
-    const std::int64_t block_rows = gram_block_rows(table.rows());
-    const std::int64_t n_blocks = (table.rows() + block_rows - 1) / block_rows;
-    std::vector<Eigen::MatrixXd> partial(static_cast<std::size_t>(n_blocks));
-#pragma omp parallel for num_threads(std::max(1, threads)) schedule(static)
-    for (std::int64_t block = 0; block < n_blocks; ++block) {
-        const std::int64_t first = block * block_rows;
-        const std::int64_t count = std::min(block_rows, table.rows() - first);
-        const Eigen::MatrixXd rows = table.values().middleRows(first, count).cast<double>();
-        Eigen::MatrixXd& sum = partial[static_cast<std::size_t>(block)];
-        sum.setZero(k, k);
-        sum.selfadjointView<Eigen::Lower>().rankUpdate(rows.transpose());
-    }
-    Eigen::MatrixXd gram = Eigen::MatrixXd::Zero(k, k);
-    for (const Eigen::MatrixXd& sum : partial) gram += sum;  // block order: fixed
-    gram.triangularView<Eigen::StrictlyUpper>() = gram.transpose();
-    return gram;
 }
 
 ImplicitRowSolver::ImplicitRowSolver(const FactorTable& fixed, const Eigen::MatrixXd& gram,

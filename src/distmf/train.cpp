@@ -23,6 +23,7 @@
 #include "distmf/model_io.hpp"
 #include "distmf/ranking.hpp"
 #include "distmf/resources.hpp"
+#include "distmf/row_moments.hpp"
 #include "distmf/signals.hpp"
 #include "distmf/warm_start.hpp"
 
@@ -41,12 +42,6 @@ bool has_test_data(const Dataset& dataset) { return dataset.summary.n_test > 0; 
 bool is_implicit(const Config& config) { return config.model.algorithm == Algorithm::ials; }
 
 bool is_bpmf(const Config& config) { return config.model.algorithm == Algorithm::bpmf; }
-
-/// Collective. F^T F of a side from every rank's own rows (the same on every rank, for any P).
-Eigen::MatrixXd side_gram(const Communicator& comm, const FactorTable& own,
-                          const BlockPartition& blocks, int threads) {
-    return table_gram(gather_all_rows(comm, own, blocks), threads);  // TODO(h12-moments)
-}
 
 /// Collective. One half-sweep of the configured algorithm in iteration `iteration`: solve (or,
 /// BPMF, draw) this rank's rows of `solved` (its own block of `blocks`) against `fixed` (the
@@ -72,7 +67,7 @@ void half_sweep(const Communicator& comm, const Config& config, const RatingMatr
         return;
     }
     const ImplicitSettings implicit = implicit_settings(config.ials);
-    const Eigen::MatrixXd gram = side_gram(comm, fixed_own, fixed_blocks, settings.threads);
+    const Eigen::MatrixXd gram = distributed_gram(comm, fixed_own, fixed_blocks, settings.threads);
     als_half_sweep(comm, ratings, implicit_row_solvers(fixed, gram, settings, implicit),
                    settings.threads, solved, ids, side);
 }
@@ -98,7 +93,7 @@ void measure_implicit(const Communicator& comm, const Config& config, const Data
                       const FactorTable& own_items, const AlsSettings& settings,
                       IterationRecord& record) {
     const Eigen::MatrixXd item_gram =
-        side_gram(comm, own_items, dataset.item_blocks, settings.threads);
+        distributed_gram(comm, own_items, dataset.item_blocks, settings.threads);
     const ExactSum loss = implicit_loss(views.user_ratings(), users, items, item_gram,
                                         implicit_settings(config.ials));
     record.train_rmse = std::numeric_limits<double>::quiet_NaN();

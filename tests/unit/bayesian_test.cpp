@@ -5,7 +5,9 @@
 #include <cstdint>
 #include <vector>
 
+#include "distmf/factors.hpp"
 #include "distmf/hashing.hpp"
+#include "distmf/row_moments.hpp"
 
 using distmf::GaussianPrior;
 using distmf::RowMatrixXf;
@@ -48,6 +50,13 @@ Eigen::MatrixXd inverse_posterior_scale(const RowMatrixXf& rows,
     }
     return Eigen::MatrixXd::Identity(rows.cols(), rows.cols()) + scatter +
            (beta0 * n / (beta0 + n)) * mean * mean.transpose();
+}
+
+/// The moments of the rows r with counts[r] > 0 (local_row_moments of a table of `rows`).
+distmf::RowMoments moments_of(const RowMatrixXf& rows, const std::vector<std::int64_t>& counts) {
+    distmf::FactorTable table(rows.rows(), static_cast<int>(rows.cols()), false);
+    table.values() = rows;
+    return distmf::local_row_moments(table, counts, 1);
 }
 
 }  // namespace
@@ -146,8 +155,8 @@ TEST_CASE("sample_prior is a function of the rows and the stream", "[bayesian]")
     SplitMix64 first(11);
     SplitMix64 second(11);
     const std::vector<std::int64_t> counts(50, 1);
-    const GaussianPrior a = distmf::sample_prior(rows, counts, 2.0, first);
-    const GaussianPrior b = distmf::sample_prior(rows, counts, 2.0, second);
+    const GaussianPrior a = distmf::sample_prior(moments_of(rows, counts), 2.0, first);
+    const GaussianPrior b = distmf::sample_prior(moments_of(rows, counts), 2.0, second);
     CHECK(a.mean == b.mean);
     CHECK(a.precision == b.precision);
     // The drawn mean is near the rows' mean (50 rows, prior weight beta0 = 2).
@@ -183,9 +192,10 @@ TEST_CASE("sample_prior's precision averages to nu* W* of the Normal-Wishart pos
     const int draws = 20000;
     Eigen::MatrixXd precision_sum = Eigen::MatrixXd::Zero(3, 3);
     Eigen::VectorXd mean_sum = Eigen::VectorXd::Zero(3);
+    const distmf::RowMoments moments = moments_of(rows, counts);
     for (int draw = 0; draw < draws; ++draw) {
         SplitMix64 random(distmf::hash_keys(77, static_cast<std::uint64_t>(draw)));
-        const GaussianPrior prior = distmf::sample_prior(rows, counts, beta0, random);
+        const GaussianPrior prior = distmf::sample_prior(moments, beta0, random);
         precision_sum += prior.precision;
         mean_sum += prior.mean;
     }
@@ -210,8 +220,8 @@ TEST_CASE("sample_prior ignores rows without training ratings", "[bayesian]") {
     }
     SplitMix64 first(9);
     SplitMix64 second(9);
-    const GaussianPrior alone = distmf::sample_prior(rated, rated_counts, 2.0, first);
-    const GaussianPrior among = distmf::sample_prior(mixed, mixed_counts, 2.0, second);
+    const GaussianPrior alone = distmf::sample_prior(moments_of(rated, rated_counts), 2.0, first);
+    const GaussianPrior among = distmf::sample_prior(moments_of(mixed, mixed_counts), 2.0, second);
     CHECK(alone.mean == among.mean);
     CHECK(alone.precision == among.precision);
     // Counting the zero rows would pull the mean to 0.3 of its value: far from it.

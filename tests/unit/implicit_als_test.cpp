@@ -132,17 +132,6 @@ TEST_CASE("implicit ALS: CG converges to the Cholesky solution and stays there",
     CHECK((warm - exact).norm() <= 1e-4F * exact.norm());
 }
 
-TEST_CASE("implicit ALS: the Gram matrix is H^T H for any thread count", "[implicit]") {
-    const FactorTable table = random_table(10000, 5, 2);  // more than one block of rows
-    const Eigen::MatrixXd one = distmf::table_gram(table, 1);
-    const Eigen::MatrixXd two = distmf::table_gram(table, 2);
-    CHECK(one == two);
-    const Eigen::MatrixXd h = table.values().cast<double>();
-    const Eigen::MatrixXd expected = h.transpose() * h;
-    CHECK((one - expected).norm() <= 1e-9 * expected.norm());
-    CHECK(one == one.transpose());
-}
-
 TEST_CASE("implicit ALS: the loss over every cell at the cost of the observed ones", "[implicit]") {
     const FactorTable users = random_table(1, 3, 5);
     const FactorTable items = random_table(7, 3, 6);
