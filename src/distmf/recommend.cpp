@@ -20,6 +20,7 @@
 #include "distmf/implicit_als.hpp"
 #include "distmf/log.hpp"
 #include "distmf/ordered_output.hpp"
+#include "distmf/sharded_serving.hpp"
 #include "distmf/top_items.hpp"
 
 namespace distmf {
@@ -107,45 +108,72 @@ struct ServeTimes {
     double format_seconds = 0.0;     ///< formatting the lines
 };
 
-/// Scores, selects and formats one block of queries; adds the seconds of each phase.
+/// What scoring reads: the model (its items' IDs and counts, global mean), the table of
+/// query users' factors and their seen items (rows: Query::row of model-source queries), the
+/// folded-in users, and the options.
+struct ServingInputs {
+    const Model& model;
+    const FactorTable& users;
+    const RatingMatrix& seen;
+    const FoldedUsers& folded;
+    const Config& config;
+};
+
+/// Scores blocks of queries against a table of items (the whole H or one block of it), merging
+/// each query's best into its running top N, and formats the lines of a block.
 class BlockRecommender {
   public:
-    BlockRecommender(const Model& model, const FoldedUsers& folded, const Config& config)
-        : model_(model),
-          folded_(folded),
-          top_items_(model.items, static_cast<std::size_t>(config.serve.top)),
-          separator_(config.serve.format == OutputFormat::csv ? ',' : '\t') {
-        if (model.has_training_data()) {
-            select_most_popular(model.item_train_counts, static_cast<std::size_t>(config.serve.top),
-                                popular_);
+    explicit BlockRecommender(const ServingInputs& in)
+        : in_(in),
+          n_(static_cast<std::size_t>(in.config.serve.top)),
+          separator_(in.config.serve.format == OutputFormat::csv ? ',' : '\t') {
+        if (in.model.has_training_data()) {
+            select_most_popular(in.model.item_train_counts, n_, popular_);
         }
     }
 
-    void run(std::span<const Query> block, std::string& out, ServeTimes& times) {
-        queries_.resize(static_cast<Eigen::Index>(block.size()), model_.items.k());
+    /// Local. Scores `block` against `items` and merges into `best` (one list per query; when
+    /// `first`, replaces them).
+    void score(std::span<const Query> block, const FactorTable& items, bool first,
+               std::span<std::vector<ScoredItem>> best, ServeTimes& times) {
+        queries_.resize(static_cast<Eigen::Index>(block.size()), in_.model.info.k);
         excluded_.assign(block.size(), {});
         for (std::size_t q = 0; q < block.size(); ++q) {
             const auto i = static_cast<Eigen::Index>(q);
             if (block[q].source == RecommendationSource::model) {
-                queries_.row(i) = model_.users.factors(block[q].row);
-                if (model_.has_training_data()) {
-                    excluded_[q] = model_.train_items.row_columns(block[q].row);
+                queries_.row(i) = in_.users.factors(block[q].row);
+                if (in_.model.has_training_data()) {
+                    excluded_[q] = in_.seen.row_columns(block[q].row - in_.seen.first_row);
                 }
             } else if (block[q].source == RecommendationSource::fold_in) {
-                queries_.row(i) = folded_.factors.factors(block[q].row);
-                excluded_[q] = folded_.interactions.row_columns(block[q].row);
+                queries_.row(i) = in_.folded.factors.factors(block[q].row);
+                excluded_[q] = in_.folded.interactions.row_columns(block[q].row);
             } else {
                 queries_.row(i).setZero();
             }
         }
+        BlockTopItems top_items(items, n_);
         TopItemsSeconds seconds;
-        top_items_.run(queries_, excluded_, seconds);
+        top_items.run(queries_, excluded_, seconds);
         times.scoring_seconds += seconds.scoring;
-        times.selection_seconds += seconds.selection;
+        const double start = omp_get_wtime();
+        for (std::size_t q = 0; q < block.size(); ++q) {
+            if (first) {
+                best[q] = top_items.best(q);
+            } else {
+                merge_best(best[q], top_items.best(q), n_, scratch_);
+            }
+        }
+        times.selection_seconds += seconds.selection + (omp_get_wtime() - start);
+    }
+
+    /// Local. Appends the lines of `block` (its best lists in `best`) to `out`.
+    void write(std::span<const Query> block, std::span<const std::vector<ScoredItem>> best,
+               std::string& out, ServeTimes& times) const {
         const double start = omp_get_wtime();
         for (std::size_t q = 0; q < block.size(); ++q) {
             const bool popular = block[q].source == RecommendationSource::popularity;
-            write_user(block[q], popular ? popular_ : top_items_.best(q), out);
+            write_user(block[q], popular ? popular_ : best[q], out);
         }
         times.format_seconds += omp_get_wtime() - start;
     }
@@ -159,8 +187,8 @@ class BlockRecommender {
         float offset = 0.0F;  // mu + b_u: the same for every item of a user
         if (query.source != RecommendationSource::popularity) {
             const bool folded = query.source == RecommendationSource::fold_in;
-            const FactorTable& table = folded ? folded_.factors : model_.users;
-            offset = static_cast<float>(model_.info.global_mean) + table.bias(query.row);
+            const FactorTable& table = folded ? in_.folded.factors : in_.users;
+            offset = static_cast<float>(in_.model.info.global_mean) + table.bias(query.row);
         }
         const std::string_view source = source_name(query.source);
         std::array<char, 128> line{};  // 3 integers of <= 20 digits, a float, the source
@@ -172,12 +200,12 @@ class BlockRecommender {
             const auto item = static_cast<std::size_t>(entry.item);
             char* at = std::to_chars(user_end + 1, end, rank + 1).ptr;
             *at++ = separator_;
-            at = std::to_chars(at, end, model_.item_ids[item]).ptr;
+            at = std::to_chars(at, end, in_.model.item_ids[item]).ptr;
             *at++ = separator_;
             // A popular item's score is its training count, exactly (its ScoredItem score is
             // only the count's rank among the counts).
             at = query.source == RecommendationSource::popularity
-                     ? std::to_chars(at, end, model_.item_train_counts[item]).ptr
+                     ? std::to_chars(at, end, in_.model.item_train_counts[item]).ptr
                      : std::to_chars(at, end, entry.score + offset).ptr;
             *at++ = separator_;
             at = std::copy(source.begin(), source.end(), at);
@@ -186,11 +214,11 @@ class BlockRecommender {
         }
     }
 
-    const Model& model_;
-    const FoldedUsers& folded_;
-    BlockTopItems top_items_;
+    const ServingInputs& in_;
+    std::size_t n_;
     char separator_;
     std::vector<ScoredItem> popular_;
+    std::vector<ScoredItem> scratch_;
     RowMatrixXf queries_;
     std::vector<std::span<const std::int32_t>> excluded_;  ///< per query: its seen items
 };
@@ -246,42 +274,121 @@ struct BlockRange {
     }
 };
 
-BlockRange my_blocks(const Communicator& comm, std::int64_t n_queries) {
+BlockRange blocks_of_rank(std::int64_t n_queries, int n_ranks, int rank) {
     const std::int64_t n_blocks = (n_queries + users_per_block - 1) / users_per_block;
-    return {n_blocks * comm.rank() / comm.size(), n_blocks * (comm.rank() + 1) / comm.size()};
+    return {n_blocks * rank / n_ranks, n_blocks * (rank + 1) / n_ranks};
 }
 
-/// Local. The output lines of this rank's blocks, in order, with every thread of the rank;
-/// adds the thread seconds of each phase to `times`.
-std::string recommend_blocks(const Model& model, const FoldedUsers& folded, const Config& config,
-                             const std::vector<Query>& queries, const BlockRange& blocks,
-                             ServeTimes& times) {
-    std::vector<std::string> parts(static_cast<std::size_t>(blocks.end - blocks.first));
-    double scoring_seconds = 0.0;
-    double selection_seconds = 0.0;
-    double format_seconds = 0.0;
-#pragma omp parallel reduction(+ : scoring_seconds, selection_seconds, format_seconds)
+/// Adds `mine` (one thread's seconds) to `total` in an OpenMP critical section.
+void add_times(const ServeTimes& mine, ServeTimes& total) {
+#pragma omp critical(distmf_serve_times)
     {
-        BlockRecommender recommender(model, folded, config);
+        total.scoring_seconds += mine.scoring_seconds;
+        total.selection_seconds += mine.selection_seconds;
+        total.format_seconds += mine.format_seconds;
+    }
+}
+
+/// The queries of block `block` (of users_per_block).
+std::span<const Query> block_queries(const std::vector<Query>& queries, std::int64_t block) {
+    const auto first = static_cast<std::size_t>(block * users_per_block);
+    const std::size_t count =
+        std::min<std::size_t>(static_cast<std::size_t>(users_per_block), queries.size() - first);
+    return std::span<const Query>(queries).subspan(first, count);
+}
+
+/// Local. Scores this rank's blocks against `items` with every thread of the rank, merging
+/// into `best` (one list per query of the blocks; replaced when `first`).
+void score_blocks(const ServingInputs& in, const std::vector<Query>& queries,
+                  const BlockRange& blocks, const FactorTable& items, bool first,
+                  std::vector<std::vector<ScoredItem>>& best, ServeTimes& times) {
+#pragma omp parallel
+    {
+        BlockRecommender recommender(in);
         ServeTimes mine;
 #pragma omp for schedule(dynamic, 1)
         for (std::int64_t block = blocks.first; block < blocks.end; ++block) {
-            const auto first = static_cast<std::size_t>(block * users_per_block);
-            const std::size_t count = std::min<std::size_t>(
-                static_cast<std::size_t>(users_per_block), queries.size() - first);
-            recommender.run(std::span<const Query>(queries).subspan(first, count),
-                            parts[static_cast<std::size_t>(block - blocks.first)], mine);
+            const auto offset = static_cast<std::size_t>((block - blocks.first) * users_per_block);
+            const std::span<const Query> part = block_queries(queries, block);
+            recommender.score(part, items, first,
+                              std::span<std::vector<ScoredItem>>(best).subspan(offset, part.size()),
+                              mine);
         }
-        scoring_seconds += mine.scoring_seconds;
-        selection_seconds += mine.selection_seconds;
-        format_seconds += mine.format_seconds;
+        add_times(mine, times);
     }
-    times.scoring_seconds += scoring_seconds;
-    times.selection_seconds += selection_seconds;
-    times.format_seconds += format_seconds;
+}
+
+/// Local. The output lines of this rank's blocks, in order, with every thread of the rank.
+std::string format_blocks(const ServingInputs& in, const std::vector<Query>& queries,
+                          const BlockRange& blocks,
+                          const std::vector<std::vector<ScoredItem>>& best, ServeTimes& times) {
+    std::vector<std::string> parts(static_cast<std::size_t>(blocks.end - blocks.first));
+#pragma omp parallel
+    {
+        const BlockRecommender recommender(in);
+        ServeTimes mine;
+#pragma omp for schedule(dynamic, 1)
+        for (std::int64_t block = blocks.first; block < blocks.end; ++block) {
+            const auto offset = static_cast<std::size_t>((block - blocks.first) * users_per_block);
+            const std::span<const Query> part = block_queries(queries, block);
+            recommender.write(
+                part, std::span<const std::vector<ScoredItem>>(best).subspan(offset, part.size()),
+                parts[static_cast<std::size_t>(block - blocks.first)], mine);
+        }
+        add_times(mine, times);
+    }
     std::string text;
     for (const std::string& part : parts) text += part;
     return text;
+}
+
+/// Collective: every rank of comm must call. The output lines of this rank's blocks: scored
+/// against in.model.items, and when `rotated` against every other rank's block of items too,
+/// passed around the ring (P - 1 steps, each rank's blocks in ring order; the merge keeps the
+/// global ranking order).
+std::string recommend_blocks(const Communicator& comm, const ServingInputs& in,
+                             const std::vector<Query>& queries, const BlockRange& blocks,
+                             bool rotated, ServeTimes& times) {
+    std::vector<std::vector<ScoredItem>> best(
+        static_cast<std::size_t>(blocks.n_users(queries.size())));
+    score_blocks(in, queries, blocks, in.model.items, true, best, times);
+    if (rotated) {
+        FactorTable held;
+        const FactorTable* items = &in.model.items;
+        for (int step = 1; step < comm.size(); ++step) {
+            const int from = (comm.rank() + comm.size() - step) % comm.size();
+            held = pass_item_block(comm, *items,
+                                   rotated_item_block(in.model.info.n_items, comm.size(), from));
+            items = &held;
+            score_blocks(in, queries, blocks, *items, false, best, times);
+        }
+    }
+    return format_blocks(in, queries, blocks, best, times);
+}
+
+/// Collective. `recommend --all-users` with each rank holding its share of the users only:
+/// the queries (every user, ascending ID) are placed in blocks as always, and each user is
+/// sent from the rank that read it to the rank that serves its block.
+struct AllUsers {
+    ServedUsers served;
+    std::vector<Query> queries;
+};
+
+AllUsers serve_all_users(const Communicator& comm, const Model& share, std::vector<Query> queries) {
+    const auto n_queries = static_cast<std::int64_t>(queries.size());
+    std::vector<std::int64_t> place_of_row(queries.size(), -1);
+    for (std::size_t place = 0; place < queries.size(); ++place) {
+        place_of_row[static_cast<std::size_t>(queries[place].row)] =
+            static_cast<std::int64_t>(place);
+        queries[place].row = static_cast<std::int64_t>(place);
+    }
+    std::vector<std::int64_t> boundaries{0};
+    for (int rank = 0; rank < comm.size(); ++rank) {
+        const BlockRange range = blocks_of_rank(n_queries, comm.size(), rank);
+        boundaries.push_back(std::min(n_queries, range.end * users_per_block));
+    }
+    const BlockPartition places(std::move(boundaries));
+    return {route_users_to_places(comm, share, place_of_row, places), std::move(queries)};
 }
 
 }  // namespace
@@ -364,15 +471,36 @@ FoldedUsers fold_in_users(const Communicator& comm, const Config& config, const 
     return folded;
 }
 
+namespace {
+
+/// Collective. The model as `recommend` needs it: with --all-users (and no --fold-in), this
+/// rank's share of the users and all items or its rotating block (sharded_serving.hpp);
+/// otherwise all of it.
+Model load_for_recommend(const Communicator& comm, const Config& config, bool sharded,
+                         bool& rotated) {
+    rotated = false;
+    if (!sharded) return load_model(comm, config.model_file.model);
+    return load_model_share(comm, config.model_file.model, [&](const ModelInfo& info) {
+        rotated = rotates_item_factors(config.serve.item_factors, info) && comm.size() > 1;
+        return serving_layout(info, comm.size(), comm.rank(), rotated);
+    });
+}
+
+}  // namespace
+
 int run_recommend_command(const Communicator& comm, const Config& config) {
     const double start = MPI_Wtime();
     const Logger log(comm.rank(), config.serve.out.empty());
     check_writable_destinations(comm, {config.serve.out});
-    const Model model = load_model(comm, config.model_file.model);
+    // --all-users alone: each rank holds its share of W (fold-in and user lists: all of it).
+    const bool sharded = config.serve.all_users && config.serve.fold_in.empty() &&
+                         config.serve.user < 0 && config.serve.users.empty();
+    bool rotated = false;
+    const Model model = load_for_recommend(comm, config, sharded, rotated);
     const double loaded = MPI_Wtime();
     const Config training = config_from_ini(model.info.config, Command::train);
     const FoldedUsers folded = fold_in_users(comm, config, model, training);
-    const std::vector<Query> queries = make_queries(comm, config, model, folded);
+    std::vector<Query> queries = make_queries(comm, config, model, folded);
     check_popularity_available(queries, model, config.model_file.model);
     if (!model.has_training_data()) {
         log.warn(
@@ -380,11 +508,19 @@ int run_recommend_command(const Communicator& comm, const Config& config) {
             "already rated are not excluded");
     }
     report_sources(log, queries, folded);
+    AllUsers all_users;
+    if (sharded) {
+        all_users = serve_all_users(comm, model, std::move(queries));
+        queries = std::move(all_users.queries);
+    }
     const double prepared = MPI_Wtime();
 
-    const BlockRange blocks = my_blocks(comm, static_cast<std::int64_t>(queries.size()));
+    const BlockRange blocks =
+        blocks_of_rank(static_cast<std::int64_t>(queries.size()), comm.size(), comm.rank());
+    const ServingInputs inputs{model, sharded ? all_users.served.factors : model.users,
+                               sharded ? all_users.served.seen : model.train_items, folded, config};
     ServeTimes times;
-    const std::string text = recommend_blocks(model, folded, config, queries, blocks, times);
+    const std::string text = recommend_blocks(comm, inputs, queries, blocks, rotated, times);
     const double computed = MPI_Wtime();
     comm.barrier();  // so that `write` does not count the wait for the slowest rank
     const double synchronized = MPI_Wtime();
@@ -396,7 +532,7 @@ int run_recommend_command(const Communicator& comm, const Config& config) {
 
     // Matrix-product rate per thread: this rank's flops over its threads' seconds in GEMM.
     const auto my_users = static_cast<double>(blocks.n_users(queries.size()));
-    const double my_flops = 2.0 * my_users * static_cast<double>(model.items.rows()) *
+    const double my_flops = 2.0 * my_users * static_cast<double>(model.info.n_items) *
                             static_cast<double>(model.info.k);
     const double rate = times.scoring_seconds > 0.0 ? my_flops / times.scoring_seconds / 1e9 : 0.0;
     log.info(format_text(
@@ -404,7 +540,7 @@ int run_recommend_command(const Communicator& comm, const Config& config) {
         "%.2f s, prepare %.2f s, score, select and format %.2f s, write %.2f s (each the slowest "
         "rank's); thread seconds on the busiest rank: matrix products %.2f s (%.1f GFLOP/s per "
         "thread on the slowest), exclusion and selection %.2f s, formatting %.2f s",
-        config.serve.top, static_cast<long long>(model.items.rows()),
+        config.serve.top, static_cast<long long>(model.info.n_items),
         static_cast<long long>(queries.size()), comm.size(), comm.size() == 1 ? "" : "s",
         comm.all_reduce_max(written - start), comm.all_reduce_max(loaded - start),
         comm.all_reduce_max(prepared - loaded), comm.all_reduce_max(computed - prepared),
