@@ -487,7 +487,7 @@ void declare_options(Config& c, OptionRegistry& r) {
 
     r.group("recommend", "Item factors while scoring [recommend]");
     r.add("item-factors", c.serve.item_factors,
-          "recommend --all-users and evaluate, where each rank scores its own users: every "
+          "recommend --all-users, where each rank scores its own users: every "
           "item factor on every rank (replicated), each rank's block of items passed around "
           "the ring (rotated), or replicated up to 256 MiB of item factors, else rotated (auto)");
 }
@@ -511,7 +511,7 @@ const std::vector<CommandInfo>& command_table() {
         {Command::evaluate,
          "evaluate",
          "Prints the RMSE/MAE and ranking metrics of a saved model (or a baseline) on test data.",
-         {model_file_group, data_group, eval_group, baseline_group, item_factors_group}},
+         {model_file_group, data_group, eval_group, baseline_group}},
         {Command::inspect,
          "inspect",
          "Prints the metadata of a model file (distmf inspect FILE).",
