@@ -225,6 +225,14 @@ struct ShareLayout {
 Model load_model_share(const Communicator& comm, const std::string& path,
                        const std::function<ShareLayout(const ModelInfo&)>& layout);
 
+/// Collective: every rank of comm must call. load_model_share's reading, from a file opened
+/// with open_parallel_file (for a caller that reads more from it, as checkpoints do).
+Model read_model_share(const Communicator& comm, const H5Handle& file,
+                       const std::function<ShareLayout(const ModelInfo&)>& layout);
+
+/// Local. The layout that reads every row of both sides on every rank.
+ShareLayout whole_layout(const ModelInfo& info);
+
 /// Reads a whole model from an open file (collective transfers when `collective`: then every
 /// rank that opened the file must call). Throws InputError naming the file when it is not a
 /// complete distmf file of this version or a checksum does not match.

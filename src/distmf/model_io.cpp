@@ -220,20 +220,6 @@ void read_training_share(const Communicator& comm, const H5Handle& file, RowRang
     }
 }
 
-/// Collective. Everything load_model_share reads, from the open file.
-void read_share_contents(const Communicator& comm, const H5Handle& file,
-                         const std::function<ShareLayout(const ModelInfo&)>& layout, Model& share) {
-    share.info = read_model_info(file);
-    const ShareLayout rows = layout(share.info);
-    share.user_ids = read_checked_share<std::int64_t>(
-        comm, file, "users/ids", 0, RowRange{0, share.info.n_users}, ShareCoverage::whole);
-    share.item_ids = read_checked_share<std::int64_t>(
-        comm, file, "items/ids", 0, RowRange{0, share.info.n_items}, ShareCoverage::whole);
-    share.users = read_side_share(comm, file, "users", share.info, rows.users, rows.user_coverage);
-    share.items = read_side_share(comm, file, "items", share.info, rows.items, rows.item_coverage);
-    read_training_share(comm, file, rows.users, rows.user_coverage, share);
-}
-
 }  // namespace
 
 std::uint64_t rows_checksum(const void* data, std::int64_t first_row, std::int64_t n_rows,
@@ -392,6 +378,26 @@ template std::vector<std::int64_t> read_checked_share(const Communicator&, const
                                                       const std::string&, std::int64_t, RowRange,
                                                       ShareCoverage, std::optional<RowRange>);
 
+ShareLayout whole_layout(const ModelInfo& info) {
+    return {RowRange{0, info.n_users}, ShareCoverage::whole, RowRange{0, info.n_items},
+            ShareCoverage::whole};
+}
+
+Model read_model_share(const Communicator& comm, const H5Handle& file,
+                       const std::function<ShareLayout(const ModelInfo&)>& layout) {
+    Model share;
+    share.info = read_model_info(file);
+    const ShareLayout rows = layout(share.info);
+    share.user_ids = read_checked_share<std::int64_t>(
+        comm, file, "users/ids", 0, RowRange{0, share.info.n_users}, ShareCoverage::whole);
+    share.item_ids = read_checked_share<std::int64_t>(
+        comm, file, "items/ids", 0, RowRange{0, share.info.n_items}, ShareCoverage::whole);
+    share.users = read_side_share(comm, file, "users", share.info, rows.users, rows.user_coverage);
+    share.items = read_side_share(comm, file, "items", share.info, rows.items, rows.item_coverage);
+    read_training_share(comm, file, rows.users, rows.user_coverage, share);
+    return share;
+}
+
 Model load_model_share(const Communicator& comm, const std::string& path,
                        const std::function<ShareLayout(const ModelInfo&)>& layout) {
     Model share;
@@ -401,7 +407,7 @@ Model load_model_share(const Communicator& comm, const std::string& path,
         run_collective_section(
             comm, {"reading model '" + path + "'", SectionFailures::agreed_file_errors, ""}, [&] {
                 inject_io_error_if_requested(comm.rank(), "model-read");
-                read_share_contents(comm, file, layout, share);
+                share = read_model_share(comm, file, layout);
             });
     } catch (const Error& e) {
         error = e.what();
