@@ -496,7 +496,7 @@ int run_recommend_command(const Communicator& comm, const Config& config) {
     const bool sharded = config.serve.all_users && config.serve.fold_in.empty() &&
                          config.serve.user < 0 && config.serve.users.empty();
     bool rotated = false;
-    const Model model = load_for_recommend(comm, config, sharded, rotated);
+    Model model = load_for_recommend(comm, config, sharded, rotated);
     const double loaded = MPI_Wtime();
     const Config training = config_from_ini(model.info.config, Command::train);
     const FoldedUsers folded = fold_in_users(comm, config, model, training);
@@ -512,6 +512,8 @@ int run_recommend_command(const Communicator& comm, const Config& config) {
     if (sharded) {
         all_users = serve_all_users(comm, model, std::move(queries));
         queries = std::move(all_users.queries);
+        model.users = FactorTable();  // the share read, now at the ranks that serve its users
+        model.train_items = RatingMatrix();
     }
     const double prepared = MPI_Wtime();
 

@@ -113,8 +113,9 @@ ServedUsers route_users_to_places(const Communicator& comm, const Model& share,
     }
     std::vector<std::int64_t> values_to_rank = plan.rows_to_rank;
     for (std::int64_t& count : values_to_rank) count *= width;
-    const std::vector<float> arrived_values =
+    std::vector<float> arrived_values =
         comm.all_to_all_v(std::span<const float>(values), values_to_rank);
+    values = std::vector<float>();  // sent: at most three copies of the share at once
     const std::vector<std::int64_t> arrived_places =
         comm.all_to_all_v(std::span<const std::int64_t>(sent_places), plan.rows_to_rank);
 
@@ -127,6 +128,7 @@ ServedUsers route_users_to_places(const Communicator& comm, const Model& share,
         std::copy_n(arrived_values.data() + static_cast<std::ptrdiff_t>(i) * width, width,
                     served.factors.row(arrived_places[i]).data());
     }
+    arrived_values = std::vector<float>();
     if (!lists) {
         served.seen.row_start.assign(static_cast<std::size_t>(places.size(rank)) + 1, 0);
         return served;
