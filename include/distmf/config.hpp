@@ -41,6 +41,11 @@ enum class ImplicitSolver { cg, cholesky };
 enum class FactorLayout { replicated, sharded };
 /// `distmf evaluate --baseline`: rank by the model (none) or by training popularity.
 enum class Baseline { none, popularity };
+/// Where `recommend --all-users` and `evaluate` keep the item factors while each rank scores
+/// its own users: all of H on every rank (replicated), each rank its own block of items,
+/// passed around the ring (rotated), or replicated when H is at most
+/// replicated_item_factors_limit bytes (automatic, "auto").
+enum class ItemFactorsMode { automatic, replicated, rotated };
 /// Text layout of the files `recommend` and `predict` write.
 enum class OutputFormat { csv, tsv };
 /// How the DSGD step size changes from one epoch to the next.
@@ -108,6 +113,7 @@ struct ServeConfig {
     std::string fold_in;                 ///< ratings/interactions of users to fold in
     std::string pairs;                   ///< (user, item) pairs to predict
     Baseline baseline = Baseline::none;  ///< `evaluate`: rank by popularity instead
+    ItemFactorsMode item_factors = ItemFactorsMode::automatic;  ///< --recommend.item-factors
 };
 
 /// [train]: the training loop.
@@ -238,6 +244,8 @@ std::ostream& operator<<(std::ostream& out, FactorLayout value);
 std::istream& operator>>(std::istream& in, FactorLayout& value);
 std::ostream& operator<<(std::ostream& out, Baseline value);
 std::istream& operator>>(std::istream& in, Baseline& value);
+std::ostream& operator<<(std::ostream& out, ItemFactorsMode value);
+std::istream& operator>>(std::istream& in, ItemFactorsMode& value);
 std::ostream& operator<<(std::ostream& out, OutputFormat value);
 std::istream& operator>>(std::istream& in, OutputFormat& value);
 

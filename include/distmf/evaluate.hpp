@@ -20,13 +20,14 @@ namespace distmf {
 double predict_known_parts(const Model& model, std::int64_t user_row, std::int64_t item_row);
 
 /// Collective: every rank of comm must call. `distmf evaluate --model M (--data.test FILE |
-/// --data.train FILE --data.test-fraction F [--data.split per-user])`: every rank loads the
-/// model and reads its share of the test pairs (a file, or the held-out part of the same split
-/// training used, rebuilt). Rank 0 prints, for an explicit model and a test file, RMSE, MAE and
-/// how many pairs had an unknown user or item; then, for any model, the ranking metrics
-/// (ranking.hpp) at --eval.k over all items each user has no training interaction with, each
-/// rank ranking its block of users; with --baseline popularity, those of the popularity
-/// ranking instead.
+/// --data.train FILE --data.test-fraction F [--data.split per-user])`: every rank reads its
+/// even share of the model's users (its rows of W and their training items; all of H) and its
+/// share of the test pairs (a file, or the held-out part of the same split training used,
+/// rebuilt), and sends each pair of a known user to the rank holding the user. Rank 0 prints, for
+/// an explicit model and a test file, RMSE, MAE and how many pairs had an unknown user or item;
+/// then, for any model, the ranking metrics (ranking.hpp) at --eval.k over all items each user has
+/// no training interaction with, each rank ranking its share of the users; with --baseline
+/// popularity, those of the popularity ranking instead.
 int run_evaluate_command(const Communicator& comm, const Config& config);
 
 /// Collective: every rank of comm must call. `distmf predict --model M --pairs FILE`: every

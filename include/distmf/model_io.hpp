@@ -27,6 +27,7 @@
 #include <algorithm>
 #include <cstdint>
 #include <functional>
+#include <optional>
 #include <string>
 #include <vector>
 
@@ -68,15 +69,17 @@ struct ModelInfo {
     std::int64_t format_version = model_format_version;
 };
 
-/// A whole model, as every rank holds it after loading.
+/// A model as a rank holds it after loading: all of it (load_model), or every ID and
+/// attribute with the factor rows of a range of users and of items (load_model_share: the
+/// tables' first_row() and train_items.first_row say where the rows start).
 struct Model {
     ModelInfo info;
     std::vector<std::int64_t> user_ids;
     std::vector<std::int64_t> item_ids;
     FactorTable users;
     FactorTable items;
-    /// Each user's training items (rows: users, columns: item rows; no values); no rows when
-    /// the file has none.
+    /// Each user's training items (rows: the users of `users`, columns: item rows; no
+    /// values); no rows when the file has none.
     RatingMatrix train_items;
     /// Training interactions per item; empty when the file has none.
     std::vector<std::int64_t> item_train_counts;
@@ -168,6 +171,67 @@ std::vector<T> read_checked_rows(const H5Handle& parent, const std::string& name
     }
     return values;
 }
+
+/// Rows [first, first + count) of a dataset or a table.
+struct RowRange {
+    std::int64_t first = 0;
+    std::int64_t count = 0;
+    /// One past the last row.
+    std::int64_t end() const noexcept { return first + count; }
+};
+
+/// Local. Share `part` of `n_parts` even shares of rows 0..n_rows-1:
+/// [n_rows * part / n_parts, n_rows * (part + 1) / n_parts).
+RowRange even_share(std::int64_t n_rows, int n_parts, int part);
+
+/// Local. The number of rows of dataset `name` under `parent` (its first dimension).
+std::int64_t dataset_rows(const H5Handle& parent, const std::string& name);
+
+/// How the ranks' reads of one dataset cover it, which says how its checksum is verified.
+enum class ShareCoverage {
+    /// Every rank reads every row and checks the whole checksum itself.
+    whole,
+    /// The ranks' checked ranges are disjoint and together cover every row: each rank sums
+    /// the row hashes of its range and the sum over the ranks must be the stored checksum.
+    partition,
+};
+
+/// Collective: every rank of comm must call (in a file opened with open_parallel_file). Reads
+/// rows `range` of dataset `name` under `parent` (independent transfers), checks that it has
+/// `width` columns (0: 1-D) and that `range` lies inside it, and verifies the rows of
+/// `checked` (a part of `range`; by default all of it) against the dataset's checksum as
+/// `coverage` says. The verdict is combined over the ranks, so a failure -- a damaged
+/// dataset, a failed read on one rank -- is an InputError naming the file and the dataset on
+/// every rank alike (never one rank waiting for another). Returns the rows, row-major.
+template <class T>
+std::vector<T> read_checked_share(const Communicator& comm, const H5Handle& parent,
+                                  const std::string& name, std::int64_t width, RowRange range,
+                                  ShareCoverage coverage, std::optional<RowRange> checked = {});
+
+/// Which rows of each side one rank reads (load_model_share): for users and items, a range
+/// and how the ranks' ranges cover the side.
+struct ShareLayout {
+    RowRange users;
+    ShareCoverage user_coverage = ShareCoverage::whole;
+    RowRange items;
+    ShareCoverage item_coverage = ShareCoverage::whole;
+};
+
+/// Collective: every rank of comm must call. Reads the attributes and IDs of the model or
+/// checkpoint `path`, asks `layout` (the same answer on every rank for the same ModelInfo,
+/// except for the ranges themselves) which rows this rank reads, and reads those rows of the
+/// factors, biases and training lists with read_checked_share. Errors as load_model's: one
+/// flipped byte anywhere is an agreed InputError naming the file on every rank.
+Model load_model_share(const Communicator& comm, const std::string& path,
+                       const std::function<ShareLayout(const ModelInfo&)>& layout);
+
+/// Collective: every rank of comm must call. load_model_share's reading, from a file opened
+/// with open_parallel_file (for a caller that reads more from it, as checkpoints do).
+Model read_model_share(const Communicator& comm, const H5Handle& file,
+                       const std::function<ShareLayout(const ModelInfo&)>& layout);
+
+/// Local. The layout that reads every row of both sides on every rank.
+ShareLayout whole_layout(const ModelInfo& info);
 
 /// Reads a whole model from an open file (collective transfers when `collective`: then every
 /// rank that opened the file must call). Throws InputError naming the file when it is not a

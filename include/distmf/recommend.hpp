@@ -6,7 +6,10 @@
 /// a tile of items at a time (one matrix product each), and each user keeps its best N while
 /// the tile is in cache (BlockTopItems, top_items.hpp); the blocks are divided among the
 /// ranks, each formats the lines of its blocks (std::to_chars) and the parts form one output
-/// file in order (ordered_output.hpp).
+/// file in order (ordered_output.hpp). With --all-users alone, no rank holds all of W: each
+/// reads an even share of the users and sends each user to the rank that serves its block,
+/// and the item factors are replicated or rotate around the ring (--recommend.item-factors,
+/// sharded_serving.hpp); --user, --users and --fold-in read the whole model on every rank.
 
 #include <cstdint>
 #include <vector>

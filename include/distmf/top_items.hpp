@@ -30,6 +30,12 @@ inline bool ranks_before(const ScoredItem& a, const ScoredItem& b) {
     return a.score != b.score ? a.score > b.score : a.item < b.item;
 }
 
+/// Local. Merges `more` (in ranking order, items not in `best`) into `best` (in ranking
+/// order) and keeps the first n: the best n of the union, ties broken as ranks_before says,
+/// whatever the order in which item blocks arrive. `scratch` is a reusable buffer.
+void merge_best(std::vector<ScoredItem>& best, std::span<const ScoredItem> more, std::size_t n,
+                std::vector<ScoredItem>& scratch);
+
 /// Local. The best n of the scores offered to it, in any number of pieces of ascending,
 /// consecutive item indices (each piece continues where the previous one ended, or starts
 /// anew after reset()). One pass with a threshold: an item enters a buffer of max(4n, 64) only
@@ -81,7 +87,8 @@ std::vector<float> popularity_scores(std::span<const std::int64_t> counts);
 void select_most_popular(std::span<const std::int64_t> counts, std::size_t n,
                          std::vector<ScoredItem>& best);
 
-/// Local. The items' biases c_j as one contiguous vector (empty without biases): column 0 of
+/// Local. The biases c_j of the table's items as one contiguous vector (entry 0: its
+/// first_row(); empty without biases): column 0 of
 /// the row-major table is strided, too slow to add to every row of scores.
 std::vector<float> item_biases(const FactorTable& items);
 
@@ -118,12 +125,14 @@ class BlockTopItems {
     /// same order (tested). 384 x 256 queries x 4 bytes = 384 KB: fits the 512 KB L2 cache.
     static constexpr std::int64_t items_per_tile = 384;
 
-    /// Scores against `items` (kept by reference) and keeps the best `n` of each query.
+    /// Scores against `items` (kept by reference: items first_row() .. end_row() - 1, a whole
+    /// table or one block of it) and keeps the best `n` of each query. The scores of a block
+    /// that starts at a multiple of items_per_tile are bitwise those over all items.
     BlockTopItems(const FactorTable& items, std::size_t n);
 
-    /// Local. Selects the best n items of each row u of `query_factors` (m x k), skipping the
-    /// items `excluded[u]` (ascending item indices; m lists, empty for none); adds the thread
-    /// seconds of each phase to `seconds`.
+    /// Local. Selects the best n items of the table of each row u of `query_factors` (m x k),
+    /// skipping the items `excluded[u]` (ascending global item indices, of any rows; m lists,
+    /// empty for none); adds the thread seconds of each phase to `seconds`.
     void run(const Eigen::Ref<const RowMatrixXf>& query_factors,
              std::span<const std::span<const std::int32_t>> excluded, TopItemsSeconds& seconds);
 

@@ -190,18 +190,35 @@ struct LoadedCheckpoint {
     std::optional<DsgdState> dsgd;  ///< its [dsgd] settings (DSGD; absent in older files)
 };
 
-FactorTable table_from_rows(const std::vector<float>& values, std::int64_t rows, int k,
-                            bool biases) {
-    FactorTable table(rows, k, biases);
-    if (static_cast<std::int64_t>(values.size()) != rows * table.width()) {
-        throw InputError("a table of /state has the wrong size");
-    }
+/// Collective. Rows `rows` of the /state table `name` (k + biases columns) as a table whose
+/// rows start at rows.first, verified as `coverage` says.
+FactorTable state_table(const Communicator& comm, const H5Handle& file, const std::string& name,
+                        RowRange rows, ShareCoverage coverage, int k, bool biases) {
+    FactorTable table(rows.first, rows.count, k, biases);
+    const std::vector<float> values =
+        read_checked_share<float>(comm, file, name, table.width(), rows, coverage);
     std::copy(values.begin(), values.end(), table.values().data());
     return table;
 }
 
+/// The rows of each side a rank reads from a checkpoint: its own rows of `dataset`'s blocks
+/// (null: every row). A checkpoint of another shape is read whole, for check_compatible to
+/// refuse it by name.
+ShareLayout checkpoint_layout(const ModelInfo& info, const Dataset* dataset) {
+    if (dataset == nullptr || info.n_users != dataset->user_blocks.n_rows() ||
+        info.n_items != dataset->item_blocks.n_rows()) {
+        return whole_layout(info);
+    }
+    const int rank = dataset->rank;
+    const BlockPartition& users = dataset->user_blocks;
+    const BlockPartition& items = dataset->item_blocks;
+    return {RowRange{users.first(rank), users.size(rank)}, ShareCoverage::partition,
+            RowRange{items.first(rank), items.size(rank)}, ShareCoverage::partition};
+}
+
 /// Reads the BPMF part of /state: the [bpmf] settings and the samples kept.
-void read_bpmf_state(const H5Handle& file, const H5Handle& group, LoadedCheckpoint& loaded) {
+void read_bpmf_state(const Communicator& comm, const H5Handle& file, const H5Handle& group,
+                     const ShareLayout& rows, LoadedCheckpoint& loaded) {
     loaded.bpmf.alpha = read_attribute<double>(group, "bpmf_alpha");
     loaded.bpmf.beta0 = read_attribute<double>(group, "bpmf_beta0");
     loaded.bpmf.burn_in = read_attribute<std::int64_t>(group, "bpmf_burn_in");
@@ -212,17 +229,22 @@ void read_bpmf_state(const H5Handle& file, const H5Handle& group, LoadedCheckpoi
     if (info.biases || width > std::numeric_limits<int>::max()) {
         throw InputError(file.file() + ": the BPMF samples do not fit the model");
     }
-    loaded.state.user_samples =
-        table_from_rows(read_checked_rows<float>(file, "state/user_samples", width, true),
-                        loaded.model.users.rows(), static_cast<int>(width), false);
-    loaded.state.item_samples =
-        table_from_rows(read_checked_rows<float>(file, "state/item_samples", width, true),
-                        loaded.model.items.rows(), static_cast<int>(width), false);
+    loaded.state.user_samples = state_table(comm, file, "state/user_samples", rows.users,
+                                            rows.user_coverage, static_cast<int>(width), false);
+    loaded.state.item_samples = state_table(comm, file, "state/item_samples", rows.items,
+                                            rows.item_coverage, static_cast<int>(width), false);
 }
 
-LoadedCheckpoint read_checkpoint(const H5Handle& file) {
+/// Collective. Reads a checkpoint from the open file: of the factor tables (and the best and
+/// BPMF sample tables), this rank's own rows of `dataset`'s blocks, or every row when null.
+LoadedCheckpoint read_checkpoint(const Communicator& comm, const H5Handle& file,
+                                 const Dataset* dataset) {
     LoadedCheckpoint loaded;
-    loaded.model = read_model(file, true);
+    ShareLayout rows;
+    loaded.model = read_model_share(comm, file, [&](const ModelInfo& info) {
+        rows = checkpoint_layout(info, dataset);
+        return rows;
+    });
     const ModelInfo& info = loaded.model.info;
     if (info.kind != "checkpoint") {
         throw InputError(file.file() + ": a " + info.kind + " file, not a checkpoint");
@@ -271,22 +293,22 @@ LoadedCheckpoint read_checkpoint(const H5Handle& file) {
     loaded.implicit =
         has_attribute(group, "implicit") ? read_string_attribute(group, "implicit") : "";
     if (state.best_iteration > 0) {
-        state.best_users = table_from_rows(
-            read_checked_rows<float>(file, "state/best_users", loaded.model.users.width(), true),
-            loaded.model.users.rows(), info.k, info.biases);
-        state.best_items = table_from_rows(
-            read_checked_rows<float>(file, "state/best_items", loaded.model.items.width(), true),
-            loaded.model.items.rows(), info.k, info.biases);
+        state.best_users = state_table(comm, file, "state/best_users", rows.users,
+                                       rows.user_coverage, info.k, info.biases);
+        state.best_items = state_table(comm, file, "state/best_items", rows.items,
+                                       rows.item_coverage, info.k, info.biases);
     }
-    if (has_attribute(group, "bpmf_samples")) read_bpmf_state(file, group, loaded);
+    if (has_attribute(group, "bpmf_samples")) read_bpmf_state(comm, file, group, rows, loaded);
     if (has_attribute(group, "dsgd_grid")) loaded.dsgd = read_dsgd_settings(group);
     state.users = std::move(loaded.model.users);
     state.items = std::move(loaded.model.items);
     return loaded;
 }
 
-/// Collective. Reads a checkpoint; every rank throws the same InputError if it is not usable.
-LoadedCheckpoint load_checkpoint(const Communicator& comm, const std::string& path) {
+/// Collective. Reads a checkpoint (this rank's own rows of `dataset`'s blocks, or every row
+/// when null: read_checkpoint); every rank throws the same InputError if it is not usable.
+LoadedCheckpoint load_checkpoint(const Communicator& comm, const std::string& path,
+                                 const Dataset* dataset = nullptr) {
     LoadedCheckpoint loaded;
     std::optional<std::string> error;
     try {
@@ -295,7 +317,7 @@ LoadedCheckpoint load_checkpoint(const Communicator& comm, const std::string& pa
             comm, {"reading checkpoint '" + path + "'", SectionFailures::agreed_file_errors, ""},
             [&] {
                 inject_io_error_if_requested(comm.rank(), "checkpoint-read");
-                loaded = read_checkpoint(file);
+                loaded = read_checkpoint(comm, file, dataset);
             });
     } catch (const Error& e) {
         error = e.what();
@@ -540,7 +562,8 @@ std::string save_checkpoint(const Communicator& comm, const Config& config, cons
 }
 
 /// Local. A resumed state holds this rank's own rows only, as training does (the checkpoint
-/// holds every row, in global order, so any number of ranks can take theirs).
+/// holds every row, in global order, so any number of ranks can take theirs; each rank has
+/// read only its own, so this only checks the tables' extent).
 ResumedState own_rows_state(TrainState state, const Dataset& dataset, const std::string& path) {
     for (FactorTable* table : {&state.users, &state.best_users, &state.user_samples}) {
         if (table->rows() > 0) *table = own_rows_of(*table, dataset.user_blocks, dataset.rank);
@@ -567,7 +590,7 @@ std::optional<ResumedState> resume_from_checkpoint(const Communicator& comm, con
     if (resume != "auto") {
         LoadedCheckpoint loaded;
         try {
-            loaded = load_checkpoint(comm, resume);
+            loaded = load_checkpoint(comm, resume, &dataset);
         } catch (const InputError& e) {
             throw InputError(std::string("cannot resume: ") + e.what());
         }
@@ -581,7 +604,7 @@ std::optional<ResumedState> resume_from_checkpoint(const Communicator& comm, con
     for (const auto& [name, path] : listing.checkpoints) {
         LoadedCheckpoint loaded;
         try {
-            loaded = load_checkpoint(comm, path);
+            loaded = load_checkpoint(comm, path, &dataset);
         } catch (const InputError& e) {
             const std::string aside = move_checkpoint_aside(comm, path, unusable_suffix);
             log.warn("unusable checkpoint " + path + " moved aside as " + aside + ": " + e.what());

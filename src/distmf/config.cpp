@@ -125,6 +125,15 @@ struct EnumNames<FactorLayout> {
 };
 
 template <>
+struct EnumNames<ItemFactorsMode> {
+    static constexpr std::array<std::pair<ItemFactorsMode, std::string_view>, 3> table{{
+        {ItemFactorsMode::automatic, "auto"},
+        {ItemFactorsMode::replicated, "replicated"},
+        {ItemFactorsMode::rotated, "rotated"},
+    }};
+};
+
+template <>
 struct EnumNames<Baseline> {
     static constexpr std::array<std::pair<Baseline, std::string_view>, 2> table{{
         {Baseline::none, "none"},
@@ -317,7 +326,8 @@ enum GroupIndex : std::size_t {
     generate_group,
     model_file_group,
     serve_group,
-    baseline_group
+    baseline_group,
+    item_factors_group
 };
 
 /// The one place where options are declared. Group order must match GroupIndex; top-level
@@ -474,6 +484,12 @@ void declare_options(Config& c, OptionRegistry& r) {
     r.group("", "Evaluation");
     r.add("baseline", c.serve.baseline,
           "evaluate: rank by the model, or by training popularity (most interactions first)");
+
+    r.group("recommend", "Item factors while scoring [recommend]");
+    r.add("item-factors", c.serve.item_factors,
+          "recommend --all-users, where each rank scores its own users: every "
+          "item factor on every rank (replicated), each rank's block of items passed around "
+          "the ring (rotated), or replicated up to 256 MiB of item factors, else rotated (auto)");
 }
 
 /// What the command line of each command accepts.
@@ -511,7 +527,7 @@ const std::vector<CommandInfo>& command_table() {
         {Command::recommend,
          "recommend",
          "Top-N items for users of a model (or folded-in users), excluding their training items.",
-         {model_file_group, serve_group, data_group}},
+         {model_file_group, serve_group, data_group, item_factors_group}},
         {Command::predict,
          "predict",
          "Predicted ratings (or preference scores) of a model for (user, item) pairs.",
@@ -869,6 +885,10 @@ std::ostream& operator<<(std::ostream& out, FactorLayout value) { return write_e
 std::istream& operator>>(std::istream& in, FactorLayout& value) { return read_enum(in, value); }
 std::ostream& operator<<(std::ostream& out, Baseline value) { return write_enum(out, value); }
 std::istream& operator>>(std::istream& in, Baseline& value) { return read_enum(in, value); }
+std::ostream& operator<<(std::ostream& out, ItemFactorsMode value) {
+    return write_enum(out, value);
+}
+std::istream& operator>>(std::istream& in, ItemFactorsMode& value) { return read_enum(in, value); }
 std::ostream& operator<<(std::ostream& out, OutputFormat value) { return write_enum(out, value); }
 std::istream& operator>>(std::istream& in, OutputFormat& value) { return read_enum(in, value); }
 

@@ -17,6 +17,7 @@
 #include "distmf/log.hpp"
 #include "distmf/ordered_output.hpp"
 #include "distmf/ranking.hpp"
+#include "distmf/sharded_serving.hpp"
 
 namespace distmf {
 namespace {
@@ -60,21 +61,44 @@ std::vector<LocalRating> test_pairs_in_model(const Communicator& comm, const Con
     return pairs;
 }
 
-/// Collective. RMSE and MAE of an explicit model on --data.test (rank 0 prints them).
+/// The users' even shares (load_model_share's layout for evaluate): rank r holds rows
+/// even_share(n_users, P, r) of W.
+BlockPartition user_shares(const Communicator& comm, std::int64_t n_users) {
+    std::vector<std::int64_t> boundaries{0};
+    for (int rank = 0; rank < comm.size(); ++rank) {
+        boundaries.push_back(even_share(n_users, comm.size(), rank).end());
+    }
+    return BlockPartition(std::move(boundaries));
+}
+
+/// Collective. RMSE and MAE of an explicit model on --data.test (rank 0 prints them). Each
+/// rank holds its share of the users (`users`): a pair of a known user is predicted by the
+/// rank that holds the user, one of an unknown user where it was read.
 void evaluate_errors(const Communicator& comm, const Config& config, const Model& model,
-                     const Logger& log) {
+                     const BlockPartition& users, const Logger& log) {
     RatingShard shard;
     read_ratings_shard(comm, config.data.test, config.data, SplitRule{true, 0.0, 0}, shard);
     const std::vector<std::int64_t> user_rows = positions_of_ids(shard.users.ids(), model.user_ids);
     const std::vector<std::int64_t> item_rows = positions_of_ids(shard.items.ids(), model.item_ids);
+    std::vector<LocalRating> known_user;
+    std::vector<LocalRating> unknown_user_pairs;
+    for (const LocalRating& r : shard.test) {
+        const LocalRating pair{
+            static_cast<std::int32_t>(user_rows[static_cast<std::size_t>(r.user)]),
+            static_cast<std::int32_t>(item_rows[static_cast<std::size_t>(r.item)]), r.value};
+        (pair.user >= 0 ? known_user : unknown_user_pairs).push_back(pair);
+    }
+    std::vector<LocalRating> pairs =
+        send_to_owners(comm, std::move(known_user), users, RowField::user);
+    pairs.insert(pairs.end(), unknown_user_pairs.begin(), unknown_user_pairs.end());
     ExactSum squared;
     ExactSum absolute;
     std::int64_t unknown_user = 0;
     std::int64_t unknown_item = 0;
     std::int64_t unknown_both = 0;
-    for (const LocalRating& r : shard.test) {
-        const std::int64_t user = user_rows[static_cast<std::size_t>(r.user)];
-        const std::int64_t item = item_rows[static_cast<std::size_t>(r.item)];
+    for (const LocalRating& r : pairs) {
+        const std::int64_t user = r.user;
+        const std::int64_t item = r.item;
         unknown_both += (user < 0 && item < 0) ? 1 : 0;
         unknown_user += (user < 0 && item >= 0) ? 1 : 0;
         unknown_item += (user >= 0 && item < 0) ? 1 : 0;
@@ -103,9 +127,10 @@ void evaluate_errors(const Communicator& comm, const Config& config, const Model
 }
 
 /// Collective. Ranking metrics of the model (or of the popularity baseline) on the test pairs,
-/// each rank ranking the users of its block of the model's users; rank 0 prints them.
+/// each rank ranking the users of its share `blocks` of the model's users (the rows of W it
+/// holds); rank 0 prints them.
 void evaluate_ranking(const Communicator& comm, const Config& config, const Model& model,
-                      const Logger& log) {
+                      const BlockPartition& blocks, const Logger& log) {
     if (config.serve.baseline == Baseline::popularity && !model.has_training_data()) {
         throw InputError(config.model_file.model +
                          ": the popularity baseline needs the model's training counts "
@@ -116,14 +141,10 @@ void evaluate_ranking(const Communicator& comm, const Config& config, const Mode
     unknown = comm.all_reduce_sum(unknown);
     RatingMatrix excluded = model.train_items;
     if (!model.has_training_data()) {
+        excluded.first_row = model.users.first_row();
         excluded.row_start.assign(static_cast<std::size_t>(model.users.rows()) + 1, 0);
         log.warn("the model file has no training items: they are not excluded from rankings");
     }
-    std::vector<std::int64_t> weights(static_cast<std::size_t>(model.users.rows()));
-    for (std::int64_t user = 0; user < model.users.rows(); ++user) {
-        weights[static_cast<std::size_t>(user)] = excluded.row_size(user) + 1;
-    }
-    const BlockPartition blocks = BlockPartition::balanced(weights, comm.size());
     BuildReport report;
     const RatingMatrix relevant = build_rating_matrix(
         send_to_owners(comm, std::move(pairs), blocks, RowField::user), RowField::user,
@@ -161,11 +182,18 @@ double predict_known_parts(const Model& model, std::int64_t user_row, std::int64
 
 int run_evaluate_command(const Communicator& comm, const Config& config) {
     const Logger log(comm.rank());
-    const Model model = load_model(comm, config.model_file.model);
+    // Each rank reads its share of W and all of H (the AUC needs every item's score).
+    const Model model =
+        load_model_share(comm, config.model_file.model, [&comm](const ModelInfo& info) {
+            return serving_layout(info, comm.size(), comm.rank(), false);
+        });
+    const BlockPartition users = user_shares(comm, model.info.n_users);
     const bool rating_errors =
         model.info.algorithm != "ials" && config.serve.baseline == Baseline::none;
-    if (rating_errors && !config.data.test.empty()) evaluate_errors(comm, config, model, log);
-    evaluate_ranking(comm, config, model, log);
+    if (rating_errors && !config.data.test.empty()) {
+        evaluate_errors(comm, config, model, users, log);
+    }
+    evaluate_ranking(comm, config, model, users, log);
     return 0;
 }
 

@@ -164,6 +164,62 @@ std::uint64_t sum_row_hashes(const RowsSpan& rows, RowBytes row_bytes) {
     return sum;
 }
 
+/// Collective. Rows `range` of one side's factors and biases ("users" or "items").
+FactorTable read_side_share(const Communicator& comm, const H5Handle& file, const std::string& name,
+                            const ModelInfo& info, RowRange range, ShareCoverage coverage) {
+    const std::vector<float> factors =
+        read_checked_share<float>(comm, file, name + "/factors", info.k, range, coverage);
+    FactorTable table(range.first, range.count, info.k, info.biases);
+    table.values().rightCols(info.k) =
+        Eigen::Map<const RowMatrixXf>(factors.data(), range.count, info.k);
+    if (info.biases) {
+        const std::vector<float> bias =
+            read_checked_share<float>(comm, file, name + "/bias", 0, range, coverage);
+        table.values().col(0) = Eigen::Map<const Eigen::VectorXf>(bias.data(), range.count);
+    }
+    return table;
+}
+
+/// Collective. The training lists of the users `users` and every item's count, when the file
+/// has them. The offsets of rows first..end are read (one more than the rows: where the last
+/// list ends); each rank verifies its rows' offsets, the rank whose range ends the side the
+/// final one too, so that the checked ranges of a partition cover every row once.
+void read_training_share(const Communicator& comm, const H5Handle& file, RowRange users,
+                         ShareCoverage coverage, Model& share) {
+    if (!has_object(file, "users/train_offsets")) return;
+    const auto n_users = static_cast<std::int64_t>(share.user_ids.size());
+    const RowRange offset_rows{users.first, users.count + 1};
+    const RowRange checked_offsets{users.first, users.count + (users.end() == n_users ? 1 : 0)};
+    std::vector<std::int64_t> offsets = read_checked_share<std::int64_t>(
+        comm, file, "users/train_offsets", 0, offset_rows, coverage, checked_offsets);
+    const std::int64_t n_entries = dataset_rows(file, "users/train_items");
+    const auto n_items = static_cast<std::int32_t>(share.item_ids.size());
+    const bool offsets_ok = std::is_sorted(offsets.begin(), offsets.end()) &&
+                            offsets.front() >= 0 && offsets.back() <= n_entries &&
+                            (users.first > 0 || offsets.front() == 0) &&
+                            (users.end() < n_users || offsets.back() == n_entries);
+    // Agreed: the ranks read different rows, so only together do they know.
+    if (comm.all_reduce_min(offsets_ok ? 1 : 0) == 0) {
+        throw InputError(file.file() + ": the training datasets are inconsistent");
+    }
+    RatingMatrix& lists = share.train_items;
+    lists.first_row = users.first;
+    lists.columns = read_checked_share<std::int32_t>(
+        comm, file, "users/train_items", 0,
+        RowRange{offsets.front(), offsets.back() - offsets.front()}, coverage);
+    const std::int64_t first_entry = offsets.front();
+    for (std::int64_t& offset : offsets) offset -= first_entry;
+    lists.row_start = std::move(offsets);
+    share.item_train_counts = read_checked_share<std::int64_t>(
+        comm, file, "items/train_count", 0, RowRange{0, n_items}, ShareCoverage::whole);
+    const bool columns_ok =
+        std::all_of(lists.columns.begin(), lists.columns.end(),
+                    [n_items](std::int32_t item) { return item >= 0 && item < n_items; });
+    if (comm.all_reduce_min(columns_ok ? 1 : 0) == 0) {
+        throw InputError(file.file() + ": the training datasets are inconsistent");
+    }
+}
+
 }  // namespace
 
 std::uint64_t rows_checksum(const void* data, std::int64_t first_row, std::int64_t n_rows,
@@ -253,6 +309,111 @@ Model load_model(const Communicator& comm, const std::string& path) {
     }
     if (const auto first = comm.first_error(error, 0)) throw InputError(*first);
     return model;
+}
+
+RowRange even_share(std::int64_t n_rows, int n_parts, int part) {
+    const std::int64_t first = n_rows * part / n_parts;
+    return {first, n_rows * (part + 1) / n_parts - first};
+}
+
+std::int64_t dataset_rows(const H5Handle& parent, const std::string& name) {
+    return static_cast<std::int64_t>(dataset_shape(open_dataset(parent, name)).at(0));
+}
+
+template <class T>
+std::vector<T> read_checked_share(const Communicator& comm, const H5Handle& parent,
+                                  const std::string& name, std::int64_t width, RowRange range,
+                                  ShareCoverage coverage, std::optional<RowRange> checked) {
+    const RowRange verified = checked.value_or(range);
+    const std::int64_t row_width = std::max<std::int64_t>(1, width);
+    const std::int64_t row_bytes = row_width * static_cast<std::int64_t>(sizeof(T));
+    std::vector<T> values;
+    std::uint64_t partial = 0;
+    std::uint64_t stored = 0;
+    std::optional<std::string> error;
+    try {
+        const H5Handle dataset = open_dataset(parent, name);
+        const std::vector<std::uint64_t> shape = dataset_shape(dataset);
+        const bool shape_ok =
+            width == 0 ? shape.size() == 1
+                       : shape.size() == 2 && shape[1] == static_cast<std::uint64_t>(width);
+        if (!shape_ok)
+            throw InputError(parent.file() + ": dataset " + name + " has the wrong shape");
+        const auto n_rows = static_cast<std::int64_t>(shape[0]);
+        const bool inside = range.first >= 0 && range.count >= 0 && range.end() <= n_rows &&
+                            verified.first >= range.first && verified.end() <= range.end();
+        if (!inside) {
+            throw InputError(parent.file() + ": dataset " + name + " has " +
+                             std::to_string(n_rows) + " rows, fewer than the other datasets need");
+        }
+        values.resize(static_cast<std::size_t>(range.count * row_width));
+        read_rows(dataset, range.first, range.count, values.data(), false);
+        partial = rows_checksum(values.data() + (verified.first - range.first) * row_width,
+                                verified.first, verified.count, row_bytes);
+        if (!has_attribute(dataset, "checksum")) {
+            throw InputError(parent.file() + ": dataset " + name + " has no checksum");
+        }
+        stored = read_attribute<std::uint64_t>(dataset, "checksum");
+    } catch (const Error& e) {
+        error = e.what();
+    }
+    if (const auto first = comm.first_error(error, 0)) throw InputError(*first);
+    const bool intact = coverage == ShareCoverage::partition
+                            ? comm.all_reduce_sum(partial) == stored
+                            : comm.all_reduce_min(partial == stored ? 1 : 0) == 1;
+    if (!intact) {
+        throw InputError(parent.file() + ": checksum mismatch in dataset " + name +
+                         " (the file is corrupt)");
+    }
+    return values;
+}
+
+template std::vector<float> read_checked_share(const Communicator&, const H5Handle&,
+                                               const std::string&, std::int64_t, RowRange,
+                                               ShareCoverage, std::optional<RowRange>);
+template std::vector<std::int32_t> read_checked_share(const Communicator&, const H5Handle&,
+                                                      const std::string&, std::int64_t, RowRange,
+                                                      ShareCoverage, std::optional<RowRange>);
+template std::vector<std::int64_t> read_checked_share(const Communicator&, const H5Handle&,
+                                                      const std::string&, std::int64_t, RowRange,
+                                                      ShareCoverage, std::optional<RowRange>);
+
+ShareLayout whole_layout(const ModelInfo& info) {
+    return {RowRange{0, info.n_users}, ShareCoverage::whole, RowRange{0, info.n_items},
+            ShareCoverage::whole};
+}
+
+Model read_model_share(const Communicator& comm, const H5Handle& file,
+                       const std::function<ShareLayout(const ModelInfo&)>& layout) {
+    Model share;
+    share.info = read_model_info(file);
+    const ShareLayout rows = layout(share.info);
+    share.user_ids = read_checked_share<std::int64_t>(
+        comm, file, "users/ids", 0, RowRange{0, share.info.n_users}, ShareCoverage::whole);
+    share.item_ids = read_checked_share<std::int64_t>(
+        comm, file, "items/ids", 0, RowRange{0, share.info.n_items}, ShareCoverage::whole);
+    share.users = read_side_share(comm, file, "users", share.info, rows.users, rows.user_coverage);
+    share.items = read_side_share(comm, file, "items", share.info, rows.items, rows.item_coverage);
+    read_training_share(comm, file, rows.users, rows.user_coverage, share);
+    return share;
+}
+
+Model load_model_share(const Communicator& comm, const std::string& path,
+                       const std::function<ShareLayout(const ModelInfo&)>& layout) {
+    Model share;
+    std::optional<std::string> error;
+    try {
+        const H5Handle file = open_parallel_file(comm.get(), path);
+        run_collective_section(
+            comm, {"reading model '" + path + "'", SectionFailures::agreed_file_errors, ""}, [&] {
+                inject_io_error_if_requested(comm.rank(), "model-read");
+                share = read_model_share(comm, file, layout);
+            });
+    } catch (const Error& e) {
+        error = e.what();
+    }
+    if (const auto first = comm.first_error(error, 0)) throw InputError(*first);
+    return share;
 }
 
 Model read_model(const H5Handle& file, bool collective) {

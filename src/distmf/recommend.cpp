@@ -20,24 +20,11 @@
 #include "distmf/implicit_als.hpp"
 #include "distmf/log.hpp"
 #include "distmf/ordered_output.hpp"
-#include "distmf/top_items.hpp"
+#include "distmf/serving_blocks.hpp"
+#include "distmf/sharded_serving.hpp"
 
 namespace distmf {
 namespace {
-
-/// Users scored together (BlockTopItems: tiles of 256 x 384 scores per thread, in the L2
-/// cache; the packing of each tile's item factors is shared by the 256 users). Blocks are cut
-/// from the whole request list, and each rank takes whole blocks, so every user's scores are
-/// computed the same way for any P.
-constexpr std::int64_t users_per_block = 256;
-
-/// One requested user: its ID, where its factors come from, and their row (a model row, a
-/// fold-in row, or -1 for the popularity ranking).
-struct Query {
-    std::int64_t user_id = 0;
-    RecommendationSource source = RecommendationSource::popularity;
-    std::int64_t row = -1;
-};
 
 /// An external interaction as it travels between ranks.
 struct ExternalRating {
@@ -100,101 +87,6 @@ std::vector<Query> make_queries(const Communicator& comm, const Config& config, 
     return queries;
 }
 
-/// Thread seconds spent in the phases of scoring (summed over a rank's threads).
-struct ServeTimes {
-    double scoring_seconds = 0.0;    ///< the matrix products and biases
-    double selection_seconds = 0.0;  ///< excluding seen items and selecting the top N
-    double format_seconds = 0.0;     ///< formatting the lines
-};
-
-/// Scores, selects and formats one block of queries; adds the seconds of each phase.
-class BlockRecommender {
-  public:
-    BlockRecommender(const Model& model, const FoldedUsers& folded, const Config& config)
-        : model_(model),
-          folded_(folded),
-          top_items_(model.items, static_cast<std::size_t>(config.serve.top)),
-          separator_(config.serve.format == OutputFormat::csv ? ',' : '\t') {
-        if (model.has_training_data()) {
-            select_most_popular(model.item_train_counts, static_cast<std::size_t>(config.serve.top),
-                                popular_);
-        }
-    }
-
-    void run(std::span<const Query> block, std::string& out, ServeTimes& times) {
-        queries_.resize(static_cast<Eigen::Index>(block.size()), model_.items.k());
-        excluded_.assign(block.size(), {});
-        for (std::size_t q = 0; q < block.size(); ++q) {
-            const auto i = static_cast<Eigen::Index>(q);
-            if (block[q].source == RecommendationSource::model) {
-                queries_.row(i) = model_.users.factors(block[q].row);
-                if (model_.has_training_data()) {
-                    excluded_[q] = model_.train_items.row_columns(block[q].row);
-                }
-            } else if (block[q].source == RecommendationSource::fold_in) {
-                queries_.row(i) = folded_.factors.factors(block[q].row);
-                excluded_[q] = folded_.interactions.row_columns(block[q].row);
-            } else {
-                queries_.row(i).setZero();
-            }
-        }
-        TopItemsSeconds seconds;
-        top_items_.run(queries_, excluded_, seconds);
-        times.scoring_seconds += seconds.scoring;
-        times.selection_seconds += seconds.selection;
-        const double start = omp_get_wtime();
-        for (std::size_t q = 0; q < block.size(); ++q) {
-            const bool popular = block[q].source == RecommendationSource::popularity;
-            write_user(block[q], popular ? popular_ : top_items_.best(q), out);
-        }
-        times.format_seconds += omp_get_wtime() - start;
-    }
-
-  private:
-    /// Appends the user's lines: its ID, rank, item ID, score (mu + b_u + the item's score;
-    /// for the popularity ranking the item's training count), source. Each line is formatted into a
-    /// buffer with std::to_chars, then appended.
-    void write_user(const Query& query, const std::vector<ScoredItem>& best,
-                    std::string& out) const {
-        float offset = 0.0F;  // mu + b_u: the same for every item of a user
-        if (query.source != RecommendationSource::popularity) {
-            const bool folded = query.source == RecommendationSource::fold_in;
-            const FactorTable& table = folded ? folded_.factors : model_.users;
-            offset = static_cast<float>(model_.info.global_mean) + table.bias(query.row);
-        }
-        const std::string_view source = source_name(query.source);
-        std::array<char, 128> line{};  // 3 integers of <= 20 digits, a float, the source
-        char* const end = line.data() + line.size();
-        char* const user_end = std::to_chars(line.data(), end, query.user_id).ptr;
-        *user_end = separator_;
-        for (std::size_t rank = 0; rank < best.size(); ++rank) {
-            const ScoredItem& entry = best[rank];
-            const auto item = static_cast<std::size_t>(entry.item);
-            char* at = std::to_chars(user_end + 1, end, rank + 1).ptr;
-            *at++ = separator_;
-            at = std::to_chars(at, end, model_.item_ids[item]).ptr;
-            *at++ = separator_;
-            // A popular item's score is its training count, exactly (its ScoredItem score is
-            // only the count's rank among the counts).
-            at = query.source == RecommendationSource::popularity
-                     ? std::to_chars(at, end, model_.item_train_counts[item]).ptr
-                     : std::to_chars(at, end, entry.score + offset).ptr;
-            *at++ = separator_;
-            at = std::copy(source.begin(), source.end(), at);
-            *at++ = '\n';
-            out.append(line.data(), at);
-        }
-    }
-
-    const Model& model_;
-    const FoldedUsers& folded_;
-    BlockTopItems top_items_;
-    char separator_;
-    std::vector<ScoredItem> popular_;
-    RowMatrixXf queries_;
-    std::vector<std::span<const std::int32_t>> excluded_;  ///< per query: its seen items
-};
-
 /// Every unknown user's popularity ranking needs the model's training counts.
 void check_popularity_available(const std::vector<Query>& queries, const Model& model,
                                 const std::string& path) {
@@ -231,57 +123,6 @@ void report_sources(const Logger& log, const std::vector<Query>& queries,
                         "they were ignored",
                         static_cast<long long>(folded.unknown_items)));
     }
-}
-
-/// A rank's share of the blocks of users_per_block queries: whole blocks cut from the whole
-/// request list, so every user's scores are computed the same way for any P.
-struct BlockRange {
-    std::int64_t first = 0;
-    std::int64_t end = 0;
-    /// The number of queries in these blocks.
-    std::int64_t n_users(std::size_t n_queries) const {
-        const auto total = static_cast<std::int64_t>(n_queries);
-        return std::max<std::int64_t>(
-            0, std::min(total, end * users_per_block) - first * users_per_block);
-    }
-};
-
-BlockRange my_blocks(const Communicator& comm, std::int64_t n_queries) {
-    const std::int64_t n_blocks = (n_queries + users_per_block - 1) / users_per_block;
-    return {n_blocks * comm.rank() / comm.size(), n_blocks * (comm.rank() + 1) / comm.size()};
-}
-
-/// Local. The output lines of this rank's blocks, in order, with every thread of the rank;
-/// adds the thread seconds of each phase to `times`.
-std::string recommend_blocks(const Model& model, const FoldedUsers& folded, const Config& config,
-                             const std::vector<Query>& queries, const BlockRange& blocks,
-                             ServeTimes& times) {
-    std::vector<std::string> parts(static_cast<std::size_t>(blocks.end - blocks.first));
-    double scoring_seconds = 0.0;
-    double selection_seconds = 0.0;
-    double format_seconds = 0.0;
-#pragma omp parallel reduction(+ : scoring_seconds, selection_seconds, format_seconds)
-    {
-        BlockRecommender recommender(model, folded, config);
-        ServeTimes mine;
-#pragma omp for schedule(dynamic, 1)
-        for (std::int64_t block = blocks.first; block < blocks.end; ++block) {
-            const auto first = static_cast<std::size_t>(block * users_per_block);
-            const std::size_t count = std::min<std::size_t>(
-                static_cast<std::size_t>(users_per_block), queries.size() - first);
-            recommender.run(std::span<const Query>(queries).subspan(first, count),
-                            parts[static_cast<std::size_t>(block - blocks.first)], mine);
-        }
-        scoring_seconds += mine.scoring_seconds;
-        selection_seconds += mine.selection_seconds;
-        format_seconds += mine.format_seconds;
-    }
-    times.scoring_seconds += scoring_seconds;
-    times.selection_seconds += selection_seconds;
-    times.format_seconds += format_seconds;
-    std::string text;
-    for (const std::string& part : parts) text += part;
-    return text;
 }
 
 }  // namespace
@@ -364,15 +205,36 @@ FoldedUsers fold_in_users(const Communicator& comm, const Config& config, const 
     return folded;
 }
 
+namespace {
+
+/// Collective. The model as `recommend` needs it: with --all-users (and no --fold-in), this
+/// rank's share of the users and all items or its rotating block (sharded_serving.hpp);
+/// otherwise all of it.
+Model load_for_recommend(const Communicator& comm, const Config& config, bool sharded,
+                         bool& rotated) {
+    rotated = false;
+    if (!sharded) return load_model(comm, config.model_file.model);
+    return load_model_share(comm, config.model_file.model, [&](const ModelInfo& info) {
+        rotated = rotates_item_factors(config.serve.item_factors, info) && comm.size() > 1;
+        return serving_layout(info, comm.size(), comm.rank(), rotated);
+    });
+}
+
+}  // namespace
+
 int run_recommend_command(const Communicator& comm, const Config& config) {
     const double start = MPI_Wtime();
     const Logger log(comm.rank(), config.serve.out.empty());
     check_writable_destinations(comm, {config.serve.out});
-    const Model model = load_model(comm, config.model_file.model);
+    // --all-users alone: each rank holds its share of W (fold-in and user lists: all of it).
+    const bool sharded = config.serve.all_users && config.serve.fold_in.empty() &&
+                         config.serve.user < 0 && config.serve.users.empty();
+    bool rotated = false;
+    Model model = load_for_recommend(comm, config, sharded, rotated);
     const double loaded = MPI_Wtime();
     const Config training = config_from_ini(model.info.config, Command::train);
     const FoldedUsers folded = fold_in_users(comm, config, model, training);
-    const std::vector<Query> queries = make_queries(comm, config, model, folded);
+    std::vector<Query> queries = make_queries(comm, config, model, folded);
     check_popularity_available(queries, model, config.model_file.model);
     if (!model.has_training_data()) {
         log.warn(
@@ -380,11 +242,21 @@ int run_recommend_command(const Communicator& comm, const Config& config) {
             "already rated are not excluded");
     }
     report_sources(log, queries, folded);
+    AllUsers all_users;
+    if (sharded) {
+        all_users = serve_all_users(comm, model, std::move(queries));
+        queries = std::move(all_users.queries);
+        model.users = FactorTable();  // the share read, now at the ranks that serve its users
+        model.train_items = RatingMatrix();
+    }
     const double prepared = MPI_Wtime();
 
-    const BlockRange blocks = my_blocks(comm, static_cast<std::int64_t>(queries.size()));
+    const BlockRange blocks =
+        blocks_of_rank(static_cast<std::int64_t>(queries.size()), comm.size(), comm.rank());
+    const ServingInputs inputs{model, sharded ? all_users.served.factors : model.users,
+                               sharded ? all_users.served.seen : model.train_items, folded, config};
     ServeTimes times;
-    const std::string text = recommend_blocks(model, folded, config, queries, blocks, times);
+    const std::string text = recommend_blocks(comm, inputs, queries, blocks, rotated, times);
     const double computed = MPI_Wtime();
     comm.barrier();  // so that `write` does not count the wait for the slowest rank
     const double synchronized = MPI_Wtime();
@@ -396,7 +268,7 @@ int run_recommend_command(const Communicator& comm, const Config& config) {
 
     // Matrix-product rate per thread: this rank's flops over its threads' seconds in GEMM.
     const auto my_users = static_cast<double>(blocks.n_users(queries.size()));
-    const double my_flops = 2.0 * my_users * static_cast<double>(model.items.rows()) *
+    const double my_flops = 2.0 * my_users * static_cast<double>(model.info.n_items) *
                             static_cast<double>(model.info.k);
     const double rate = times.scoring_seconds > 0.0 ? my_flops / times.scoring_seconds / 1e9 : 0.0;
     log.info(format_text(
@@ -404,7 +276,7 @@ int run_recommend_command(const Communicator& comm, const Config& config) {
         "%.2f s, prepare %.2f s, score, select and format %.2f s, write %.2f s (each the slowest "
         "rank's); thread seconds on the busiest rank: matrix products %.2f s (%.1f GFLOP/s per "
         "thread on the slowest), exclusion and selection %.2f s, formatting %.2f s",
-        config.serve.top, static_cast<long long>(model.items.rows()),
+        config.serve.top, static_cast<long long>(model.info.n_items),
         static_cast<long long>(queries.size()), comm.size(), comm.size() == 1 ? "" : "s",
         comm.all_reduce_max(written - start), comm.all_reduce_max(loaded - start),
         comm.all_reduce_max(prepared - loaded), comm.all_reduce_max(computed - prepared),

@@ -3,6 +3,7 @@
 #include <omp.h>
 
 #include <algorithm>
+#include <iterator>
 #include <limits>
 
 namespace distmf {
@@ -83,6 +84,15 @@ void TopSelector::take(std::vector<ScoredItem>& best) {
     best.assign(begin, begin + static_cast<std::ptrdiff_t>(kept));
 }
 
+void merge_best(std::vector<ScoredItem>& best, std::span<const ScoredItem> more, std::size_t n,
+                std::vector<ScoredItem>& scratch) {
+    scratch.clear();
+    std::merge(best.begin(), best.end(), more.begin(), more.end(), std::back_inserter(scratch),
+               in_ranking_order);
+    if (scratch.size() > n) scratch.resize(n);
+    best.swap(scratch);
+}
+
 void select_top(std::span<const float> scores, std::size_t n, std::vector<ScoredItem>& best) {
     TopSelector selector(n);
     selector.offer(scores, 0);
@@ -110,7 +120,7 @@ std::vector<float> item_biases(const FactorTable& items) {
     if (!items.has_bias()) return {};
     std::vector<float> biases(static_cast<std::size_t>(items.rows()));
     for (std::int64_t j = 0; j < items.rows(); ++j) {
-        biases[static_cast<std::size_t>(j)] = items.bias(j);
+        biases[static_cast<std::size_t>(j)] = items.bias(items.first_row() + j);
     }
     return biases;
 }
@@ -143,13 +153,19 @@ void BlockTopItems::run(const Eigen::Ref<const RowMatrixXf>& query_factors,
     if (selectors_.size() < n_queries) selectors_.resize(n_queries, TopSelector(n_));
     if (best_.size() < n_queries) best_.resize(n_queries);
     for (std::size_t u = 0; u < n_queries; ++u) selectors_[u].reset();
-    next_excluded_.assign(n_queries, 0);
+    // Each query's first excluded item of the table's rows.
+    next_excluded_.resize(n_queries);
+    for (std::size_t u = 0; u < n_queries; ++u) {
+        next_excluded_[u] = static_cast<std::size_t>(
+            std::lower_bound(excluded[u].begin(), excluded[u].end(), items_.first_row()) -
+            excluded[u].begin());
+    }
     double clock = omp_get_wtime();
     for (std::int64_t first = 0; first < items_.rows(); first += items_per_tile) {
         const std::int64_t count = std::min(items_per_tile, items_.rows() - first);
         score_item_range(query_factors, items_, biases_, first, count, tile_);
         seconds.scoring += lap(clock);
-        select_tile(first, excluded);
+        select_tile(items_.first_row() + first, excluded);
         seconds.selection += lap(clock);
     }
     for (std::size_t u = 0; u < n_queries; ++u) selectors_[u].take(best_[u]);

@@ -10,6 +10,7 @@
 #include <vector>
 
 #include "distmf/hashing.hpp"
+#include "distmf/sharded_serving.hpp"
 
 using distmf::ScoredItem;
 
@@ -143,6 +144,65 @@ TEST_CASE("BlockTopItems: tiled scores are bitwise those of one product over eve
                 check_same(kernel.best(u), sorted_best(row, 10));
             }
             CHECK(seconds.scoring >= 0.0);
+        }
+    }
+}
+
+TEST_CASE(
+    "BlockTopItems over tile-aligned item blocks, merged in any order, gives the list "
+    "over every item, bit for bit",
+    "[ranking][top_items][sharded]") {
+    const int k = 12;
+    const std::int64_t tile = distmf::BlockTopItems::items_per_tile;
+    const std::int64_t n_items = 3 * tile - 7;
+    for (const bool biases : {true, false}) {
+        const distmf::FactorTable items = random_table(n_items, k, biases, 21);
+        const distmf::RowMatrixXf queries = random_table(9, k, false, 22).values();
+        std::vector<std::vector<std::int32_t>> lists(9);
+        std::vector<std::span<const std::int32_t>> excluded_items;
+        for (std::size_t u = 0; u < lists.size(); ++u) {
+            for (auto item = static_cast<std::int32_t>(u); item < n_items; item += 7) {
+                lists[u].push_back(item);
+            }
+        }
+        for (const auto& list : lists) excluded_items.emplace_back(list);
+        distmf::TopItemsSeconds seconds;
+        distmf::BlockTopItems whole(items, 10);
+        whole.run(queries, excluded_items, seconds);
+        // Blocks of 4 ranks (one empty), visited in ring order starting at rank 2's.
+        std::vector<std::vector<ScoredItem>> merged(lists.size());
+        std::vector<ScoredItem> scratch;
+        for (const int part : {2, 1, 0, 3}) {
+            const distmf::RowRange rows = distmf::rotated_item_block(n_items, 4, part);
+            distmf::FactorTable block(rows.first, rows.count, k, biases);
+            block.values() = items.values().middleRows(rows.first, rows.count);
+            distmf::BlockTopItems kernel(block, 10);
+            kernel.run(queries, excluded_items, seconds);
+            for (std::size_t u = 0; u < lists.size(); ++u) {
+                distmf::merge_best(merged[u], kernel.best(u), 10, scratch);
+            }
+        }
+        for (std::size_t u = 0; u < lists.size(); ++u) check_same(merged[u], whole.best(u));
+    }
+}
+
+TEST_CASE("even_share and rotated_item_block cut every row once", "[top_items][sharded]") {
+    const std::int64_t tile = distmf::BlockTopItems::items_per_tile;
+    for (const std::int64_t n : {std::int64_t{0}, std::int64_t{5}, tile, 10 * tile + 3}) {
+        for (const int parts : {1, 2, 3, 4}) {
+            std::int64_t next_share = 0;
+            std::int64_t next_block = 0;
+            for (int part = 0; part < parts; ++part) {
+                const distmf::RowRange share = distmf::even_share(n, parts, part);
+                const distmf::RowRange block = distmf::rotated_item_block(n, parts, part);
+                CHECK(share.first == next_share);
+                CHECK(block.first == next_block);
+                CHECK((block.first % tile == 0 || block.first == n));
+                next_share = share.end();
+                next_block = block.end();
+            }
+            CHECK(next_share == n);
+            CHECK(next_block == n);
         }
     }
 }
