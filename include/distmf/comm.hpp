@@ -82,9 +82,9 @@ class MpiType {
 };
 
 /// Payload bytes moved between different ranks by a Communicator's row and block exchanges
-/// (all_gather_rows_in_place, all_to_all_v, all_to_all_rows, send_recv; a rank's copy to
-/// itself and the small count exchanges are not counted). For benchmarks and tests of the
-/// routing plans' predictions.
+/// (all_gather_rows_in_place, all_to_all_v, all_to_all_rows, all_to_all_picked_rows, send_recv; a
+/// rank's copy to itself and the small count exchanges are not counted). For benchmarks and tests
+/// of the routing plans' predictions.
 struct TrafficCount {
     std::int64_t sent_bytes = 0;
     std::int64_t received_bytes = 0;
@@ -158,6 +158,15 @@ class Communicator {
     std::vector<T> all_to_all_v(std::span<const T> send,
                                 std::span<const std::int64_t> send_counts) const;
 
+    /// Collective. Sends `send_rows[r]` consecutive rows of `send` (each `row_width` values,
+    /// packed in rank order) to rank r and receives `receive_rows[r]` rows from rank r into
+    /// `receive`, packed in source-rank order (MPI_Alltoallv counted in rows, so counts stay
+    /// small). Every rank's receive_rows must equal what the others send it.
+    template <class T>
+    void all_to_all_rows(std::span<const T> send, std::span<const std::int64_t> send_rows,
+                         std::span<T> receive, std::span<const std::int64_t> receive_rows,
+                         std::int64_t row_width) const;
+
     /// Collective. Sends rows of `rows` (row-major, `row_width` values each) to the other
     /// ranks without packing them: to rank r, the next `send_rows[r]` rows listed in `picked`
     /// (row indices into `rows`, grouped by destination in rank order); receives
@@ -167,13 +176,14 @@ class Communicator {
     /// receive_rows must equal what the others send it. (MPI_Alltoallw with an indexed
     /// datatype per destination: no send buffer, whatever the rows fan out to.)
     template <class T>
-    void all_to_all_rows(std::span<const T> rows, std::span<const int> picked,
-                         std::span<const std::int64_t> send_rows, std::span<T> receive,
-                         std::span<const std::int64_t> receive_rows, std::int64_t row_width) const {
+    void all_to_all_picked_rows(std::span<const T> rows, std::span<const int> picked,
+                                std::span<const std::int64_t> send_rows, std::span<T> receive,
+                                std::span<const std::int64_t> receive_rows,
+                                std::int64_t row_width) const {
         const MpiType<T> type;
-        all_to_all_picked_rows(rows.data(), static_cast<std::int64_t>(rows.size()), type.get(),
-                               picked, send_rows, receive.data(),
-                               static_cast<std::int64_t>(receive.size()), receive_rows, row_width);
+        exchange_picked_rows(rows.data(), static_cast<std::int64_t>(rows.size()), type.get(),
+                             picked, send_rows, receive.data(),
+                             static_cast<std::int64_t>(receive.size()), receive_rows, row_width);
         std::int64_t sent = 0;
         std::int64_t received = 0;
         for (std::size_t r = 0; r < send_rows.size(); ++r) {
@@ -203,13 +213,12 @@ class Communicator {
                                            std::uint64_t order_key) const;
 
   private:
-    /// all_to_all_rows for values of MPI type `element` (buffer sizes in values).
-    void all_to_all_picked_rows(const void* rows, std::int64_t n_values, MPI_Datatype element,
-                                std::span<const int> picked,
-                                std::span<const std::int64_t> send_rows, void* receive,
-                                std::int64_t n_receive_values,
-                                std::span<const std::int64_t> receive_rows,
-                                std::int64_t row_width) const;
+    /// all_to_all_picked_rows for values of MPI type `element` (buffer sizes in values).
+    void exchange_picked_rows(const void* rows, std::int64_t n_values, MPI_Datatype element,
+                              std::span<const int> picked, std::span<const std::int64_t> send_rows,
+                              void* receive, std::int64_t n_receive_values,
+                              std::span<const std::int64_t> receive_rows,
+                              std::int64_t row_width) const;
 
     /// Adds an exchange's payload to traffic_: `sent` and `received` values of T, own excluded.
     template <class T>
@@ -431,6 +440,38 @@ std::vector<T> Communicator::all_to_all_v(std::span<const T> send,
     const auto self = static_cast<std::size_t>(rank_);
     count_traffic<T>(send_total - send_counts[self], recv_total - recv_counts64[self]);
     return received;
+}
+
+template <class T>
+void Communicator::all_to_all_rows(std::span<const T> send, std::span<const std::int64_t> send_rows,
+                                   std::span<T> receive, std::span<const std::int64_t> receive_rows,
+                                   std::int64_t row_width) const {
+    const auto n_ranks = static_cast<std::size_t>(size_);
+    if (send_rows.size() != n_ranks || receive_rows.size() != n_ranks) {
+        throw Error("all_to_all_rows: one count per rank needed");
+    }
+    const PackedCounts sent = packed_counts(send_rows, "all_to_all_rows");
+    const PackedCounts arriving = packed_counts(receive_rows, "all_to_all_rows");
+    const std::int64_t send_total = sent.total;
+    const std::int64_t recv_total = arriving.total;
+    if (send_total * row_width != static_cast<std::int64_t>(send.size()) ||
+        recv_total * row_width != static_cast<std::int64_t>(receive.size())) {
+        throw Error("all_to_all_rows: row counts do not match the buffers");
+    }
+    if (row_width == 0) return;
+    MPI_Datatype row_type = MPI_DATATYPE_NULL;
+    check_mpi(MPI_Type_contiguous(to_mpi_count(row_width, "all_to_all_rows"), MpiType<T>().get(),
+                                  &row_type),
+              "MPI_Type_contiguous");
+    check_mpi(MPI_Type_commit(&row_type), "MPI_Type_commit");
+    const int code = MPI_Alltoallv(send.data(), sent.counts.data(), sent.displacements.data(),
+                                   row_type, receive.data(), arriving.counts.data(),
+                                   arriving.displacements.data(), row_type, comm_);
+    MPI_Type_free(&row_type);
+    check_mpi(code, "MPI_Alltoallv");
+    const auto self = static_cast<std::size_t>(rank_);
+    count_traffic<T>((send_total - send_rows[self]) * row_width,
+                     (recv_total - receive_rows[self]) * row_width);
 }
 
 template <class T>

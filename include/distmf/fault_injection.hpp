@@ -11,8 +11,10 @@
 ///                                     checkpoint-read (an exception between two collective
 ///                                     calls, model_io.cpp and checkpoint.cpp), output-write
 ///                                     (an MPI-IO write of recommend/predict --out returns an
-///                                     error, ordered_output.cpp) or data-read (a collective
-///                                     H5Dread returns an error, hdf5_file.cpp)
+///                                     error, ordered_output.cpp), data-read (a collective
+///                                     H5Dread returns an error, hdf5_file.cpp) or share-read
+///                                     (the independent H5Dread of a rank's share of a model
+///                                     or checkpoint dataset fails, model_io.cpp)
 ///
 /// Without DISTMF_FAULT every function here does nothing.
 

@@ -79,30 +79,31 @@ PackedCounts packed_counts(std::span<const std::int64_t> counts, const char* wha
     return packed;
 }
 
-void Communicator::all_to_all_picked_rows(const void* rows, std::int64_t n_values,
-                                          MPI_Datatype element, std::span<const int> picked,
-                                          std::span<const std::int64_t> send_rows, void* receive,
-                                          std::int64_t n_receive_values,
-                                          std::span<const std::int64_t> receive_rows,
-                                          std::int64_t row_width) const {
+void Communicator::exchange_picked_rows(const void* rows, std::int64_t n_values,
+                                        MPI_Datatype element, std::span<const int> picked,
+                                        std::span<const std::int64_t> send_rows, void* receive,
+                                        std::int64_t n_receive_values,
+                                        std::span<const std::int64_t> receive_rows,
+                                        std::int64_t row_width) const {
     const auto n_ranks = static_cast<std::size_t>(size_);
     const auto self = static_cast<std::size_t>(rank_);
     if (send_rows.size() != n_ranks || receive_rows.size() != n_ranks || send_rows[self] != 0) {
-        throw Error("all_to_all_rows: one count per rank needed, none to itself");
+        throw Error("all_to_all_picked_rows: one count per rank needed, none to itself");
     }
-    const PackedCounts sent = packed_counts(send_rows, "all_to_all_rows");
-    const PackedCounts arriving = packed_counts(receive_rows, "all_to_all_rows");
+    const PackedCounts sent = packed_counts(send_rows, "all_to_all_picked_rows");
+    const PackedCounts arriving = packed_counts(receive_rows, "all_to_all_picked_rows");
     const std::int64_t n_rows = row_width == 0 ? 0 : n_values / row_width;
     if (sent.total != static_cast<std::int64_t>(picked.size()) ||
         arriving.total * row_width != n_receive_values ||
         std::any_of(picked.begin(), picked.end(),
                     [n_rows](int row) { return row < 0 || row >= n_rows; })) {
-        throw Error("all_to_all_rows: row counts do not match the buffers");
+        throw Error("all_to_all_picked_rows: row counts do not match the buffers");
     }
     if (row_width == 0) return;
     MPI_Datatype row_type = MPI_DATATYPE_NULL;
-    check_mpi(MPI_Type_contiguous(to_mpi_count(row_width, "all_to_all_rows"), element, &row_type),
-              "MPI_Type_contiguous");
+    check_mpi(
+        MPI_Type_contiguous(to_mpi_count(row_width, "all_to_all_picked_rows"), element, &row_type),
+        "MPI_Type_contiguous");
     check_mpi(MPI_Type_commit(&row_type), "MPI_Type_commit");
     int element_size = 0;
     check_mpi(MPI_Type_size(element, &element_size), "MPI_Type_size");

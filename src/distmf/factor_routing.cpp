@@ -82,7 +82,7 @@ void FactorRouting::exchange(const Communicator& comm, const FactorTable& own,
         const auto global = needed_[static_cast<std::size_t>(own_first_view + i)];
         view.values().row(own_first_view + i) = own.values().row(global - own.first_row());
     }
-    comm.all_to_all_rows(
+    comm.all_to_all_picked_rows(
         std::span<const float>(own.values().data(), static_cast<std::size_t>(own.values().size())),
         std::span<const int>(send_picked_), std::span<const std::int64_t>(send_to_others_),
         view.row_span(0, view.rows()), std::span<const std::int64_t>(receive_counts_), width);

@@ -348,6 +348,10 @@ std::vector<T> read_checked_share(const Communicator& comm, const H5Handle& pare
         }
         values.resize(static_cast<std::size_t>(range.count * row_width));
         read_rows(dataset, range.first, range.count, values.data(), false);
+        if (fault_requested_on_rank("io-error-on-rank", comm.rank(), "share-read")) {
+            throw Hdf5Error("H5Dread failed for '" + parent.file() + "' (on rank " +
+                            std::to_string(comm.rank()) + ")");
+        }
         partial = rows_checksum(values.data() + (verified.first - range.first) * row_width,
                                 verified.first, verified.count, row_bytes);
         if (!has_attribute(dataset, "checksum")) {

@@ -205,8 +205,8 @@ TEST_CASE("an I/O error of one rank while recommend --all-users --out writes is 
 }
 
 TEST_CASE(
-    "one rank failing while a model is read: an abort, or an agreed error when a "
-    "collective transfer fails",
+    "one rank failing while a model is read: an abort, or an agreed error when its share's "
+    "read fails",
     "[cli][rank-failure]") {
     const TempDir dir;
     const std::string data = generate_data(dir);
@@ -218,9 +218,9 @@ TEST_CASE(
         // An exception between two collective calls (as bad_alloc): the job is aborted.
         check_aborted(run_with_fault(ranks, evaluate, io_error(failing, "model-read")), failing,
                       "reading model '" + model + "'", "model-read");
-        // A collective H5Dread that fails on one rank (an I/O error seen there): every rank
-        // learns it at once and leaves the file together.
-        CHECK(agreed_error(run_with_fault(ranks, evaluate, io_error(failing, "data-read"))) ==
+        // The read of one rank's share that fails there (an I/O error seen by that rank):
+        // every rank learns it at once and leaves the file together.
+        CHECK(agreed_error(run_with_fault(ranks, evaluate, io_error(failing, "share-read"))) ==
               "distmf: error: H5Dread failed for '" + model + "' (on rank " +
                   std::to_string(failing) + ")");
     }
