@@ -294,7 +294,13 @@ void save_model(const Communicator& comm, const std::string& path, const ModelIn
     if (const auto first = comm.first_error(error, 0)) throw InputError(*first);
 }
 
-Model load_model(const Communicator& comm, const std::string& path) {
+namespace {
+
+/// Collective. Opens the model file `path` on every rank of comm and runs `read` on it inside a
+/// collective section (one rank failing between collective calls aborts the job; errors about
+/// the file are agreed and thrown as InputError on every rank).
+Model read_model_collectively(const Communicator& comm, const std::string& path,
+                              const std::function<Model(const H5Handle&)>& read) {
     Model model;
     std::optional<std::string> error;
     try {
@@ -302,13 +308,20 @@ Model load_model(const Communicator& comm, const std::string& path) {
         run_collective_section(
             comm, {"reading model '" + path + "'", SectionFailures::agreed_file_errors, ""}, [&] {
                 inject_io_error_if_requested(comm.rank(), "model-read");
-                model = read_model(file, true);
+                model = read(file);
             });
     } catch (const Error& e) {
         error = e.what();
     }
     if (const auto first = comm.first_error(error, 0)) throw InputError(*first);
     return model;
+}
+
+}  // namespace
+
+Model load_model(const Communicator& comm, const std::string& path) {
+    return read_model_collectively(comm, path,
+                                   [](const H5Handle& file) { return read_model(file, true); });
 }
 
 RowRange even_share(std::int64_t n_rows, int n_parts, int part) {
@@ -404,20 +417,8 @@ Model read_model_share(const Communicator& comm, const H5Handle& file,
 
 Model load_model_share(const Communicator& comm, const std::string& path,
                        const std::function<ShareLayout(const ModelInfo&)>& layout) {
-    Model share;
-    std::optional<std::string> error;
-    try {
-        const H5Handle file = open_parallel_file(comm.get(), path);
-        run_collective_section(
-            comm, {"reading model '" + path + "'", SectionFailures::agreed_file_errors, ""}, [&] {
-                inject_io_error_if_requested(comm.rank(), "model-read");
-                share = read_model_share(comm, file, layout);
-            });
-    } catch (const Error& e) {
-        error = e.what();
-    }
-    if (const auto first = comm.first_error(error, 0)) throw InputError(*first);
-    return share;
+    return read_model_collectively(
+        comm, path, [&](const H5Handle& file) { return read_model_share(comm, file, layout); });
 }
 
 Model read_model(const H5Handle& file, bool collective) {
