@@ -274,13 +274,8 @@ void check_outputs(const Communicator& comm, const Config& config) {
     check_writable_destinations(comm, {config.output.model, config.output.metrics});
 }
 
-void log_dataset(const Logger& log, const Dataset& dataset, int n_ranks, int threads, int width,
-                 Algorithm algorithm) {
+void log_dataset(const Logger& log, const Dataset& dataset, int n_ranks, int threads) {
     const DatasetSummary& s = dataset.summary;
-    // Each half-sweep, every rank receives the rows it does not own: per iteration about
-    // (m + n) * width * 4 * (P - 1) / P bytes.
-    const double received_bytes =
-        static_cast<double>(s.n_users + s.n_items) * width * 4.0 * (n_ranks - 1) / n_ranks;
     log.info(format_text(
         "data: %lld users, %lld items, %lld train and %lld test ratings (mean %.4f); "
         "%d rank%s x %d thread%s, imbalance %.3f users / %.3f items",
@@ -288,19 +283,11 @@ void log_dataset(const Logger& log, const Dataset& dataset, int n_ranks, int thr
         static_cast<long long>(s.n_train), static_cast<long long>(s.n_test), s.mean_rating, n_ranks,
         n_ranks == 1 ? "" : "s", threads, threads == 1 ? "" : "s", imbalance(s.train_by_user_block),
         imbalance(s.train_by_item_block)));
-    log.info(
-        format_text("ingest %.2f s; each iteration all-gathers the factors: %.1f MB received "
-                    "per rank",
-                    dataset.timings.read_seconds + dataset.timings.map_seconds +
-                        dataset.timings.shuffle_seconds,
-                    received_bytes / 1e6));
-    if (algorithm == Algorithm::dsgd && n_ranks > 1) {
-        // Every item block passes through every rank once per epoch.
-        log.info(
-            format_text("each DSGD epoch passes the item blocks around the ring: %.1f MB "
-                        "sent per rank",
-                        static_cast<double>(s.n_items) * width * 4.0 / 1e6));
-    }
+    // What the factor tables and DSGD's ring cost is measured, not predicted: train_model's
+    // last lines.
+    log.info(format_text("ingest %.2f s", dataset.timings.read_seconds +
+                                              dataset.timings.map_seconds +
+                                              dataset.timings.shuffle_seconds));
 }
 
 /// " and the user half-sweep of the next" / " and 2 sub-epochs of the next" / "".
@@ -481,8 +468,7 @@ int run_train_command(const Communicator& comm, const Config& config) {
     const Dataset dataset = load_dataset(comm, config.data);
     const int threads = thread_count(config);
     warn_if_threads_share_cpus(comm, log, threads);
-    log_dataset(log, dataset, comm.size(), threads,
-                config.model.rank + (config.model.biases ? 1 : 0), config.model.algorithm);
+    log_dataset(log, dataset, comm.size(), threads);
     if (config.model.rank > std::min(dataset.summary.n_users, dataset.summary.n_items)) {
         log.warn(
             format_text("--model.rank %d exceeds the number of users (%lld) or items (%lld): "
