@@ -149,6 +149,14 @@ struct EnumNames<StepSchedule> {
     }};
 };
 
+template <>
+struct EnumNames<PlanFormat> {
+    static constexpr std::array<std::pair<PlanFormat, std::string_view>, 2> table{{
+        {PlanFormat::table, "table"},
+        {PlanFormat::csv, "csv"},
+    }};
+};
+
 template <class Enum>
 std::ostream& write_enum(std::ostream& out, Enum value) {
     for (const auto& [candidate, name] : EnumNames<Enum>::table) {
@@ -317,7 +325,8 @@ enum GroupIndex : std::size_t {
     generate_group,
     model_file_group,
     serve_group,
-    baseline_group
+    baseline_group,
+    plan_group
 };
 
 /// The one place where options are declared. Group order must match GroupIndex; top-level
@@ -474,6 +483,15 @@ void declare_options(Config& c, OptionRegistry& r) {
     r.group("", "Evaluation");
     r.add("baseline", c.serve.baseline,
           "evaluate: rank by the model, or by training popularity (most interactions first)");
+
+    r.group("", "Planning other rank counts (data)");
+    r.add("plan", c.plan.ranks,
+          "comma-separated rank counts (e.g. 1,2,4,64), each in [1, 16384]: for each, the "
+          "ratings, own and ghost factor rows, factor memory and bytes sent and received per "
+          "ALS iteration of every rank, replicated vs sharded, as training on that many ranks "
+          "would have them (with --model.rank and --model.biases); empty: no plan");
+    r.add("plan-format", c.plan.format,
+          "how the plan is printed: a summary table per rank count, or CSV with every rank");
 }
 
 /// What the command line of each command accepts.
@@ -502,8 +520,9 @@ const std::vector<CommandInfo>& command_table() {
          {model_file_group}},
         {Command::data,
          "data",
-         "Reads a ratings data set across all ranks and prints its statistics and partition.",
-         {data_group}},
+         "Reads a ratings data set across all ranks and prints its statistics and partition "
+         "(and, with --plan, what training would hold and move on other numbers of ranks).",
+         {data_group, model_group, plan_group}},
         {Command::generate,
          "generate",
          "Writes a synthetic ratings file with known low-rank structure.",
@@ -897,6 +916,8 @@ Config config_from_ini(const std::string& ini_text, Command command) {
 }
 std::ostream& operator<<(std::ostream& out, StepSchedule value) { return write_enum(out, value); }
 std::istream& operator>>(std::istream& in, StepSchedule& value) { return read_enum(in, value); }
+std::ostream& operator<<(std::ostream& out, PlanFormat value) { return write_enum(out, value); }
+std::istream& operator>>(std::istream& in, PlanFormat& value) { return read_enum(in, value); }
 
 const char* command_name(Command command) { return info_of(command).name; }
 
