@@ -522,7 +522,7 @@ const std::vector<CommandInfo>& command_table() {
          "data",
          "Reads a ratings data set across all ranks and prints its statistics and partition "
          "(and, with --plan, what training would hold and move on other numbers of ranks).",
-         {data_group, model_group, plan_group}},
+         {plan_group, data_group, model_group}},
         {Command::generate,
          "generate",
          "Writes a synthetic ratings file with known low-rank structure.",
