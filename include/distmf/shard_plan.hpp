@@ -12,13 +12,16 @@
 /// Per rank q and ALS iteration (a user and an item exchange; FactorRouting), with
 /// w = k + biases floats of 4 bytes per row, m, n the users and items, m_q, n_q q's own:
 ///
-///   factor bytes, replicated: (m + n + m_q + n_q)·4w     (full views + own blocks)
+///   factor bytes, replicated: (m + n + m_q + n_q)·4w     (full views + own blocks, P' > 1)
 ///   factor bytes, sharded:    (m_q + n_q + |G^items_q| + |G^users_q|)·4w
 ///   received, replicated:     (m − m_q + n − n_q)·4w     (MPI_Allgatherv)
 ///   sent, replicated:         (m_q + n_q)(P' − 1)·4w
 ///   received, sharded:        (|G^items_q \ own items| + |G^users_q \ own users|)·4w
 ///   sent, sharded:            Σ_{q' ≠ q} (|G^items_q' ∩ own items of q| +
 ///                                          |G^users_q' ∩ own users of q|)·4w
+///
+/// On one rank (P' = 1) the views are the rank's own tables in either layout (FactorViews
+/// copies nothing): (m + n)·4w bytes, nothing moved.
 ///
 /// DSGD moves other bytes (a ring rotation of item blocks, and no user view): the traffic
 /// figures are those of als, ials and bpmf.

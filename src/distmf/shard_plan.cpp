@@ -159,9 +159,15 @@ std::vector<std::int64_t> per_rank(const Figure& figure, const ShardPlan& plan) 
 
 std::int64_t row_bytes(const ShardPlan& plan) { return std::int64_t{4} * plan.row_width; }
 
+/// On one rank the views are the rank's own tables, in either layout: every row once.
+LayoutBytes one_rank_bytes(const ShardPlan& plan) {
+    return {(plan.n_users + plan.n_items) * row_bytes(plan), 0, 0};
+}
+
 }  // namespace
 
 LayoutBytes replicated_bytes(const ShardPlan& plan, int rank) {
+    if (plan.n_ranks == 1) return one_rank_bytes(plan);
     const PlannedRank& r = plan.ranks[static_cast<std::size_t>(rank)];
     const std::int64_t own = r.own_users + r.own_items;
     const std::int64_t all = plan.n_users + plan.n_items;
@@ -170,6 +176,7 @@ LayoutBytes replicated_bytes(const ShardPlan& plan, int rank) {
 }
 
 LayoutBytes sharded_bytes(const ShardPlan& plan, int rank) {
+    if (plan.n_ranks == 1) return one_rank_bytes(plan);
     const PlannedRank& r = plan.ranks[static_cast<std::size_t>(rank)];
     return {(r.own_users + r.own_items + r.item_ghosts + r.user_ghosts) * row_bytes(plan),
             (r.item_rows_received + r.user_rows_received) * row_bytes(plan),

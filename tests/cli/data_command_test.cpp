@@ -307,10 +307,11 @@ TEST_CASE("data --plan-format csv: every rank's row, consistent with the partiti
         return std::stoll(csv_fields(lines[line]).at(column(name)));
     };
     constexpr std::int64_t row_bytes = 4 * 9;  // k = 8 and a bias
-    // One rank: every row is its own and read; nothing moves; both layouts hold 2 (m + n) rows.
+    // One rank: every row is its own and read; nothing moves; the views are the own tables.
     CHECK(lines[1].rfind("1,0,6000,6000,0,300,200,200,300,", 0) == 0);
     CHECK(value(1, "received_bytes_replicated") == 0);
-    CHECK(value(1, "factor_bytes_sharded") == 2 * 500 * row_bytes);
+    CHECK(value(1, "factor_bytes_sharded") == 500 * row_bytes);
+    CHECK(value(1, "factor_bytes_replicated") == 500 * row_bytes);
     CHECK(lines[2].rfind("1,max,", 0) == 0);
     // Four ranks: own rows add up to m and n, replicated traffic is the all-gather's, and the
     // sharded rows sent are the rows received.

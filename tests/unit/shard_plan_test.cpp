@@ -44,6 +44,21 @@ TEST_CASE("shard plan bytes follow the replicated and sharded formulas", "[shard
     CHECK(sharded.sent == (3 + 4) * row);
 }
 
+TEST_CASE("on one rank the views are the own tables: every row once, nothing moved",
+          "[shard_plan]") {
+    ShardPlan plan;
+    plan.row_width = 3;
+    plan.n_users = 10;
+    plan.n_items = 6;
+    plan.ranks.push_back({50, 50, 5, 10, 6, 6, 9, 0, 0, 0, 0});
+    for (const LayoutBytes& bytes :
+         {distmf::replicated_bytes(plan, 0), distmf::sharded_bytes(plan, 0)}) {
+        CHECK(bytes.factors == 16 * 12);
+        CHECK(bytes.received == 0);
+        CHECK(bytes.sent == 0);
+    }
+}
+
 TEST_CASE("summarize_ranks gives max, mean, max/mean and total", "[shard_plan]") {
     const std::vector<std::int64_t> values{4, 2, 6, 0};
     const distmf::PlanSummary s = distmf::summarize_ranks(values);
