@@ -122,6 +122,10 @@ class Communicator {
     /// Collective. Element-wise sum of values over all ranks, in place; sizes must agree.
     template <class T>
     void all_reduce_sum_in_place(std::span<T> values) const;
+    /// Collective. Element-wise bitwise OR of values (unsigned integers, e.g. the words of
+    /// bitmaps) over all ranks, in place; sizes must agree.
+    template <class T>
+    void all_reduce_or_in_place(std::span<T> values) const;
     /// Collective. Sum of value over ranks 0..rank-1 (0 on rank 0): MPI_Exscan.
     template <class T>
     T exclusive_scan_sum(T value) const;
@@ -300,6 +304,15 @@ void Communicator::all_reduce_sum_in_place(std::span<T> values) const {
     check_mpi(MPI_Allreduce(MPI_IN_PLACE, values.data(),
                             to_mpi_count(values.size(), "all_reduce_sum_in_place"),
                             MpiType<T>().get(), MPI_SUM, comm_),
+              "MPI_Allreduce");
+}
+
+template <class T>
+void Communicator::all_reduce_or_in_place(std::span<T> values) const {
+    static_assert(std::is_unsigned_v<T>, "bitwise OR is for unsigned integers");
+    check_mpi(MPI_Allreduce(MPI_IN_PLACE, values.data(),
+                            to_mpi_count(values.size(), "all_reduce_or_in_place"),
+                            MpiType<T>().get(), MPI_BOR, comm_),
               "MPI_Allreduce");
 }
 

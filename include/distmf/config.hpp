@@ -50,6 +50,8 @@ enum class ItemFactorsMode { automatic, replicated, rotated };
 enum class OutputFormat { csv, tsv };
 /// How the DSGD step size changes from one epoch to the next.
 enum class StepSchedule { bold_driver, fixed, inverse_decay };
+/// How `distmf data --plan` prints its figures: aligned text, or CSV with one row per rank.
+enum class PlanFormat { table, csv };
 
 /// [data]: where ratings come from and how they are split into train and test.
 struct DataConfig {
@@ -75,6 +77,13 @@ struct GenerateConfig {
     std::string out;                ///< output TSV file (required)
     double min_rating = 1.0;        ///< ratings are clipped to [min_rating, max_rating]
     double max_rating = 5.0;
+};
+
+/// Options of `distmf data` (top level): what training would hold and move on other numbers
+/// of ranks (shard_plan.hpp).
+struct PlanConfig {
+    std::string ranks;  ///< "P1,P2,...": the rank counts to plan for; empty: no plan
+    PlanFormat format = PlanFormat::table;
 };
 
 /// [model]: the model being fitted.
@@ -184,6 +193,7 @@ struct Config {
     CheckpointConfig checkpoint;
     ModelFileConfig model_file;
     ServeConfig serve;
+    PlanConfig plan;
 };
 
 /// The result of parsing a command line.
@@ -261,5 +271,7 @@ std::string algorithm_name(Algorithm algorithm);
 Config config_from_ini(const std::string& ini_text, Command command);
 std::ostream& operator<<(std::ostream& out, StepSchedule value);
 std::istream& operator>>(std::istream& in, StepSchedule& value);
+std::ostream& operator<<(std::ostream& out, PlanFormat value);
+std::istream& operator>>(std::istream& in, PlanFormat& value);
 
 }  // namespace distmf

@@ -9,6 +9,7 @@
 /// users' test ratings.
 
 #include <cstdint>
+#include <span>
 #include <string>
 #include <vector>
 
@@ -58,6 +59,11 @@ struct Dataset {
     RatingMatrix test_ratings;           ///< test ratings of this rank's users (by item)
     std::vector<std::int64_t> user_train_counts;  ///< training ratings of every global user
     std::vector<std::int64_t> item_train_counts;  ///< training ratings of every global item
+    /// The per-user weights the user blocks were balanced on: the ratings read for training,
+    /// before duplicates were merged and before the per-user hold-out. Empty when they equal
+    /// user_train_counts (no duplicate merged, hash split). See partition_weights().
+    std::vector<std::int64_t> user_balance_counts;
+    std::vector<std::int64_t> item_balance_counts;  ///< the same for the item blocks
     DatasetSummary summary;
     IngestTimings timings;
 };
@@ -85,6 +91,16 @@ std::vector<LocalRating> send_to_owners(const Communicator& comm, std::vector<Lo
 RatingMatrix hold_out_per_user(RatingMatrix& by_user, double fraction, std::uint64_t seed,
                                const std::vector<std::int64_t>& user_ids,
                                const std::vector<std::int64_t>& item_ids);
+
+/// The row weights a side's blocks are balanced on (BlockPartition::balanced), for either side.
+struct PartitionWeights {
+    std::span<const std::int64_t> users;
+    std::span<const std::int64_t> items;
+};
+
+/// Local. The weights load_dataset balanced the user and item blocks on: cutting them into P
+/// blocks gives the blocks training would use on P ranks (shard_plan.hpp).
+PartitionWeights partition_weights(const Dataset& dataset);
 
 /// Collective: every rank of comm must call, in the same order. Loads options.train (and
 /// options.test) as described above. Errors (missing or malformed file, duplicates with

@@ -6,17 +6,24 @@
 #include <cstdio>
 #include <optional>
 #include <string>
+#include <string_view>
+#include <vector>
 
+#include "distmf/config_validation.hpp"
 #include "distmf/dataset.hpp"
 #include "distmf/error.hpp"
 #include "distmf/generate.hpp"
 #include "distmf/log.hpp"
 #include "distmf/resources.hpp"
+#include "distmf/shard_plan.hpp"
 
 namespace distmf {
-int run_data_command(const Communicator& comm, const Config& config) {
-    const Logger log(comm.rank());
-    const Dataset dataset = load_dataset(comm, config.data);
+namespace {
+
+/// Collective. Rank 0 prints the statistics, partition, imbalance and ingest figures of
+/// `dataset` (loaded on comm).
+void print_data_report(const Communicator& comm, const Config& config, const Dataset& dataset,
+                       const Logger& log) {
     const DatasetSummary& s = dataset.summary;
     const double ingest_seconds =
         comm.all_reduce_max(dataset.timings.read_seconds + dataset.timings.map_seconds +
@@ -69,6 +76,33 @@ int run_data_command(const Communicator& comm, const Config& config) {
         static_cast<double>(memory.max_bytes) / 1e6, static_cast<double>(memory.total_bytes) / 1e6,
         static_cast<double>(memory.total_bytes) /
             static_cast<double>(std::max<std::int64_t>(1, s.n_train + s.n_test))));
+}
+
+/// Collective. Rank 0 prints the plans of `--plan` (shard_plan.hpp), one line at a time.
+void print_plans(const Communicator& comm, const Config& config, const Dataset& dataset,
+                 const Logger& log) {
+    const int row_width = config.model.rank + (config.model.biases ? 1 : 0);
+    std::vector<ShardPlan> plans;
+    for (const int n_ranks : plan_rank_counts(config.plan.ranks)) {
+        plans.push_back(plan_shards(comm, dataset, n_ranks, row_width));
+    }
+    const std::string text =
+        config.plan.format == PlanFormat::csv ? plan_csv(plans) : plan_table(plans);
+    for (std::size_t start = 0; start < text.size();) {
+        const std::size_t end = text.find('\n', start);
+        log.info(std::string_view(text).substr(start, end - start));
+        start = end + 1;
+    }
+}
+
+}  // namespace
+
+int run_data_command(const Communicator& comm, const Config& config) {
+    const Logger log(comm.rank());
+    const Dataset dataset = load_dataset(comm, config.data);
+    const bool plan_only = !config.plan.ranks.empty() && config.plan.format == PlanFormat::csv;
+    if (!plan_only) print_data_report(comm, config, dataset, log);
+    if (!config.plan.ranks.empty()) print_plans(comm, config, dataset, log);
     return 0;
 }
 

@@ -158,6 +158,14 @@ struct EnumNames<StepSchedule> {
     }};
 };
 
+template <>
+struct EnumNames<PlanFormat> {
+    static constexpr std::array<std::pair<PlanFormat, std::string_view>, 2> table{{
+        {PlanFormat::table, "table"},
+        {PlanFormat::csv, "csv"},
+    }};
+};
+
 template <class Enum>
 std::ostream& write_enum(std::ostream& out, Enum value) {
     for (const auto& [candidate, name] : EnumNames<Enum>::table) {
@@ -327,7 +335,8 @@ enum GroupIndex : std::size_t {
     model_file_group,
     serve_group,
     baseline_group,
-    item_factors_group
+    item_factors_group,
+    plan_group
 };
 
 /// The one place where options are declared. Group order must match GroupIndex; top-level
@@ -490,6 +499,14 @@ void declare_options(Config& c, OptionRegistry& r) {
           "recommend --all-users, where each rank scores its own users: every "
           "item factor on every rank (replicated), each rank's block of items passed around "
           "the ring (rotated), or replicated up to 256 MiB of item factors, else rotated (auto)");
+    r.group("", "Planning other rank counts (data)");
+    r.add("plan", c.plan.ranks,
+          "comma-separated rank counts (e.g. 1,2,4,64), each in [1, 16384]: for each, the "
+          "ratings, own and ghost factor rows, factor memory and bytes sent and received per "
+          "ALS iteration of every rank, replicated vs sharded, as training on that many ranks "
+          "would have them (with --model.rank and --model.biases); empty: no plan");
+    r.add("plan-format", c.plan.format,
+          "how the plan is printed: a summary table per rank count, or CSV with every rank");
 }
 
 /// What the command line of each command accepts.
@@ -518,8 +535,9 @@ const std::vector<CommandInfo>& command_table() {
          {model_file_group}},
         {Command::data,
          "data",
-         "Reads a ratings data set across all ranks and prints its statistics and partition.",
-         {data_group}},
+         "Reads a ratings data set across all ranks and prints its statistics and partition "
+         "(and, with --plan, what training would hold and move on other numbers of ranks).",
+         {plan_group, data_group, model_group}},
         {Command::generate,
          "generate",
          "Writes a synthetic ratings file with known low-rank structure.",
@@ -917,6 +935,8 @@ Config config_from_ini(const std::string& ini_text, Command command) {
 }
 std::ostream& operator<<(std::ostream& out, StepSchedule value) { return write_enum(out, value); }
 std::istream& operator>>(std::istream& in, StepSchedule& value) { return read_enum(in, value); }
+std::ostream& operator<<(std::ostream& out, PlanFormat value) { return write_enum(out, value); }
+std::istream& operator>>(std::istream& in, PlanFormat& value) { return read_enum(in, value); }
 
 const char* command_name(Command command) { return info_of(command).name; }
 

@@ -1,5 +1,7 @@
 #include "distmf/config_validation.hpp"
 
+#include <algorithm>
+#include <charconv>
 #include <cmath>
 #include <string>
 #include <string_view>
@@ -21,6 +23,13 @@ using FailFunction = void (*)(std::string_view prefix, std::string_view key,
 [[noreturn]] void fail_option(std::string_view prefix, std::string_view key,
                               const std::string& why) {
     throw ConfigError(option_name(prefix, key) + ": " + why);
+}
+
+/// The range of --model.rank (k), for `distmf train` and `distmf data --plan`.
+void validate_model_rank(const ModelConfig& model, FailFunction fail) {
+    if (model.rank < 1 || model.rank > 4096) {
+        fail("model", "rank", "must be in [1, 4096], got " + value_text(model.rank));
+    }
 }
 
 /// The [dsgd] ranges (checked whatever the algorithm, so a config file stays valid when the
@@ -136,11 +145,13 @@ void validate(const Config& config, Command command) {
             fail("data", "delimiter", "must not contain a line break");
         }
     }
+    if (command == Command::data && !config.plan.ranks.empty()) {
+        plan_rank_counts(config.plan.ranks);
+        validate_model_rank(config.model, fail);
+    }
     if (command == Command::train) {
         const ModelConfig& m = config.model;
-        if (m.rank < 1 || m.rank > 4096) {
-            fail("model", "rank", "must be in [1, 4096], got " + value_text(m.rank));
-        }
+        validate_model_rank(m, fail);
         if (!(m.lambda >= 0.0) || !std::isfinite(m.lambda)) {
             fail("model", "lambda", "must be a finite number >= 0, got " + value_text(m.lambda));
         }
@@ -208,6 +219,38 @@ void validate(const Config& config, Command command) {
         if (!(g.min_rating < g.max_rating)) {
             fail("", "max-rating", "must be greater than --min-rating");
         }
+    }
+}
+
+std::vector<int> plan_rank_counts(const std::string& list) {
+    // (Messages are built by appending: GCC 12 warns falsely on "..." + std::string&&.)
+    const auto fail = [&list](std::string why) {
+        why.append(" in '").append(printable_text(list));
+        why.append("'; expected rank counts separated by commas, such as 1,2,4,64");
+        fail_option("", "plan", why);
+    };
+    std::vector<int> counts;
+    std::string_view rest = list;
+    while (true) {
+        const std::string_view item = rest.substr(0, rest.find(','));
+        int count = 0;
+        const auto [end, error] = std::from_chars(item.data(), item.data() + item.size(), count);
+        if (item.empty() || error != std::errc() || end != item.data() + item.size()) {
+            std::string why(1, '\'');
+            fail(why.append(printable_text(item)).append("' is not a rank count"));
+        }
+        if (count < 1 || count > max_plan_ranks) {
+            fail(value_text(count)
+                     .append(" is not in [1, ")
+                     .append(value_text(max_plan_ranks))
+                     .append("]"));
+        }
+        if (std::find(counts.begin(), counts.end(), count) != counts.end()) {
+            fail(value_text(count).append(" is listed twice"));
+        }
+        counts.push_back(count);
+        if (item.size() == rest.size()) return counts;
+        rest.remove_prefix(item.size() + 1);
     }
 }
 

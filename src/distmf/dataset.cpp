@@ -270,6 +270,15 @@ TextLayout read_ratings_shard(const Communicator& comm, const std::string& path,
     return layout;
 }
 
+PartitionWeights partition_weights(const Dataset& dataset) {
+    const auto or_train = [](const std::vector<std::int64_t>& balance,
+                             const std::vector<std::int64_t>& train) {
+        return std::span<const std::int64_t>(balance.empty() ? train : balance);
+    };
+    return {or_train(dataset.user_balance_counts, dataset.user_train_counts),
+            or_train(dataset.item_balance_counts, dataset.item_train_counts)};
+}
+
 Dataset load_dataset(const Communicator& comm, const DataConfig& options) {
     Dataset dataset;
     dataset.rank = comm.rank();
@@ -336,6 +345,10 @@ Dataset load_dataset(const Communicator& comm, const DataConfig& options) {
     dataset.item_ratings =
         transpose_to_item_owners(comm, dataset.user_ratings, dataset.item_blocks);
     dataset.summary.duplicates_merged = merged;
+    if (per_user || merged > 0) {  // keep what the blocks were balanced on (partition_weights)
+        dataset.user_balance_counts = std::move(dataset.user_train_counts);
+        dataset.item_balance_counts = std::move(dataset.item_train_counts);
+    }
     // Exact counts after merging duplicates (the partition was balanced on the raw counts).
     dataset.user_train_counts =
         global_row_sizes(comm, dataset.user_ratings, dataset.user_ids.size());

@@ -1,6 +1,7 @@
 // `distmf data` end to end under mpiexec: the statistics it prints do not depend on the rank
 // count (only the partition, imbalance and ingest lines may differ), every supported text
 // layout gives the same counts, and the real MovieLens files give their published counts.
+#include <algorithm>
 #include <catch2/catch.hpp>
 #include <cstdint>
 #include <iostream>
@@ -233,4 +234,126 @@ TEST_CASE(
                         "items         9724\n"
                         "ratings       100836 (train 100836, test 0)\n"
                         "train rating  min 0.5, max 5, mean ");
+}
+
+namespace {
+
+/// The lines of `out` from the first that starts with "plan " on: the plans of the table format.
+std::string plan_section(const std::string& out) {
+    const std::size_t start = out.find("\nplan          P = ");
+    return start == std::string::npos ? std::string() : out.substr(start + 1);
+}
+
+/// The fields of the CSV line `line`.
+std::vector<std::string> csv_fields(const std::string& line) {
+    std::vector<std::string> fields;
+    std::istringstream in(line);
+    for (std::string field; std::getline(in, field, ',');) fields.push_back(field);
+    return fields;
+}
+
+}  // namespace
+
+TEST_CASE("data --plan: the plan does not depend on the rank count that computes it",
+          "[cli][data][plan]") {
+    const TempDir dir;
+    const std::string path = generate_fixture(dir);
+    const std::vector<std::string> args{"data", "--data.train", path, "--data.test-fraction",
+                                        "0.1",  "--model.rank", "8",  "--plan",
+                                        "1,3,4"};
+    std::string first_table;
+    std::string first_csv;
+    for (const int ranks : cli_rank_counts) {
+        const CommandResult table = distmf::testing::run_ok(ranks, args);
+        std::vector<std::string> csv_args = args;
+        csv_args.insert(csv_args.end(), {"--plan-format", "csv"});
+        const CommandResult csv = distmf::testing::run_ok(ranks, csv_args);
+        INFO("ranks " << ranks << "\n" << table.out << csv.out);
+        // The table follows the usual report; the CSV comes alone.
+        CHECK(table.out.rfind("distmf data: ", 0) == 0);
+        const std::string plans = plan_section(table.out);
+        CHECK(plans.find("plan          P = 1: 300 users, 200 items, factor rows of 9 floats "
+                         "(36 bytes)") == 0);
+        CHECK(plans.find("\nplan          P = 3: ") != std::string::npos);
+        CHECK(plans.find("\n  received MB, sharded ") != std::string::npos);
+        CHECK(csv.out.rfind("ranks,rank,train_by_user,", 0) == 0);
+        if (first_table.empty()) {
+            first_table = plans;
+            first_csv = csv.out;
+        }
+        CHECK(plans == first_table);
+        CHECK(csv.out == first_csv);
+    }
+}
+
+TEST_CASE("data --plan-format csv: every rank's row, consistent with the partition",
+          "[cli][data][plan]") {
+    const TempDir dir;
+    const std::string path = generate_fixture(dir);
+    const CommandResult result =
+        distmf::testing::run_ok(2, {"data", "--data.train", path, "--model.rank", "8", "--plan",
+                                    "1,4", "--plan-format", "csv"});
+    const std::vector<std::string> lines = lines_of(result.out);
+    INFO(result.out);
+    // header, P = 1: one rank and 4 summaries, P = 4: 4 ranks and 4 summaries
+    REQUIRE(lines.size() == 1 + 5 + 8);
+    const std::vector<std::string> header = csv_fields(lines[0]);
+    const auto column = [&header](const std::string& name) {
+        const auto found = std::find(header.begin(), header.end(), name);
+        REQUIRE(found != header.end());
+        return static_cast<std::size_t>(found - header.begin());
+    };
+    const auto value = [&](std::size_t line, const std::string& name) {
+        return std::stoll(csv_fields(lines[line]).at(column(name)));
+    };
+    constexpr std::int64_t row_bytes = 4 * 9;  // k = 8 and a bias
+    // One rank: every row is its own and read; nothing moves; the views are the own tables.
+    CHECK(lines[1].rfind("1,0,6000,6000,0,300,200,200,300,", 0) == 0);
+    CHECK(value(1, "received_bytes_replicated") == 0);
+    CHECK(value(1, "factor_bytes_sharded") == 500 * row_bytes);
+    CHECK(value(1, "factor_bytes_replicated") == 500 * row_bytes);
+    CHECK(lines[2].rfind("1,max,", 0) == 0);
+    // Four ranks: own rows add up to m and n, replicated traffic is the all-gather's, and the
+    // sharded rows sent are the rows received.
+    std::int64_t users = 0;
+    std::int64_t items = 0;
+    std::int64_t received = 0;
+    std::int64_t sent = 0;
+    for (std::size_t line = 6; line < 10; ++line) {
+        CHECK(csv_fields(lines[line]).at(0) == "4");
+        const std::int64_t own = value(line, "own_users") + value(line, "own_items");
+        users += value(line, "own_users");
+        items += value(line, "own_items");
+        CHECK(value(line, "received_bytes_replicated") == (500 - own) * row_bytes);
+        CHECK(value(line, "sent_bytes_replicated") == 3 * own * row_bytes);
+        CHECK(value(line, "received_bytes_sharded") <= value(line, "received_bytes_replicated"));
+        received += value(line, "received_bytes_sharded");
+        sent += value(line, "sent_bytes_sharded");
+    }
+    CHECK(users == 300);
+    CHECK(items == 200);
+    CHECK(received == sent);
+    CHECK(lines[13].rfind("4,total,6000,6000,0,300,200,", 0) == 0);
+}
+
+TEST_CASE("data --plan: bad lists and formats are agreed one-line errors naming the option",
+          "[cli][data][plan]") {
+    const TempDir dir;
+    const std::string path = generate_fixture(dir);
+    const auto data_with = [&path](std::vector<std::string> options) {
+        options.insert(options.begin(), {"data", "--data.train", path});
+        return options;
+    };
+    distmf::testing::expect_agreed_error(data_with({"--plan", "2,x"}),
+                                         {"--plan: 'x' is not a rank count in '2,x'"});
+    distmf::testing::expect_agreed_error(data_with({"--plan", "1,,4"}),
+                                         {"--plan: '' is not a rank count"});
+    distmf::testing::expect_agreed_error(data_with({"--plan", "0"}),
+                                         {"--plan: 0 is not in [1, 16384]"});
+    distmf::testing::expect_agreed_error(data_with({"--plan", "4,2,4"}),
+                                         {"--plan: 4 is listed twice"});
+    distmf::testing::expect_agreed_error(data_with({"--plan", "2", "--model.rank", "0"}),
+                                         {"--model.rank: must be in [1, 4096], got 0"});
+    distmf::testing::expect_agreed_error(data_with({"--plan", "2", "--plan-format", "json"}),
+                                         {"--plan-format", "expected one of table|csv"});
 }
