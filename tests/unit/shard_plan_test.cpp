@@ -69,7 +69,7 @@ TEST_CASE("summarize_ranks gives max, mean, max/mean and total", "[shard_plan]")
     CHECK(distmf::summarize_ranks(std::vector<std::int64_t>{0, 0}).imbalance == 1.0);
 }
 
-TEST_CASE("plan_csv has one row per rank and the summaries; plan_table one line per figure",
+TEST_CASE("plan_csv has one row per rank and the summaries, and plan_table one line per figure",
           "[shard_plan]") {
     const std::vector<ShardPlan> plans{two_rank_plan()};
     const std::string csv = distmf::plan_csv(plans);
