@@ -180,6 +180,22 @@ if [ "$what" = layout ] || [ "$what" = all ]; then
                 --output.metrics "" | grep -E "factor tables|done"
         done
     done
+    # A model twice the memory one rank is given: DSGD, k = 192 (3.1 GB of factors), P = 4,
+    # under a per-process limit of 1.5 GB on its data segment (RLIMIT_DATA: `ulimit -v` would
+    # also count Open MPI's shared-memory mappings). An older distmf (all of W and H on every
+    # rank) fails with bad_alloc here.
+    fewer=$data_dir/users4m-8m.tsv
+    if [ ! -s "$fewer" ]; then
+        $bin generate --users 4000000 --items 50000 --ratings 8000000 --rank 8 --seed 5 \
+            --out "$fewer"
+    fi
+    echo "== DSGD, 4 M users x 50 k items, 8 M ratings, k = 192, P = 4, ulimit -d 1500000"
+    (ulimit -d 1500000
+     OMP_NUM_THREADS=1 mpirun -np 4 --oversubscribe $bin train --data.train "$fewer" \
+         --data.test-fraction 0.1 --model.algorithm dsgd --model.rank 192 --dsgd.step-size 0.02 \
+         --train.iterations 2 --train.threads 1 --output.model "$data_dir/limit.h5" |
+         grep -E "factor tables|written|done")
+    ls -l "$data_dir/limit.h5" && rm -f "$data_dir/limit.h5"
     for k in 32 64; do
         for layout in replicated sharded; do
             echo "== 20 M set, ALS k = $k, P = 2, $layout, 3 iterations"
