@@ -60,6 +60,12 @@ TEST_CASE("train: --train.iterations 0 is an agreed error", "[cli][train][bad]")
                         {"--train.iterations", "0"});
 }
 
+TEST_CASE("train: --train.factors other than replicated or sharded is an agreed error",
+          "[cli][train][bad]") {
+    expect_agreed_error({"train", "--data.train", "ratings.tsv", "--train.factors", "both"},
+                        {"--train.factors", "both"});
+}
+
 TEST_CASE("train: --train.patience without test data is an agreed error", "[cli][train][bad]") {
     expect_agreed_error({"train", "--data.train", "ratings.tsv", "--train.patience", "2"},
                         {"--train.patience", "test data"});
