@@ -223,5 +223,11 @@ TEST_CASE(
         CHECK(agreed_error(run_with_fault(ranks, evaluate, io_error(failing, "share-read"))) ==
               "distmf: error: H5Dread failed for '" + model + "' (on rank " +
                   std::to_string(failing) + ")");
+        // `recommend --user` reads the whole model with collective H5Dreads: one of them
+        // failing on one rank is learnt by every rank at once, too.
+        CHECK(agreed_error(run_with_fault(ranks, {"recommend", "--model", model, "--user", "1"},
+                                          io_error(failing, "data-read"))) ==
+              "distmf: error: H5Dread failed for '" + model + "' (on rank " +
+                  std::to_string(failing) + ")");
     }
 }
