@@ -172,18 +172,6 @@ std::vector<T> read_checked_rows(const H5Handle& parent, const std::string& name
     return values;
 }
 
-/// Rows [first, first + count) of a dataset or a table.
-struct RowRange {
-    std::int64_t first = 0;
-    std::int64_t count = 0;
-    /// One past the last row.
-    std::int64_t end() const noexcept { return first + count; }
-};
-
-/// Local. Share `part` of `n_parts` even shares of rows 0..n_rows-1:
-/// [n_rows * part / n_parts, n_rows * (part + 1) / n_parts).
-RowRange even_share(std::int64_t n_rows, int n_parts, int part);
-
 /// Local. The number of rows of dataset `name` under `parent` (its first dimension).
 std::int64_t dataset_rows(const H5Handle& parent, const std::string& name);
 

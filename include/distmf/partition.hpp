@@ -18,6 +18,18 @@ namespace distmf {
 /// scatters popular (often small) IDs evenly over the blocks.
 std::vector<std::int64_t> global_id_order(std::span<const std::int64_t> ids, std::uint64_t seed);
 
+/// Rows [first, first + count) of a dataset, a table or a side.
+struct RowRange {
+    std::int64_t first = 0;
+    std::int64_t count = 0;
+    /// One past the last row.
+    std::int64_t end() const noexcept { return first + count; }
+};
+
+/// Local. Share `part` of `n_parts` even shares of rows 0..n_rows-1:
+/// [n_rows * part / n_parts, n_rows * (part + 1) / n_parts).
+RowRange even_share(std::int64_t n_rows, int n_parts, int part);
+
 /// A division of rows 0..n_rows-1 into contiguous blocks, block r = [first(r), end(r)).
 class BlockPartition {
   public:

@@ -324,11 +324,6 @@ Model load_model(const Communicator& comm, const std::string& path) {
                                    [](const H5Handle& file) { return read_model(file, true); });
 }
 
-RowRange even_share(std::int64_t n_rows, int n_parts, int part) {
-    const std::int64_t first = n_rows * part / n_parts;
-    return {first, n_rows * (part + 1) / n_parts - first};
-}
-
 std::int64_t dataset_rows(const H5Handle& parent, const std::string& name) {
     return static_cast<std::int64_t>(dataset_shape(open_dataset(parent, name)).at(0));
 }

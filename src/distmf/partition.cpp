@@ -95,4 +95,9 @@ double imbalance(std::span<const std::int64_t> per_block) {
            static_cast<double>(total);
 }
 
+RowRange even_share(std::int64_t n_rows, int n_parts, int part) {
+    const std::int64_t first = n_rows * part / n_parts;
+    return {first, n_rows * (part + 1) / n_parts - first};
+}
+
 }  // namespace distmf

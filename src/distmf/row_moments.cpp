@@ -121,15 +121,9 @@ ExactMoments chunk_totals(const FactorTable& table, const RowSelection& selectio
     return total;
 }
 
-/// A range [first, end) of global rows.
-struct RowRange {
-    std::int64_t first = 0;
-    std::int64_t end = 0;
-};
-
 /// Local. Rows in both ranges.
 std::int64_t overlap(RowRange a, RowRange b) {
-    return std::max<std::int64_t>(0, std::min(a.end, b.end) - std::max(a.first, b.first));
+    return std::max<std::int64_t>(0, std::min(a.end(), b.end()) - std::max(a.first, b.first));
 }
 
 /// Local. The rows of the chunks `rank` computes: those of the chunks whose first row is in
@@ -139,7 +133,8 @@ RowRange chunk_rows_of_rank(const BlockPartition& blocks, int rank) {
         return (row + moment_chunk_rows - 1) / moment_chunk_rows * moment_chunk_rows;
     };
     const std::int64_t first = round_up(blocks.first(rank));
-    return {first, std::max(first, std::min(round_up(blocks.end(rank)), blocks.n_rows()))};
+    return {first, std::max<std::int64_t>(
+                       0, std::min(round_up(blocks.end(rank)), blocks.n_rows()) - first)};
 }
 
 /// This rank's whole chunks: their rows and (when selecting) their counts.
@@ -160,15 +155,15 @@ ChunkRows route_to_chunk_owners(const Communicator& comm, const FactorTable& own
         throw Error("row moments: the own rows are not this rank's block");
     }
     const RowRange computed = chunk_rows_of_rank(blocks, rank);
-    const RowRange own_range{blocks.first(rank), blocks.end(rank)};
+    const RowRange own_range{blocks.first(rank), blocks.size(rank)};
     std::vector<std::int64_t> send_rows(static_cast<std::size_t>(comm.size()));
     std::vector<std::int64_t> receive_rows(send_rows.size());
     for (int q = 0; q < comm.size(); ++q) {
         send_rows[static_cast<std::size_t>(q)] = overlap(own_range, chunk_rows_of_rank(blocks, q));
         receive_rows[static_cast<std::size_t>(q)] =
-            overlap(RowRange{blocks.first(q), blocks.end(q)}, computed);
+            overlap(RowRange{blocks.first(q), blocks.size(q)}, computed);
     }
-    const std::int64_t n_computed = computed.end - computed.first;
+    const std::int64_t n_computed = computed.count;
     ChunkRows routed{FactorTable(computed.first, n_computed, own.k(), own.has_bias()), {}};
     comm.all_to_all_rows(own.row_span(own.first_row(), own.rows()),
                          std::span<const std::int64_t>(send_rows),
