@@ -43,7 +43,7 @@ enum class FileKind { missing, hdf5, folder, foreign };
 FileKind kind_of_file(const std::string& path, std::string& detail) {
     struct stat info {};
     if (::stat(path.c_str(), &info) != 0) {
-        if (errno == ENOENT) return FileKind::missing;
+        if (errno == ENOENT || errno == ENOTDIR) return FileKind::missing;
         detail = std::strerror(errno);
         return FileKind::foreign;
     }
@@ -360,7 +360,7 @@ std::string data_cache_key(const DataConfig& options) {
         << "data.split=" << value_text(options.split) << "\n"
         << "data.seed=" << options.seed << "\n"
         << "data.format=" << value_text(options.format) << "\n"
-        << "data.delimiter=" << printable_text(options.delimiter) << "\n"
+        << "data.delimiter='" << printable_text(options.delimiter) << "'\n"
         << "data.header=" << value_text(options.header) << "\n"
         << "data.duplicates=" << value_text(options.duplicates) << "\n";
     return key.str();
