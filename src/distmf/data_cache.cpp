@@ -465,18 +465,7 @@ void write_data_cache(const Communicator& comm, const std::string& path, const s
             flush_file(file);
             file.close();
         });
-    comm.barrier();  // every rank has closed the file
-    std::optional<std::string> error;
-    if (comm.rank() == 0) {
-        try {
-            sync_path(temporary);
-            rename_into_place(temporary, path);
-        } catch (const InputError& e) {
-            error = e.what();
-            std::remove(temporary.c_str());
-        }
-    }
-    if (const auto first = comm.first_error(error, 0)) throw InputError(*first);
+    commit_parallel_file(comm, temporary, path);
 }
 
 Dataset load_dataset_through_cache(const Communicator& comm, const DataConfig& options,
