@@ -5,7 +5,8 @@
 #   [ingest|kernel|train|converge|checkpoint|implicit|recommend|dsgd|layout|ingest-cache|all]
 #   (default all)
 # (layout needs ~5 GB of disk and 8 GB of memory: a 4 M-user set, P up to 8)
-# Needs a Release build (cmake --preset release && cmake --build --preset release). Run it on
+# Needs a Release build (cmake --preset release && cmake --build --preset release; ingest-cache
+# also needs the ingest_bench target). Run it on
 # an otherwise idle machine: timings are wall-clock.
 set -euo pipefail
 cd "$(dirname "$0")/.."
