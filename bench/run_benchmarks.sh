@@ -2,9 +2,11 @@
 # distmf's benchmarks on the 20 M-rating synthetic set (the shape of MovieLens 20M:
 # 138,000 users x 27,000 items). Prints the figures the README and issue notes quote.
 # Usage: bench/run_benchmarks.sh
-#   [ingest|kernel|train|converge|checkpoint|implicit|recommend|dsgd|layout|all]   (default all)
+#   [ingest|kernel|train|converge|checkpoint|implicit|recommend|dsgd|layout|ingest-cache|all]
+#   (default all)
 # (layout needs ~5 GB of disk and 8 GB of memory: a 4 M-user set, P up to 8)
-# Needs a Release build (cmake --preset release && cmake --build --preset release). Run it on
+# Needs a Release build (cmake --preset release && cmake --build --preset release; ingest-cache
+# also needs the ingest_bench target). Run it on
 # an otherwise idle machine: timings are wall-clock.
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -204,4 +206,30 @@ if [ "$what" = layout ] || [ "$what" = all ]; then
                 | grep -E "factor tables|^iter|done"
         done
     done
+fi
+if [ "$what" = ingest-cache ] || [ "$what" = all ]; then
+    echo "== ingest-cache: parse rate per rank (one process, warm page cache; the general parser"
+    echo "   alone is distmf's parser before the plain path), then ingest cold, with --data.cache"
+    echo "   written, hit (warm), hit after evicting the cache file from the page cache, and dd"
+    build/bench/ingest_bench "$data" 2 3
+    cache=$data_dir/ingest-cache
+    cache_file=$cache/distmf-data-cache.h5
+    for np in 1 2; do
+        rm -rf "$cache"
+        echo "-- P = $np: no cache"
+        mpirun -np $np $bin data "${common[@]}" | grep -E "^ingest"
+        echo "-- P = $np: cache written"
+        mpirun -np $np $bin data "${common[@]}" --data.cache "$cache" | grep -E "^ingest|^cache"
+        echo "-- P = $np: cache hit (warm page cache)"
+        mpirun -np $np $bin data "${common[@]}" --data.cache "$cache" | grep -E "^ingest +|^cache"
+        echo "-- P = $np: cache hit, the cache file evicted from the page cache first (cold-ish)"
+        dd if="$cache_file" iflag=nocache count=0 status=none
+        mpirun -np $np $bin data "${common[@]}" --data.cache "$cache" | grep -E "^ingest +|^cache"
+    done
+    echo "-- dd of the cache file ($(stat -c %s "$cache_file") bytes): warm, then evicted first,"
+    echo "   then O_DIRECT (the disk's sequential read rate)"
+    dd if="$cache_file" of=/dev/null bs=1M 2>&1 | tail -1
+    dd if="$cache_file" iflag=nocache count=0 status=none
+    dd if="$cache_file" of=/dev/null bs=1M 2>&1 | tail -1
+    dd if="$cache_file" of=/dev/null bs=1M iflag=direct 2>&1 | tail -1
 fi

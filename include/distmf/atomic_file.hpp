@@ -24,6 +24,12 @@ void sync_path(const std::string& path);
 /// Local. Renames `from` to `to` and syncs the directory; throws InputError naming both.
 void rename_into_place(const std::string& from, const std::string& to);
 
+/// Collective: every rank of comm must call, once every rank has closed `temporary` (a file
+/// written in parallel). Rank 0 syncs `temporary` and renames it to `path`; a failure (the
+/// temporary file then removed) is an agreed InputError.
+void commit_parallel_file(const Communicator& comm, const std::string& temporary,
+                          const std::string& path);
+
 /// Local. Throws InputError naming `path` unless its directory exists and is writable and
 /// `path` is not a folder (to fail before a long run rather than after it); the message gives
 /// the reason ("No such file or directory", "Permission denied", "it is a folder").

@@ -64,6 +64,7 @@ struct DataConfig {
     std::uint64_t seed = 42;  ///< seeds the hash split and the partition permutation
     DuplicatePolicy duplicates = DuplicatePolicy::error;
     SplitMethod split = SplitMethod::hash;  ///< how test_fraction is held out
+    std::string cache;  ///< folder of the parsed-data cache (data_cache.hpp); empty: none
 };
 
 /// Options of `distmf generate` (top level, no section: `--users 1000`).

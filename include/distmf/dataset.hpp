@@ -102,10 +102,16 @@ struct PartitionWeights {
 /// blocks gives the blocks training would use on P ranks (shard_plan.hpp).
 PartitionWeights partition_weights(const Dataset& dataset);
 
+/// Collective: every rank of comm must call. Fills dataset.summary's counts, cold rows and
+/// (with `rating_statistics`) the training ratings' minimum, maximum and exact mean -- all but
+/// duplicates_merged and the layouts -- from every rank's blocks.
+void summarize_dataset(const Communicator& comm, Dataset& dataset, bool rating_statistics = true);
+
 /// Collective: every rank of comm must call, in the same order. Loads options.train (and
 /// options.test) as described above. Errors (missing or malformed file, duplicates with
 /// --data.duplicates error) are agreed: every rank throws the same InputError, naming the file
-/// and line, so no rank is left waiting.
+/// and line, so no rank is left waiting. With options.cache set, through the parsed-data cache
+/// (data_cache.hpp): the same Dataset, read from the cache when it holds these files and options.
 Dataset load_dataset(const Communicator& comm, const DataConfig& options);
 
 }  // namespace distmf

@@ -47,7 +47,23 @@ std::string describe_layout(const TextLayout& layout);
 
 /// Local. Parses one line (without its line ending; a trailing '\r' is ignored). Returns false
 /// for a blank line, true with `out` filled for a rating. Throws InputError with the reason
-/// (no file or line prefix: the caller adds them) for a malformed line.
+/// (no file or line prefix: the caller adds them) for a malformed line. Tries
+/// parse_plain_rating_line first and falls back to parse_rating_line_general, so it accepts
+/// exactly what the general parser accepts, with the same values and the same errors.
 bool parse_rating_line(std::string_view line, const TextLayout& layout, TextRating& out);
+
+/// Local. The fast path of parse_rating_line, for the lines almost every file consists of:
+/// `digits <sep> digits <sep> number [<sep> timestamp]` with no padding, IDs of at most 18
+/// digits, a finite number (std::from_chars, no locale) and an optional '\r'. Returns true
+/// with `out` filled for such a line; false (leaving `out` alone) for anything else -- a
+/// blank line, padding, a sign, a long ID, a header, an error, a separator it does not
+/// handle -- which parse_rating_line_general then decides. It never accepts a line the
+/// general parser rejects, and where both accept they give the same rating.
+bool parse_plain_rating_line(std::string_view line, const TextLayout& layout, TextRating& out);
+
+/// Local. The general parser: splits the line at the separator, trims spaces and tabs around
+/// every field and checks each one, naming the reason of a malformed line (see
+/// parse_rating_line).
+bool parse_rating_line_general(std::string_view line, const TextLayout& layout, TextRating& out);
 
 }  // namespace distmf

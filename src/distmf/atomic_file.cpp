@@ -36,6 +36,22 @@ void rename_into_place(const std::string& from, const std::string& to) {
     sync_path(parent.empty() ? std::string(".") : parent.string());
 }
 
+void commit_parallel_file(const Communicator& comm, const std::string& temporary,
+                          const std::string& path) {
+    comm.barrier();  // every rank has closed the file
+    std::optional<std::string> error;
+    if (comm.rank() == 0) {
+        try {
+            sync_path(temporary);
+            rename_into_place(temporary, path);
+        } catch (const InputError& e) {
+            error = e.what();
+            std::remove(temporary.c_str());
+        }
+    }
+    if (const auto first = comm.first_error(error, 0)) throw InputError(*first);
+}
+
 void check_writable_destination(const std::string& path) {
     const std::filesystem::path parent = std::filesystem::path(path).parent_path();
     const std::string folder = parent.empty() ? std::string(".") : parent.string();

@@ -69,6 +69,12 @@ void print_data_report(const Communicator& comm, const Config& config, const Dat
     log.info(format_text("ingest        %.3f s (slowest rank): %.0f ratings/s per rank",
                          ingest_seconds,
                          static_cast<double>(s.n_train + s.n_test) / ingest_seconds / comm.size()));
+    log.info(
+        format_text("ingest phases read+parse %.3f s, map %.3f s, shuffle %.3f s (slowest "
+                    "rank each)",
+                    comm.all_reduce_max(dataset.timings.read_seconds),
+                    comm.all_reduce_max(dataset.timings.map_seconds),
+                    comm.all_reduce_max(dataset.timings.shuffle_seconds)));
     const MemoryReport memory = peak_memory(comm);
     log.info(format_text(
         "memory        peak %.1f MB on the largest rank, %.1f MB over all ranks "

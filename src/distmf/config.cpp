@@ -361,6 +361,11 @@ void declare_options(Config& c, OptionRegistry& r) {
     r.add("split", c.data.split,
           "how --data.test-fraction is held out: each rating by a hash of (seed, user, item), "
           "or that fraction of every user's ratings (per-user hold-out, for ranking metrics)");
+    r.add("cache", c.data.cache,
+          "folder of a cache of the parsed data (train, evaluate, data): the first run stores "
+          "the parsed, ID-mapped, split ratings there (distmf-data-cache.h5, readable by any "
+          "number of ranks); later runs with the same files and [data] options load it at "
+          "disk speed. Rebuilt when a file or a [data] option changes; empty: no cache");
 
     r.group("model", "Model [model]");
     r.add("algorithm", c.model.algorithm,

@@ -9,6 +9,7 @@
 #include <optional>
 #include <utility>
 
+#include "distmf/data_cache.hpp"
 #include "distmf/error.hpp"
 #include "distmf/exact_sum.hpp"
 #include "distmf/hashing.hpp"
@@ -159,7 +160,9 @@ RatingMatrix transpose_to_item_owners(const Communicator& comm, const RatingMatr
                                item_blocks.size(comm.rank()), DuplicatePolicy::error, report);
 }
 
-void summarize(const Communicator& comm, Dataset& dataset) {
+}  // namespace
+
+void summarize_dataset(const Communicator& comm, Dataset& dataset, bool rating_statistics) {
     DatasetSummary& s = dataset.summary;
     s.n_users = static_cast<std::int64_t>(dataset.user_ids.size());
     s.n_items = static_cast<std::int64_t>(dataset.item_ids.size());
@@ -171,6 +174,7 @@ void summarize(const Communicator& comm, Dataset& dataset) {
         std::count(dataset.user_train_counts.begin(), dataset.user_train_counts.end(), 0);
     s.cold_items =
         std::count(dataset.item_train_counts.begin(), dataset.item_train_counts.end(), 0);
+    if (!rating_statistics) return;
     ExactSum sum;
     float low = std::numeric_limits<float>::max();
     float high = std::numeric_limits<float>::lowest();
@@ -185,8 +189,6 @@ void summarize(const Communicator& comm, Dataset& dataset) {
                         ? 0.0
                         : ExactSum::all_reduce(comm, sum).value() / static_cast<double>(s.n_train);
 }
-
-}  // namespace
 
 std::vector<LocalRating> send_to_owners(const Communicator& comm, std::vector<LocalRating> ratings,
                                         const BlockPartition& blocks, RowField field) {
@@ -279,7 +281,10 @@ PartitionWeights partition_weights(const Dataset& dataset) {
             or_train(dataset.item_balance_counts, dataset.item_train_counts)};
 }
 
-Dataset load_dataset(const Communicator& comm, const DataConfig& options) {
+namespace {
+
+/// Collective. The text ingest: load_dataset without a cache.
+Dataset parse_dataset(const Communicator& comm, const DataConfig& options) {
     Dataset dataset;
     dataset.rank = comm.rank();
     double clock = MPI_Wtime();
@@ -355,8 +360,15 @@ Dataset load_dataset(const Communicator& comm, const DataConfig& options) {
     dataset.item_train_counts =
         global_row_sizes(comm, dataset.item_ratings, dataset.item_ids.size());
     dataset.timings.shuffle_seconds = MPI_Wtime() - clock;
-    summarize(comm, dataset);
+    summarize_dataset(comm, dataset);
     return dataset;
+}
+
+}  // namespace
+
+Dataset load_dataset(const Communicator& comm, const DataConfig& options) {
+    if (options.cache.empty()) return parse_dataset(comm, options);
+    return load_dataset_through_cache(comm, options, [&] { return parse_dataset(comm, options); });
 }
 
 }  // namespace distmf

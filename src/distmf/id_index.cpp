@@ -1,5 +1,7 @@
 #include "distmf/id_index.hpp"
 
+#include <algorithm>
+#include <bit>
 #include <limits>
 
 #include "distmf/error.hpp"
@@ -10,50 +12,66 @@ namespace {
 constexpr std::size_t initial_slots = 1024;  // power of two
 }
 
-IdIndex::IdIndex() : slot_keys_(initial_slots, -1), slot_values_(initial_slots, absent) {
-    mask_ = initial_slots - 1;
-}
+IdIndex::IdIndex() : slots_(initial_slots) { mask_ = initial_slots - 1; }
 
 std::size_t IdIndex::slot_of(std::int64_t external_id) const noexcept {
     return static_cast<std::size_t>(mix64(static_cast<std::uint64_t>(external_id))) & mask_;
 }
 
 std::int32_t IdIndex::insert(std::int64_t external_id) {
-    std::size_t slot = slot_of(external_id);
-    while (slot_keys_[slot] != -1) {
-        if (slot_keys_[slot] == external_id) return slot_values_[slot];
-        slot = (slot + 1) & mask_;
+    if (external_id >= direct_limit) return insert_hashed(external_id);
+    const auto position = static_cast<std::size_t>(external_id);
+    if (position >= direct_.size()) {
+        direct_.resize(std::max<std::size_t>(std::bit_ceil(position + 1), initial_slots), absent);
     }
-    if (ids_.size() >= static_cast<std::size_t>(std::numeric_limits<std::int32_t>::max())) {
-        throw InputError("more than 2^31 - 1 distinct IDs are not supported");
-    }
-    const auto index = static_cast<std::int32_t>(ids_.size());
-    slot_keys_[slot] = external_id;
-    slot_values_[slot] = index;
-    ids_.push_back(external_id);
-    if (2 * ids_.size() > slot_keys_.size()) grow();  // keep the load factor at most 1/2
+    std::int32_t& index = direct_[position];
+    if (index == absent) index = add(external_id);
     return index;
 }
 
-std::int32_t IdIndex::find(std::int64_t external_id) const {
+std::int32_t IdIndex::insert_hashed(std::int64_t external_id) {
     std::size_t slot = slot_of(external_id);
-    while (slot_keys_[slot] != -1) {
-        if (slot_keys_[slot] == external_id) return slot_values_[slot];
+    while (slots_[slot].key != -1) {
+        if (slots_[slot].key == external_id) return slots_[slot].value;
+        slot = (slot + 1) & mask_;
+    }
+    const std::int32_t index = add(external_id);
+    slots_[slot] = Slot{external_id, index};
+    ++slots_used_;
+    if (2 * slots_used_ > slots_.size()) grow();  // keep the load factor at most 1/2
+    return index;
+}
+
+std::int32_t IdIndex::add(std::int64_t external_id) {
+    if (ids_.size() >= static_cast<std::size_t>(std::numeric_limits<std::int32_t>::max())) {
+        throw InputError("more than 2^31 - 1 distinct IDs are not supported");
+    }
+    ids_.push_back(external_id);
+    return static_cast<std::int32_t>(ids_.size() - 1);
+}
+
+std::int32_t IdIndex::find(std::int64_t external_id) const {
+    if (external_id >= 0 && external_id < direct_limit) {
+        const auto position = static_cast<std::size_t>(external_id);
+        return position < direct_.size() ? direct_[position] : absent;
+    }
+    std::size_t slot = slot_of(external_id);
+    while (slots_[slot].key != -1) {
+        if (slots_[slot].key == external_id) return slots_[slot].value;
         slot = (slot + 1) & mask_;
     }
     return absent;
 }
 
 void IdIndex::grow() {
-    const std::size_t slots = slot_keys_.size() * 2;
-    slot_keys_.assign(slots, -1);
-    slot_values_.assign(slots, absent);
-    mask_ = slots - 1;
-    for (std::size_t index = 0; index < ids_.size(); ++index) {
-        std::size_t slot = slot_of(ids_[index]);
-        while (slot_keys_[slot] != -1) slot = (slot + 1) & mask_;
-        slot_keys_[slot] = ids_[index];
-        slot_values_[slot] = static_cast<std::int32_t>(index);
+    std::vector<Slot> old = std::move(slots_);
+    slots_.assign(old.size() * 2, Slot{});
+    mask_ = slots_.size() - 1;
+    for (const Slot& entry : old) {
+        if (entry.key == -1) continue;
+        std::size_t slot = slot_of(entry.key);
+        while (slots_[slot].key != -1) slot = (slot + 1) & mask_;
+        slots_[slot] = entry;
     }
 }
 

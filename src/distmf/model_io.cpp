@@ -281,17 +281,7 @@ void save_model(const Communicator& comm, const std::string& path, const ModelIn
             flush_file(file);
             file.close();
         });
-    comm.barrier();  // every rank has closed the file
-    std::optional<std::string> error;
-    if (comm.rank() == 0) {
-        try {
-            sync_path(temporary);
-            rename_into_place(temporary, path);
-        } catch (const InputError& e) {
-            error = e.what();
-        }
-    }
-    if (const auto first = comm.first_error(error, 0)) throw InputError(*first);
+    commit_parallel_file(comm, temporary, path);
 }
 
 namespace {

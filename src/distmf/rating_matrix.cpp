@@ -1,6 +1,8 @@
 #include "distmf/rating_matrix.hpp"
 
 #include <algorithm>
+#include <cstdint>
+#include <vector>
 
 #include "distmf/error.hpp"
 
@@ -12,14 +14,36 @@ struct Entry {
     float value;
 };
 
+/// Scratch space reused by every row's sort (no allocation per row).
+struct SortScratch {
+    std::vector<std::uint64_t> keys;
+    std::vector<Entry> sorted;
+};
+
+/// Sorts one row's entries by column, arrival order among equal columns (a stable sort): the
+/// keys (column << 32 | position in the row) are distinct, so std::sort of the keys -- no
+/// buffer to allocate, unlike std::stable_sort -- gives the stable order, and the entries are
+/// gathered in it.
+void sort_row_by_column(std::span<Entry> row, SortScratch& scratch) {
+    scratch.keys.resize(row.size());
+    for (std::size_t i = 0; i < row.size(); ++i) {
+        scratch.keys[i] = (std::uint64_t{static_cast<std::uint32_t>(row[i].column)} << 32U) | i;
+    }
+    std::sort(scratch.keys.begin(), scratch.keys.end());
+    scratch.sorted.resize(row.size());
+    for (std::size_t i = 0; i < row.size(); ++i) {
+        scratch.sorted[i] = row[static_cast<std::size_t>(scratch.keys[i] & 0xFFFFFFFFU)];
+    }
+    std::copy(scratch.sorted.begin(), scratch.sorted.end(), row.begin());
+}
+
 /// Sorts one row's entries by column (stable: arrival order among equals) and merges equal
 /// columns by `policy`; returns the new row length.
 std::size_t sort_and_merge_row(std::span<Entry> row, DuplicatePolicy policy,
-                               std::optional<std::int32_t>& duplicate_column) {
+                               std::optional<std::int32_t>& duplicate_column,
+                               SortScratch& scratch) {
     const auto by_column = [](const Entry& a, const Entry& b) { return a.column < b.column; };
-    if (!std::is_sorted(row.begin(), row.end(), by_column)) {
-        std::stable_sort(row.begin(), row.end(), by_column);
-    }
+    if (!std::is_sorted(row.begin(), row.end(), by_column)) sort_row_by_column(row, scratch);
     std::size_t out = 0;
     for (std::size_t in = 0; in < row.size();) {
         std::size_t run_end = in + 1;
@@ -79,12 +103,13 @@ RatingMatrix build_rating_matrix(std::vector<LocalRating> entries, RowField row_
     matrix.row_start.assign(static_cast<std::size_t>(n_rows) + 1, 0);
     // Sort and merge each row, compacting in place (rows only shrink, so writes never pass reads).
     std::size_t write = 0;
+    SortScratch scratch;
     for (std::size_t row = 0; row < static_cast<std::size_t>(n_rows); ++row) {
         const auto begin = static_cast<std::size_t>(start[row]);
         const auto length = static_cast<std::size_t>(start[row + 1]) - begin;
         std::optional<std::int32_t> duplicate_column;
         const std::size_t kept = sort_and_merge_row(std::span<Entry>(placed).subspan(begin, length),
-                                                    policy, duplicate_column);
+                                                    policy, duplicate_column, scratch);
         if (duplicate_column && !report.duplicate) {
             report.duplicate =
                 DuplicatePair{first_row + static_cast<std::int64_t>(row), *duplicate_column};

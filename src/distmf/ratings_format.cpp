@@ -1,8 +1,11 @@
 #include "distmf/ratings_format.hpp"
 
+#include <algorithm>
 #include <array>
+#include <cctype>
 #include <charconv>
 #include <cmath>
+#include <cstring>
 #include <system_error>
 
 #include "distmf/error.hpp"
@@ -72,6 +75,93 @@ double parse_rating(std::string_view field) {
         throw InputError("rating '" + printable_text(field) + "' is not finite");
     }
     return value;
+}
+
+/// True when the plain parser may handle lines with this separator: one or two printable
+/// bytes (or a tab), none of which can be part of a number or an ID (digits, letters, signs,
+/// the decimal point). Then the first separator after a run of digits or a number is
+/// split_fields' first separator too.
+bool is_plain_delimiter(std::string_view delimiter) {
+    if (delimiter.empty() || delimiter.size() > 2) return false;
+    return std::all_of(delimiter.begin(), delimiter.end(), [](char c) {
+        const auto byte = static_cast<unsigned char>(c);
+        const bool printable_or_tab = (byte >= 0x20 && byte < 0x7F) || c == '\t';
+        return printable_or_tab && std::isalnum(byte) == 0 && c != '+' && c != '-' && c != '.';
+    });
+}
+
+/// The 1 to 18 decimal digits of an ID at `position` (18 digits cannot overflow 64 bits);
+/// the position after them, or nullptr (also for a nullptr `position`) when there are none,
+/// more than 18 or a sign: the general parser decides those.
+const char* scan_plain_id(const char* position, const char* end, std::int64_t& out) {
+    if (position == nullptr) return nullptr;
+    const char* const start = position;
+    std::int64_t value = 0;
+    while (position != end && static_cast<unsigned char>(*position - '0') < 10U) {
+        value = value * 10 + (*position - '0');
+        ++position;
+    }
+    if (position == start || position - start > 18) return nullptr;
+    out = value;
+    return position;
+}
+
+/// The position after `delimiter` (one or two bytes) at `position`, or nullptr (also for a
+/// nullptr `position`).
+const char* skip_delimiter(const char* position, const char* end, std::string_view delimiter) {
+    if (position == nullptr || static_cast<std::size_t>(end - position) < delimiter.size() ||
+        position[0] != delimiter[0] || (delimiter.size() == 2 && position[1] != delimiter[1])) {
+        return nullptr;
+    }
+    return position + delimiter.size();
+}
+
+/// A rating written as `[-]digits[.digits]` with at most 15 digits in all: then the digits
+/// as an integer m < 10^15 < 2^53 and 10^f (f <= 15 < 22) are exact doubles, and m / 10^f is
+/// one correctly rounded division -- the value std::from_chars gives (Clinger's fast path).
+/// Returns the position after the number, or nullptr when the text is not of this form (the
+/// caller then asks std::from_chars).
+const char* scan_short_decimal(const char* position, const char* end, double& out) {
+    static constexpr std::array<double, 16> powers_of_ten{
+        1e0, 1e1, 1e2, 1e3, 1e4, 1e5, 1e6, 1e7, 1e8, 1e9, 1e10, 1e11, 1e12, 1e13, 1e14, 1e15};
+    const bool negative = position != end && *position == '-';
+    if (negative) ++position;
+    std::int64_t digits = 0;
+    int count = 0;
+    int fraction = 0;
+    const char* const integer_start = position;
+    while (position != end && static_cast<unsigned char>(*position - '0') < 10U) {
+        digits = digits * 10 + (*position++ - '0');
+        ++count;
+    }
+    if (position == integer_start) return nullptr;  // ".5" and "-.5": from_chars decides
+    if (position != end && *position == '.') {
+        ++position;
+        const char* const fraction_start = position;
+        while (position != end && static_cast<unsigned char>(*position - '0') < 10U) {
+            digits = digits * 10 + (*position++ - '0');
+            ++count;
+        }
+        fraction = static_cast<int>(position - fraction_start);
+        if (fraction == 0) return nullptr;  // "5.": from_chars decides
+    }
+    if (count > 15) return nullptr;
+    if (position != end && (*position == 'e' || *position == 'E')) return nullptr;
+    const double value =
+        static_cast<double>(digits) / powers_of_ten[static_cast<std::size_t>(fraction)];
+    out = negative ? -value : value;
+    return position;
+}
+
+/// The number at `position` as std::from_chars reads it (general format, no locale): the short
+/// decimal path when it applies, else from_chars itself. nullptr when there is no finite
+/// number there.
+const char* scan_plain_rating(const char* position, const char* end, double& out) {
+    if (position == nullptr) return nullptr;
+    if (const char* after = scan_short_decimal(position, end, out)) return after;
+    const auto [after, error] = std::from_chars(position, end, out);
+    if (error != std::errc() || !std::isfinite(out)) return nullptr;
+    return after;
 }
 
 bool is_blank(std::string_view line) { return trim(line).empty(); }
@@ -191,6 +281,48 @@ std::string describe_layout(const TextLayout& layout) {
 }
 
 bool parse_rating_line(std::string_view line, const TextLayout& layout, TextRating& out) {
+    return parse_plain_rating_line(line, layout, out) ||
+           parse_rating_line_general(line, layout, out);
+}
+
+bool parse_plain_rating_line(std::string_view line, const TextLayout& layout, TextRating& out) {
+    const std::string_view delimiter = layout.delimiter;
+    if (!is_plain_delimiter(delimiter)) return false;
+    line = without_cr(line);
+    if (layout.header && line.size() == layout.header_line.size() && line == layout.header_line) {
+        return false;  // the general parser reports it
+    }
+    const char* position = line.data();
+    const char* const end = position + line.size();
+    TextRating parsed;
+    position = scan_plain_id(position, end, parsed.user);
+    position = skip_delimiter(position, end, delimiter);
+    position = scan_plain_id(position, end, parsed.item);
+    if (position == nullptr) return false;
+    if (layout.fields == 2) {
+        if (position != end) return false;
+        parsed.rating = 1.0;
+    } else {
+        position = scan_plain_rating(skip_delimiter(position, end, delimiter), end, parsed.rating);
+        if (position == nullptr) return false;
+        if (layout.fields == 4) {
+            // The timestamp is the rest of the line, never parsed; another separator in it
+            // would make a fifth field.
+            position = skip_delimiter(position, end, delimiter);
+            if (position == nullptr ||
+                std::string_view(position, static_cast<std::size_t>(end - position))
+                        .find(delimiter) != std::string_view::npos) {
+                return false;
+            }
+        } else if (position != end) {
+            return false;
+        }
+    }
+    out = parsed;
+    return true;
+}
+
+bool parse_rating_line_general(std::string_view line, const TextLayout& layout, TextRating& out) {
     line = without_cr(line);
     if (is_blank(line)) return false;
     if (layout.header && line == layout.header_line) {

@@ -7,6 +7,7 @@
 #include <algorithm>
 #include <cerrno>
 #include <cstring>
+#include <memory>
 #include <string_view>
 
 #include "distmf/error.hpp"
@@ -65,14 +66,23 @@ class InputFile {
     std::int64_t size_ = 0;
 };
 
-/// Turns each parsed line into a LocalRating in the right vector.
+/// Turns each parsed line into a LocalRating in the right vector. Files list a user's (or an
+/// item's) ratings together more often than not, so the last ID seen on each side is
+/// remembered: a repeated ID costs a comparison instead of a hash-table probe.
 class ShardAppender {
   public:
     ShardAppender(const SplitRule& rule, RatingShard& shard) : rule_(rule), shard_(shard) {}
 
     void append(const TextRating& rating) {
-        const LocalRating local{shard_.users.insert(rating.user), shard_.items.insert(rating.item),
-                                static_cast<float>(rating.rating)};
+        if (rating.user != last_user_id_) {
+            last_user_ = shard_.users.insert(rating.user);
+            last_user_id_ = rating.user;
+        }
+        if (rating.item != last_item_id_) {
+            last_item_ = shard_.items.insert(rating.item);
+            last_item_id_ = rating.item;
+        }
+        const LocalRating local{last_user_, last_item_, static_cast<float>(rating.rating)};
         if (rule_.all_to_test || is_test_pair(rule_, rating.user, rating.item)) {
             shard_.test.push_back(local);
         } else {
@@ -80,9 +90,23 @@ class ShardAppender {
         }
     }
 
+    /// Reserves room for about `lines` more ratings, split as the rule splits them on average.
+    void reserve(std::int64_t lines) {
+        const auto expected = static_cast<double>(lines);
+        const double test_share = rule_.all_to_test ? 1.0 : rule_.test_fraction;
+        const auto more_test = static_cast<std::size_t>(expected * std::min(1.0, test_share * 1.1));
+        const auto more_train = static_cast<std::size_t>(expected * (1.0 - test_share));
+        shard_.test.reserve(shard_.test.size() + more_test);
+        shard_.train.reserve(shard_.train.size() + more_train);
+    }
+
   private:
     const SplitRule& rule_;
     RatingShard& shard_;
+    std::int64_t last_user_id_ = -1;  // IDs are never negative: nothing remembered yet
+    std::int64_t last_item_id_ = -1;
+    std::int32_t last_user_ = 0;
+    std::int32_t last_item_ = 0;
 };
 
 }  // namespace
@@ -121,26 +145,39 @@ RangeReadResult read_rating_range(const std::string& path, const TextLayout& lay
     // line break, a line starts exactly at range.begin.
     std::int64_t offset = range.begin == 0 ? 0 : range.begin - 1;
     bool skipping_partial_line = range.begin != 0;
-    std::string buffer;
+    // The buffer holds the unfinished line of the previous block and the next block; it is
+    // allocated once and never zero-filled (a std::string would clear every block first).
+    std::size_t capacity = 2 * static_cast<std::size_t>(read_block_bytes);
+    auto buffer = std::make_unique_for_overwrite<char[]>(capacity);
     std::size_t filled = 0;
     std::int64_t buffer_offset = offset;  // file offset of buffer[0]
     bool at_end = false;
+    bool reserved = false;
     TextRating rating;
     while (true) {
         // Top up the buffer with the next block (keeping the unfinished line at its front).
         if (!at_end) {
-            buffer.resize(filled + static_cast<std::size_t>(read_block_bytes));
-            const std::int64_t got = file.read_at(offset, buffer.data() + filled, read_block_bytes);
+            if (filled + static_cast<std::size_t>(read_block_bytes) > capacity) {
+                // One line longer than a block: grow (rare; malformed files mostly).
+                capacity = 2 * (filled + static_cast<std::size_t>(read_block_bytes));
+                auto larger = std::make_unique_for_overwrite<char[]>(capacity);
+                std::memcpy(larger.get(), buffer.get(), filled);
+                buffer = std::move(larger);
+            }
+            const std::int64_t got = file.read_at(offset, buffer.get() + filled, read_block_bytes);
             offset += got;
             filled += static_cast<std::size_t>(got);
             at_end = got < read_block_bytes;
         }
-        const std::string_view data(buffer.data(), filled);
+        const std::string_view data(buffer.get(), filled);
         std::size_t position = 0;
         while (position < data.size()) {
-            const std::size_t newline = data.find('\n', position);
-            if (newline == std::string_view::npos && !at_end) break;  // need more bytes
-            const std::size_t line_end = newline == std::string_view::npos ? data.size() : newline;
+            const void* found = std::memchr(data.data() + position, '\n', data.size() - position);
+            if (found == nullptr && !at_end) break;  // need more bytes
+            const std::size_t line_end =
+                found == nullptr
+                    ? data.size()
+                    : static_cast<std::size_t>(static_cast<const char*>(found) - data.data());
             const std::int64_t line_start = buffer_offset + static_cast<std::int64_t>(position);
             const std::string_view line = data.substr(position, line_end - position);
             position = line_end + 1;
@@ -158,9 +195,18 @@ RangeReadResult read_rating_range(const std::string& path, const TextLayout& lay
                 result.error = LineError{line_index, error.what()};
             }
         }
+        if (!reserved && result.lines > 0) {
+            // From the first block's line length, the lines the whole range holds.
+            const auto bytes_per_line =
+                static_cast<double>(position) /
+                static_cast<double>(std::max<std::int64_t>(1, result.lines));
+            appender.reserve(static_cast<std::int64_t>(
+                1.05 * static_cast<double>(range.end - range.begin) / bytes_per_line));
+            reserved = true;
+        }
         if (at_end) return result;
         const std::size_t consumed = std::min(position, data.size());
-        buffer.erase(0, consumed);
+        std::memmove(buffer.get(), buffer.get() + consumed, filled - consumed);
         filled -= consumed;
         buffer_offset += static_cast<std::int64_t>(consumed);
     }

@@ -1,7 +1,10 @@
 #include "distmf/rating_matrix.hpp"
 
+#include <algorithm>
 #include <catch2/catch.hpp>
 #include <cstdint>
+#include <random>
+#include <utility>
 #include <vector>
 
 #include "distmf/error.hpp"
@@ -144,4 +147,48 @@ TEST_CASE("duplicates: policy 'error' reports the first duplicate in row order",
     distmf::build_rating_matrix(with_duplicates(), RowField::user, 10, 4, DuplicatePolicy::error,
                                 second);
     CHECK(second.duplicate->row == 0);
+}
+
+TEST_CASE("long scrambled rows with duplicates: sorted and merged as a stable sort would",
+          "[rating_matrix]") {
+    // Reference: per row, std::stable_sort by column, then the last of each run (or the mean).
+    std::mt19937_64 random(9);
+    std::vector<LocalRating> entries;
+    for (int n = 0; n < 20000; ++n) {
+        entries.push_back({static_cast<std::int32_t>(random() % 7),
+                           static_cast<std::int32_t>(random() % 900),
+                           static_cast<float>(random() % 1000) * 0.01F});
+    }
+    for (const DuplicatePolicy policy : {DuplicatePolicy::last, DuplicatePolicy::mean}) {
+        BuildReport report;
+        const RatingMatrix m =
+            distmf::build_rating_matrix(entries, RowField::user, 0, 7, policy, report);
+        std::int64_t merged = 0;
+        for (std::int32_t row = 0; row < 7; ++row) {
+            std::vector<std::pair<std::int32_t, float>> arrivals;
+            for (const LocalRating& r : entries) {
+                if (r.user == row) arrivals.emplace_back(r.item, r.value);
+            }
+            std::stable_sort(arrivals.begin(), arrivals.end(),
+                             [](const auto& a, const auto& b) { return a.first < b.first; });
+            std::vector<std::int32_t> columns;
+            std::vector<float> values;
+            for (std::size_t i = 0; i < arrivals.size();) {
+                std::size_t end = i;
+                double sum = 0.0;
+                while (end < arrivals.size() && arrivals[end].first == arrivals[i].first) {
+                    sum += static_cast<double>(arrivals[end++].second);
+                }
+                columns.push_back(arrivals[i].first);
+                values.push_back(policy == DuplicatePolicy::last
+                                     ? arrivals[end - 1].second
+                                     : static_cast<float>(sum / static_cast<double>(end - i)));
+                merged += static_cast<std::int64_t>(end - i - 1);
+                i = end;
+            }
+            CHECK(columns_of(m, row) == columns);
+            CHECK(values_of(m, row) == values);
+        }
+        CHECK(report.duplicates_merged == merged);
+    }
 }

@@ -1,7 +1,12 @@
 #include "distmf/ratings_format.hpp"
 
+#include <bit>
 #include <catch2/catch.hpp>
+#include <cstdint>
+#include <cstdio>
+#include <random>
 #include <string>
+#include <vector>
 
 #include "distmf/error.hpp"
 
@@ -255,5 +260,172 @@ TEST_CASE("parse_rating_line: each kind of malformed line", "[ratings_format]") 
         layout.header_line = "user\titem\trating";
         CHECK_THAT(line_error("user\titem\trating", layout), Contains("header"));
         CHECK_THAT(line_error("user\titem\trating\r", layout), Contains("header"));
+    }
+}
+
+namespace {
+
+/// What a parser made of one line: a rating, a blank line, or the error message.
+struct LineOutcome {
+    bool rating = false;
+    TextRating value;
+    std::string error;
+};
+
+template <class Parse>
+LineOutcome outcome_of(Parse parse, const std::string& line, const TextLayout& layout) {
+    LineOutcome outcome;
+    try {
+        outcome.rating = parse(line, layout, outcome.value);
+    } catch (const InputError& error) {
+        outcome.error = error.what();
+    }
+    return outcome;
+}
+
+}  // namespace
+
+TEST_CASE("parse_rating_line (plain path first) agrees with the general parser on tricky lines",
+          "[ratings_format]") {
+    const std::vector<std::string> lines{"1\t2\t3",
+                                         "1\t2\t3\r",
+                                         "1\t2\t3 ",
+                                         "1\t2\t3\t",
+                                         " 1\t2\t3",
+                                         "1 \t2\t3",
+                                         "1\t 2\t3",
+                                         "1\t2\t 3",
+                                         "1\t2\t3.5\r\r",
+                                         "1\t2\t-1.5",
+                                         "1\t2\t-0",
+                                         "1\t2\t+1",
+                                         "1\t2\t.5",
+                                         "1\t2\t5.",
+                                         "1\t2\t-.5",
+                                         "1\t2\t1e3",
+                                         "1\t2\t1E-3",
+                                         "1\t2\t0x10",
+                                         "1\t2\t3.5x",
+                                         "1\t2\t-",
+                                         "1\t2\t",
+                                         "1\t2\tinf",
+                                         "1\t2\tnan",
+                                         "1\t2\t1e999",
+                                         "1\t2\t1e-999",
+                                         "1\t2\t0.1",
+                                         "1\t2\t0.3",
+                                         "1\t2\t4.35",
+                                         "1\t2\t123456789012345",
+                                         "1\t2\t1234567890123456",
+                                         "1\t2\t0.123456789012345",
+                                         "1\t2\t0.1234567890123456",
+                                         "1\t2\t000000000000001.5",
+                                         "1\t2\t9007199254740993",
+                                         "123456789012345678\t2\t3",
+                                         "1234567890123456789\t2\t3",
+                                         "9223372036854775807\t2\t3",
+                                         "9223372036854775808\t2\t3",
+                                         "00012\t0\t3",
+                                         "-1\t2\t3",
+                                         "1\t-2\t3",
+                                         "+1\t2\t3",
+                                         "",
+                                         "\r",
+                                         " \t ",
+                                         "\t2\t3",
+                                         "1\t\t3",
+                                         "1\t2",
+                                         "1\t2\t3\t4",
+                                         "1\t2\t3\t4\t5",
+                                         "1\t2\t3\t\t",
+                                         "u\ti\tr",
+                                         "user\titem\trating",
+                                         "1,2,3",
+                                         "1\t2\t3\x01",
+                                         std::string("1\t2\t3\0", 6)};
+    std::vector<TextLayout> layouts;
+    for (const char* delimiter : {"\t", ",", "::", " ", "x"}) {  // "x": left to the general one
+        for (const int fields : {2, 3, 4}) {
+            layouts.emplace_back();
+            layouts.back().delimiter = delimiter;
+            layouts.back().fields = fields;
+        }
+    }
+    layouts.emplace_back();
+    layouts.back().header = true;
+    layouts.back().header_line = "1\t2\t3";  // --data.header true on a numeric first line
+    for (const TextLayout& layout : layouts) {
+        for (std::string line : lines) {
+            // The same line in this layout's separator, too.
+            for (int pass = 0; pass < 2; ++pass) {
+                if (pass == 1) {
+                    std::string converted;
+                    for (const char c : line) {
+                        if (c == '\t') {
+                            converted += layout.delimiter;
+                        } else {
+                            converted += c;
+                        }
+                    }
+                    line = converted;
+                }
+                INFO("delimiter '" << layout.delimiter << "', " << layout.fields
+                                   << " fields, line '" << line << "'");
+                const LineOutcome fast = outcome_of(distmf::parse_rating_line, line, layout);
+                const LineOutcome general =
+                    outcome_of(distmf::parse_rating_line_general, line, layout);
+                CHECK(fast.rating == general.rating);
+                CHECK(fast.error == general.error);
+                if (fast.rating && general.rating) {
+                    CHECK(fast.value.user == general.value.user);
+                    CHECK(fast.value.item == general.value.item);
+                    // Bitwise: the same double (and so the same float) as from_chars gives.
+                    CHECK(std::bit_cast<std::uint64_t>(fast.value.rating) ==
+                          std::bit_cast<std::uint64_t>(general.value.rating));
+                }
+            }
+        }
+    }
+}
+
+TEST_CASE("parse_plain_rating_line: short decimals are exactly from_chars' values",
+          "[ratings_format]") {
+    // Every rating with up to 4 decimals in [-10, 10], and random 15-digit ones.
+    const TextLayout layout = tsv_layout(3);
+    std::mt19937_64 random(3);
+    for (int n = -100000; n <= 100000; ++n) {
+        char text[64];
+        const int decimals = n % 5 < 0 ? -(n % 5) : n % 5;
+        std::snprintf(text, sizeof text, "7\t8\t%.*f", decimals, static_cast<double>(n) * 1e-4);
+        TextRating plain;
+        TextRating general;
+        REQUIRE(distmf::parse_plain_rating_line(text, layout, plain));
+        REQUIRE(distmf::parse_rating_line_general(text, layout, general));
+        if (std::bit_cast<std::uint64_t>(plain.rating) !=
+            std::bit_cast<std::uint64_t>(general.rating)) {
+            FAIL("line '" << text << "'");
+        }
+    }
+    for (int n = 0; n < 100000; ++n) {
+        const auto digits = static_cast<long long>(random() % 1000000000000000ULL);
+        const int point = static_cast<int>(random() % 15);  // digits after the decimal point
+        long long scale = 1;
+        for (int p = 0; p < point; ++p) scale *= 10;
+        char number[64];
+        if (point == 0) {
+            std::snprintf(number, sizeof number, "%lld", digits);
+        } else {
+            std::snprintf(number, sizeof number, "%lld.%0*lld", digits / scale, point,
+                          digits % scale);
+        }
+        const std::string line = std::string("7\t8\t") + number;
+        TextRating plain;
+        TextRating general;
+        REQUIRE(distmf::parse_rating_line(line, layout, plain));
+        REQUIRE(distmf::parse_rating_line_general(line, layout, general));
+        if (std::bit_cast<std::uint64_t>(plain.rating) !=
+            std::bit_cast<std::uint64_t>(general.rating)) {
+            FAIL("line '" << line << "'");
+        }
     }
 }
