@@ -65,6 +65,19 @@ TrainState train(const Communicator& comm, const Config& config, const Dataset& 
     return state;
 }
 
+/// The message of the ConfigError with which resume_from_checkpoint refuses the folder's
+/// checkpoint ("" if it resumes). Collective.
+std::string resume_refusal(const Communicator& comm, const Config& config, const Dataset& dataset,
+                           std::uint64_t fingerprint) {
+    try {
+        distmf::resume_from_checkpoint(comm, config, dataset, fingerprint,
+                                       distmf::Logger(comm.rank(), true));
+    } catch (const distmf::ConfigError& e) {
+        return e.what();
+    }
+    return "";
+}
+
 }  // namespace
 
 TEST_CASE("DSGD: the training objective falls and the test RMSE approaches the noise",
@@ -208,18 +221,12 @@ TEST_CASE("DSGD: an ALS checkpoint is not resumed by DSGD", "[dsgd][mpi][checkpo
     config.checkpoint.dir = fixture.dir.file("checkpoints");
     config.model.algorithm = distmf::Algorithm::als;
     config.train.iterations = 1;
-    const distmf::Logger quiet(world.rank(), true);
     const std::uint64_t fingerprint = distmf::data_fingerprint(world, dataset, config.data.seed);
     distmf::prepare_checkpoint_dir(world, config.checkpoint.dir);
     const TrainState als = train(world, config, dataset);
     distmf::save_checkpoint(world, config, dataset, als, fingerprint);
     config.model.algorithm = distmf::Algorithm::dsgd;
-    std::string refusal;
-    try {
-        distmf::resume_from_checkpoint(world, config, dataset, fingerprint, quiet);
-    } catch (const distmf::ConfigError& e) {
-        refusal = e.what();
-    }
+    const std::string refusal = resume_refusal(world, config, dataset, fingerprint);
     world.barrier();
     INFO(refusal);
     CHECK(refusal.find("written by --model.algorithm als, this run dsgd") != std::string::npos);
@@ -257,12 +264,7 @@ TEST_CASE("DSGD adaptive: any number of ranks reads a checkpoint's accumulators 
     const TrainState bold = train(world, config, dataset);
     distmf::save_checkpoint(world, config, dataset, bold, fingerprint);
     config.dsgd.schedule = distmf::StepSchedule::adaptive;
-    std::string refusal;
-    try {
-        distmf::resume_from_checkpoint(world, config, dataset, fingerprint, quiet);
-    } catch (const distmf::ConfigError& e) {
-        refusal = e.what();
-    }
+    const std::string refusal = resume_refusal(world, config, dataset, fingerprint);
     world.barrier();
 
     REQUIRE(resumed.has_value());

@@ -32,6 +32,29 @@ FactorTable table_of(std::int64_t rows, int k, bool biases, std::uint64_t seed) 
     return table;
 }
 
+/// 200 ratings 1..5 of users 0..19 and items 0..14, drawn from a fixed seed.
+std::vector<BlockRating> random_ratings() {
+    std::vector<BlockRating> ratings;
+    distmf::SplitMix64 random(3);
+    for (int e = 0; e < 200; ++e) {
+        ratings.push_back({static_cast<std::int32_t>(random.next() % 20),
+                           static_cast<std::int32_t>(random.next() % 15),
+                           static_cast<float>(1 + random.next() % 5)});
+    }
+    return ratings;
+}
+
+/// The step of the bias and penalty cases: alpha 0.1, mu 3, lambda_i 0.2, lambda_j 0.4,
+/// lambda_b,i 1, lambda_b,j 2.
+SgdStep step_with_penalties() {
+    return SgdStep{.step_size = 0.1F,
+                   .global_mean = 3.0F,
+                   .user_lambda = 0.2F,
+                   .item_lambda = 0.4F,
+                   .user_bias_lambda = 1.0F,
+                   .item_bias_lambda = 2.0F};
+}
+
 }  // namespace
 
 TEST_CASE("sgd_update: the lecture's worked step", "[sgd]") {
@@ -63,12 +86,7 @@ TEST_CASE("sgd_update: biases, the global mean and the penalties", "[sgd]") {
     // a_hat = 3 + 0.5 - 0.25 + (0.5 - 2) = 1.75, e = 4 - 1.75 = 2.25.
     std::vector<float> user{0.5F, 1.0F, 2.0F};
     std::vector<float> item{-0.25F, 0.5F, -1.0F};
-    const SgdStep step{.step_size = 0.1F,
-                       .global_mean = 3.0F,
-                       .user_lambda = 0.2F,
-                       .item_lambda = 0.4F,
-                       .user_bias_lambda = 1.0F,
-                       .item_bias_lambda = 2.0F};
+    const SgdStep step = step_with_penalties();
     distmf::sgd_update(user, item, 4.0F, true, step);
     CHECK(user[0] == Approx(0.5 + 0.1 * (2.25 - 1.0 * 0.5)));
     CHECK(item[0] == Approx(-0.25 + 0.1 * (2.25 + 2.0 * 0.25)));
@@ -106,13 +124,7 @@ TEST_CASE("sgd_pass is sgd_update on every rating in order", "[sgd]") {
     INFO("k " << k << ", biases " << biases << ", plain " << plain);
     FactorTable users = table_of(20, k, biases, 1);
     FactorTable items = table_of(15, k, biases, 2);
-    std::vector<BlockRating> ratings;
-    distmf::SplitMix64 random(3);
-    for (int e = 0; e < 200; ++e) {
-        ratings.push_back({static_cast<std::int32_t>(random.next() % 20),
-                           static_cast<std::int32_t>(random.next() % 15),
-                           static_cast<float>(1 + random.next() % 5)});
-    }
+    const std::vector<BlockRating> ratings = random_ratings();
     std::vector<float> user_scale(20);
     std::vector<float> item_scale(15);
     for (std::size_t i = 0; i < user_scale.size(); ++i)
@@ -149,12 +161,7 @@ TEST_CASE("sgd_update_adaptive: each row's step is alpha / sqrt(G); G grows by t
     // alpha_i = 0.1 / 2 = 0.05, alpha_j = 0.1 / 4 = 0.025.
     std::vector<float> user{0.5F, 1.0F, 2.0F};
     std::vector<float> item{-0.25F, 0.5F, -1.0F};
-    const SgdStep step{.step_size = 0.1F,
-                       .global_mean = 3.0F,
-                       .user_lambda = 0.2F,
-                       .item_lambda = 0.4F,
-                       .user_bias_lambda = 1.0F,
-                       .item_bias_lambda = 2.0F};
+    const SgdStep step = step_with_penalties();
     float user_sum = 4.0F;
     float item_sum = 16.0F;
     distmf::sgd_update_adaptive(user, item, 4.0F, true, step, user_sum, item_sum);
@@ -200,13 +207,7 @@ TEST_CASE("sgd_pass with accumulators is sgd_update_adaptive on every rating in 
     FactorTable items = table_of(15, k, biases, 2);
     std::vector<float> user_sums(20, distmf::initial_step_sum);
     std::vector<float> item_sums(15, distmf::initial_step_sum);
-    std::vector<BlockRating> ratings;
-    distmf::SplitMix64 random(3);
-    for (int e = 0; e < 200; ++e) {
-        ratings.push_back({static_cast<std::int32_t>(random.next() % 20),
-                           static_cast<std::int32_t>(random.next() % 15),
-                           static_cast<float>(1 + random.next() % 5)});
-    }
+    const std::vector<BlockRating> ratings = random_ratings();
     FactorTable expected_users = users;
     FactorTable expected_items = items;
     std::vector<float> expected_user_sums = user_sums;
