@@ -414,7 +414,8 @@ void declare_options(Config& c, OptionRegistry& r) {
           "all-gathered); the results are bitwise the same");
 
     r.group("dsgd", "Distributed SGD [dsgd] (with --model.algorithm dsgd)");
-    r.add("step-size", c.dsgd.step_size, "step size (learning rate) of the first epoch; > 0");
+    r.add("step-size", c.dsgd.step_size,
+          "step size (learning rate) of the first epoch (adaptive: alpha of every epoch); > 0");
     r.add("schedule", c.dsgd.schedule,
           "step size after each epoch: bold-driver (times grow after an epoch that lowered the "
           "training objective, times shrink after one that raised it), fixed, inverse-decay "
