@@ -2,6 +2,8 @@
 // the metrics that `distmf train` computes after every epoch. Loads a ratings file (10 % held
 // out, as in training), lays it out for the ranks it runs on, and times a few epochs:
 //   [mpirun -np P] build/bench/dsgd_bench FILE [k=32] [threads=1] [epochs=3] [grid=0]
+//                                        [schedule=fixed]
+// (schedule adaptive: the per-row AdaGrad kernel of sgd.hpp; any other: the fixed-step one.)
 // Prints one line per epoch (wall seconds, SGD seconds on the slowest rank, and the rate per
 // core by wall time and by CPU time: on a shared machine the CPU-time rate is the steadier
 // figure) and the summary line `distmf train` logs.
@@ -36,7 +38,7 @@ int main(int argc, char** argv) {
     if (argc < 2) {
         std::fprintf(stderr,
                      "usage: dsgd_bench RATINGS_FILE [k=32] [threads=1] [epochs=3] "
-                     "[grid=0]\n");
+                     "[grid=0] [schedule=fixed|adaptive]\n");
         return 2;
     }
     distmf::Config config;
@@ -48,6 +50,9 @@ int main(int argc, char** argv) {
     const int epochs = argc > 4 ? std::atoi(argv[4]) : 3;
     config.dsgd.grid = argc > 5 ? std::atoi(argv[5]) : 0;
     config.dsgd.step_size = 0.005;
+    if (argc > 6 && std::string(argv[6]) == "adaptive") {
+        config.dsgd.schedule = distmf::StepSchedule::adaptive;
+    }
 
     const double load_start = MPI_Wtime();
     const distmf::Dataset dataset = distmf::load_dataset(world, config.data);
@@ -62,9 +67,11 @@ int main(int argc, char** argv) {
     settings.threads = config.train.threads;
     distmf::DsgdTrainer trainer(world.rank(), world.size(), config, dataset, settings);
     trainer.prepare(state);
-    log.info(distmf::format_text("k = %d, %d rank%s x %d thread%s, grid %d", config.model.rank,
-                                 world.size(), world.size() == 1 ? "" : "s", config.train.threads,
-                                 config.train.threads == 1 ? "" : "s", trainer.grid()));
+    log.info(distmf::format_text(
+        "k = %d, %d rank%s x %d thread%s, grid %d, %s steps", config.model.rank, world.size(),
+        world.size() == 1 ? "" : "s", config.train.threads, config.train.threads == 1 ? "" : "s",
+        trainer.grid(),
+        config.dsgd.schedule == distmf::StepSchedule::adaptive ? "adaptive" : "fixed"));
     for (int epoch = 1; epoch <= epochs; ++epoch) {
         const double sgd_before = trainer.counters().sgd_seconds;
         const double cpu_start = process_cpu_seconds();

@@ -15,6 +15,10 @@
 ///   /state/ranking_history  float64 [iterations, 5]: test precision, recall, NDCG, MAP, AUC
 ///                                              (NaN for explicit ALS; absent in older files)
 ///   /state/best_users, /state/best_items  float32 [rows, width]  (with --train.patience)
+///   /state/dsgd_user_step_sums, /state/dsgd_item_step_sums  float32 [rows, 1]  (DSGD with
+///            dsgd_schedule adaptive: each row's AdaGrad accumulator G, sgd.hpp; kept out of the
+///            model file. Resuming such a run needs them; a checkpoint of another schedule is
+///            refused by --dsgd.schedule, and with --checkpoint.force its rows start at G = 1)
 ///   BPMF only: attrs bpmf_alpha, bpmf_beta0, bpmf_burn_in, bpmf_samples (T), and with T > 0
 ///   /state/user_samples, /state/item_samples  float32 [rows, k T]  (the samples kept, bpmf.hpp)
 ///

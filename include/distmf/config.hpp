@@ -48,8 +48,8 @@ enum class Baseline { none, popularity };
 enum class ItemFactorsMode { automatic, replicated, rotated };
 /// Text layout of the files `recommend` and `predict` write.
 enum class OutputFormat { csv, tsv };
-/// How the DSGD step size changes from one epoch to the next.
-enum class StepSchedule { bold_driver, fixed, inverse_decay };
+/// How the DSGD step size changes from one epoch to the next (adaptive: per row, AdaGrad; sgd.hpp).
+enum class StepSchedule { bold_driver, fixed, inverse_decay, adaptive };
 /// How `distmf data --plan` prints its figures: aligned text, or CSV with one row per rank.
 enum class PlanFormat { table, csv };
 
@@ -143,7 +143,7 @@ inline constexpr int max_dsgd_grid = 256;
 
 /// [dsgd]: distributed stochastic gradient descent (with --model.algorithm dsgd).
 struct DsgdConfig {
-    double step_size = 0.01;  ///< alpha of the first epoch
+    double step_size = 0.01;  ///< alpha of the first epoch (adaptive: of every epoch)
     StepSchedule schedule = StepSchedule::bold_driver;
     double grow = 1.05;   ///< bold driver: alpha *= grow after an epoch that lowered the objective
     double shrink = 0.5;  ///< bold driver: alpha *= shrink after one that raised it

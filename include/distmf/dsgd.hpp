@@ -14,6 +14,11 @@
 /// Per epoch a rank sends and receives n_items * (k + biases) * 4 bytes around the ring (its
 /// P blocks of 1/P of the items).
 ///
+/// With --dsgd.schedule adaptive every row also has an AdaGrad accumulator (sgd.hpp;
+/// TrainState::user_step_sums, item_step_sums): the users' stay on their rank, the items' travel
+/// with their item block (one more float per item row around the ring) and go back to their
+/// owners with it when an epoch is interrupted, so a checkpoint takes each rank's own rows.
+///
 /// Inside a rank, `threads` OpenMP threads share block (r, q) FPSGD-style (Chin et al. 2015):
 /// the block is cut into grid x grid sub-blocks (dsgd_layout.hpp) processed in grid waves; the
 /// grid sub-blocks of a wave share no user part and no item part, so they commute and the
@@ -73,20 +78,24 @@ class DsgdTrainer {
                 const AlsSettings& settings);
 
     /// Local. Zeroes this rank's own rows without training ratings (SGD never touches them;
-    /// ALS zeroes them too), so that they predict from the biases alone.
+    /// ALS zeroes them too), so that they predict from the biases alone. With adaptive steps,
+    /// gives state the accumulators of its own rows at initial_step_sum unless it has them (a
+    /// resumed adaptive run); without, drops any it has.
     void prepare(TrainState& state) const;
 
     /// Collective: every rank of comm must call, in the same order. Runs epoch
     /// state.iteration + 1 from sub-epoch state.sub_epochs_done on, at state.step_size
-    /// (state.users and state.items: this rank's own blocks). After every sub-epoch but the
-    /// last it calls `stop_requested`; if that is true, every item block is sent back to its
-    /// owner (state.sub_epochs_done says how far the epoch got) and it returns false. Returns
+    /// (state.users and state.items: this rank's own blocks; with adaptive steps also their
+    /// accumulators). After every sub-epoch but the last it calls `stop_requested`; if that is
+    /// true, every item block (and its accumulators) is sent back to its owner
+    /// (state.sub_epochs_done says how far the epoch got) and it returns false. Returns
     /// true at the end of the epoch, with sub_epochs_done = 0 (state.iteration is the
     /// caller's).
     bool run_epoch(const Communicator& comm, TrainState& state, const StopCheck& stop_requested);
 
     /// Local. Epoch state.iteration ended with the objective of state.history.back(): sets the
-    /// step size of the next epoch (next_step_size, against the epoch before). Throws
+    /// step size of the next epoch (next_step_size, against the epoch before; only bold
+    /// driver uses the objective). Throws
     /// NumericalError (the same on every rank) if the objective is not finite: SGD diverged.
     void finish_epoch(TrainState& state) const;
 
@@ -96,22 +105,26 @@ class DsgdTrainer {
     int grid() const noexcept { return layout_.grid(); }
 
   private:
-    void run_block(int item_block, double step, FactorTable& users, FactorTable& items);
+    void run_block(int item_block, double step, FactorTable& users, FactorTable& user_sums);
     void rotate(const Communicator& comm, int item_block);
-    void exchange_with_owners(const Communicator& comm, int sub_epoch, FactorTable& own_items,
+    void exchange_with_owners(const Communicator& comm, int sub_epoch, TrainState& state,
                               bool to_owners);
+    void exchange_table(const Communicator& comm, int sub_epoch, FactorTable& own,
+                        FactorTable& held, bool to_owners) const;
+    FactorTable shift_block(const Communicator& comm, const FactorTable& held, int item_block);
 
     int rank_;
     int n_ranks_;
     const Dataset& dataset_;
     DsgdConfig options_;
     AlsSettings settings_;
+    bool adaptive_;  // --dsgd.schedule adaptive: per-row accumulators
     std::vector<float> user_penalty_scale_;
     std::vector<float> item_penalty_scale_;
     DsgdCounters counters_;
     DsgdLayout layout_;
     FactorTable held_items_;      // the item block this rank works on
-    FactorTable incoming_items_;  // the next one, arriving from the ring
+    FactorTable held_item_sums_;  // its accumulators (adaptive; one column)
 };
 
 /// Local. One line for the log: the update rate per core, the time in SGD, rotation and

@@ -37,6 +37,7 @@ std::vector<BlockCell> stratum(int step, int n_blocks);
 /// `step_size` and ended with training objective `objective` after `previous_objective`
 /// (NaN when there is no earlier epoch):
 ///   fixed:          options.step_size
+///   adaptive:       options.step_size (alpha of sgd.hpp's per-row AdaGrad steps)
 ///   inverse-decay:  options.step_size / (1 + options.decay * epochs_done)
 ///   bold-driver:    step_size * options.grow   if objective < previous_objective,
 ///                   step_size * options.shrink if objective >= previous_objective,

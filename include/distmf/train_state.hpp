@@ -42,6 +42,10 @@ struct TrainState {
     bool stopped_early = false;        ///< --train.patience ended the run
     std::int64_t sub_epochs_done = 0;  ///< DSGD: sub-epochs of epoch iteration + 1 done
     double step_size = 0.0;            ///< DSGD: the step size of epoch iteration + 1
+    /// DSGD with --dsgd.schedule adaptive: the AdaGrad accumulator G (sgd.hpp) of each own
+    /// user and item row (one column, rows as in users and items); empty otherwise.
+    FactorTable user_step_sums;
+    FactorTable item_step_sums;
     /// BPMF: the T samples drawn after the burn-in, side by side ([U_1 ... U_T], rows x k T,
     /// unscaled; bpmf.hpp); empty before.
     FactorTable user_samples;

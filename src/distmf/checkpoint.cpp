@@ -163,6 +163,10 @@ void write_state(const Communicator& comm, const H5Handle& file, const Config& c
     }
     if (config.model.algorithm == Algorithm::dsgd) {
         write_dsgd_settings(group, config, run_dsgd_grid(comm, config, dataset));
+        if (config.dsgd.schedule == StepSchedule::adaptive) {
+            write_table_pair(comm, group, dataset, state.user_step_sums, state.item_step_sums,
+                             {"dsgd_user_step_sums", "dsgd_item_step_sums"});
+        }
     }
     if (config.model.algorithm != Algorithm::bpmf) return;
     write_attribute<double>(group, "bpmf_alpha", config.bpmf.alpha);
@@ -300,6 +304,12 @@ LoadedCheckpoint read_checkpoint(const Communicator& comm, const H5Handle& file,
     }
     if (has_attribute(group, "bpmf_samples")) read_bpmf_state(comm, file, group, rows, loaded);
     if (has_attribute(group, "dsgd_grid")) loaded.dsgd = read_dsgd_settings(group);
+    if (loaded.dsgd && loaded.dsgd->schedule == "adaptive") {
+        state.user_step_sums = state_table(comm, file, "state/dsgd_user_step_sums", rows.users,
+                                           rows.user_coverage, 1, false);
+        state.item_step_sums = state_table(comm, file, "state/dsgd_item_step_sums", rows.items,
+                                           rows.item_coverage, 1, false);
+    }
     state.users = std::move(loaded.model.users);
     state.items = std::move(loaded.model.items);
     return loaded;
@@ -403,6 +413,9 @@ std::vector<std::string> dsgd_differences(const LoadedCheckpoint& loaded, const 
                                    number_text(written.grid) + " resumes bitwise)"));
     }
     compare_option(differences, "dsgd.schedule", written.schedule, option_text(wanted.schedule));
+    if (written.schedule != "adaptive" && wanted.schedule == StepSchedule::adaptive) {
+        differences.back() += " (its rows have no step accumulators: they would start afresh)";
+    }
     compare_option(differences, "dsgd.step-size", written.step_size, wanted.step_size);
     if (written.schedule != option_text(wanted.schedule)) return differences;
     if (wanted.schedule == StepSchedule::bold_driver) {
@@ -565,10 +578,12 @@ std::string save_checkpoint(const Communicator& comm, const Config& config, cons
 /// holds every row, in global order, so any number of ranks can take theirs; each rank has
 /// read only its own, so this only checks the tables' extent).
 ResumedState own_rows_state(TrainState state, const Dataset& dataset, const std::string& path) {
-    for (FactorTable* table : {&state.users, &state.best_users, &state.user_samples}) {
+    for (FactorTable* table :
+         {&state.users, &state.best_users, &state.user_samples, &state.user_step_sums}) {
         if (table->rows() > 0) *table = own_rows_of(*table, dataset.user_blocks, dataset.rank);
     }
-    for (FactorTable* table : {&state.items, &state.best_items, &state.item_samples}) {
+    for (FactorTable* table :
+         {&state.items, &state.best_items, &state.item_samples, &state.item_step_sums}) {
         if (table->rows() > 0) *table = own_rows_of(*table, dataset.item_blocks, dataset.rank);
     }
     return ResumedState{std::move(state), path};

@@ -151,10 +151,11 @@ struct EnumNames<OutputFormat> {
 
 template <>
 struct EnumNames<StepSchedule> {
-    static constexpr std::array<std::pair<StepSchedule, std::string_view>, 3> table{{
+    static constexpr std::array<std::pair<StepSchedule, std::string_view>, 4> table{{
         {StepSchedule::bold_driver, "bold-driver"},
         {StepSchedule::fixed, "fixed"},
         {StepSchedule::inverse_decay, "inverse-decay"},
+        {StepSchedule::adaptive, "adaptive"},
     }};
 };
 
@@ -418,11 +419,14 @@ void declare_options(Config& c, OptionRegistry& r) {
           "all-gathered); the results are bitwise the same");
 
     r.group("dsgd", "Distributed SGD [dsgd] (with --model.algorithm dsgd)");
-    r.add("step-size", c.dsgd.step_size, "step size (learning rate) of the first epoch; > 0");
+    r.add("step-size", c.dsgd.step_size,
+          "step size (learning rate) of the first epoch (adaptive: alpha of every epoch); > 0");
     r.add("schedule", c.dsgd.schedule,
           "step size after each epoch: bold-driver (times grow after an epoch that lowered the "
-          "training objective, times shrink after one that raised it), fixed, or inverse-decay "
-          "(step-size / (1 + decay * epochs done))");
+          "training objective, times shrink after one that raised it), fixed, inverse-decay "
+          "(step-size / (1 + decay * epochs done)), or adaptive (per-row AdaGrad as in LIBMF: "
+          "a row's step is step-size / sqrt(G), G = 1 + the mean squared gradient of its "
+          "factors summed over its updates; kept in checkpoints)");
     r.add("grow", c.dsgd.grow,
           "bold driver: factor after an epoch that lowered the objective; >= 1");
     r.add("shrink", c.dsgd.shrink,

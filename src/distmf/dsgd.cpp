@@ -68,6 +68,7 @@ DsgdTrainer::DsgdTrainer(int rank, int n_ranks, const Config& config, const Data
       dataset_(dataset),
       options_(config.dsgd),
       settings_(settings),
+      adaptive_(config.dsgd.schedule == StepSchedule::adaptive),
       layout_(lay_out(rank, config, dataset, settings.threads, counters_.layout_seconds)) {
     if (settings.regularization == Regularization::plain) {
         user_penalty_scale_ = per_rating_penalty_scale(settings, dataset.user_train_counts);
@@ -83,48 +84,70 @@ void DsgdTrainer::prepare(TrainState& state) const {
             if (counts[static_cast<std::size_t>(row)] == 0) table->row(row).setZero();
         }
     }
+    if (!adaptive_) {
+        state.user_step_sums = FactorTable();
+        state.item_step_sums = FactorTable();
+        return;
+    }
+    for (const bool users : {true, false}) {
+        FactorTable& sums = users ? state.user_step_sums : state.item_step_sums;
+        const FactorTable& rows = users ? state.users : state.items;
+        if (sums.rows() == rows.rows() && sums.first_row() == rows.first_row() && sums.k() == 1) {
+            continue;  // resumed
+        }
+        sums = FactorTable(rows.first_row(), rows.rows(), 1, false);
+        sums.values().setConstant(initial_step_sum);
+    }
 }
 
 bool DsgdTrainer::run_epoch(const Communicator& comm, TrainState& state,
                             const StopCheck& stop_requested) {
-    exchange_with_owners(comm, static_cast<int>(state.sub_epochs_done), state.items, false);
+    exchange_with_owners(comm, static_cast<int>(state.sub_epochs_done), state, false);
     for (std::int64_t sub_epoch = state.sub_epochs_done; sub_epoch < n_ranks_; ++sub_epoch) {
         const int item_block = stratum_column(rank_, static_cast<int>(sub_epoch), n_ranks_);
-        run_block(item_block, state.step_size, state.users, held_items_);
+        run_block(item_block, state.step_size, state.users, state.user_step_sums);
         rotate(comm, item_block);
         state.sub_epochs_done = sub_epoch + 1;
         if (state.sub_epochs_done < n_ranks_ && stop_requested()) {
-            exchange_with_owners(comm, static_cast<int>(state.sub_epochs_done), state.items, true);
+            exchange_with_owners(comm, static_cast<int>(state.sub_epochs_done), state, true);
             return false;
         }
     }
     state.sub_epochs_done = 0;
     std::swap(state.items, held_items_);  // after P steps the own block is back
+    if (adaptive_) std::swap(state.item_step_sums, held_item_sums_);
     ++counters_.epochs;
     return true;
 }
 
-void DsgdTrainer::exchange_with_owners(const Communicator& comm, int sub_epoch,
-                                       FactorTable& own_items, bool to_owners) {
-    // In sub-epoch s rank r works on block (r + s) mod P, whose owner is rank (r + s) mod P;
-    // its own block is then with rank (r - s) mod P.
-    const int held = stratum_column(rank_, sub_epoch, n_ranks_);
-    const int holder_of_own = (rank_ + n_ranks_ - sub_epoch % n_ranks_) % n_ranks_;
-    const BlockPartition& blocks = dataset_.item_blocks;
-    if (to_owners) {
-        comm.send_recv(
-            std::span<const float>(held_items_.row_span(blocks.first(held), blocks.size(held))),
-            held, own_items.row_span(own_items.first_row(), own_items.rows()), holder_of_own);
-        return;
-    }
-    held_items_ =
-        FactorTable(blocks.first(held), blocks.size(held), own_items.k(), own_items.has_bias());
-    comm.send_recv(
-        std::span<const float>(own_items.row_span(own_items.first_row(), own_items.rows())),
-        holder_of_own, held_items_.row_span(blocks.first(held), blocks.size(held)), held);
+void DsgdTrainer::exchange_with_owners(const Communicator& comm, int sub_epoch, TrainState& state,
+                                       bool to_owners) {
+    exchange_table(comm, sub_epoch, state.items, held_items_, to_owners);
+    if (adaptive_)
+        exchange_table(comm, sub_epoch, state.item_step_sums, held_item_sums_, to_owners);
 }
 
-void DsgdTrainer::run_block(int item_block, double step, FactorTable& users, FactorTable& items) {
+void DsgdTrainer::exchange_table(const Communicator& comm, int sub_epoch, FactorTable& own,
+                                 FactorTable& held, bool to_owners) const {
+    // In sub-epoch s rank r works on block (r + s) mod P, whose owner is rank (r + s) mod P;
+    // its own block is then with rank (r - s) mod P.
+    const int held_block = stratum_column(rank_, sub_epoch, n_ranks_);
+    const int holder_of_own = (rank_ + n_ranks_ - sub_epoch % n_ranks_) % n_ranks_;
+    const BlockPartition& blocks = dataset_.item_blocks;
+    const std::int64_t first = blocks.first(held_block);
+    const std::int64_t count = blocks.size(held_block);
+    if (to_owners) {
+        comm.send_recv(std::span<const float>(held.row_span(first, count)), held_block,
+                       own.row_span(own.first_row(), own.rows()), holder_of_own);
+        return;
+    }
+    held = FactorTable(first, count, own.k(), own.has_bias());
+    comm.send_recv(std::span<const float>(own.row_span(own.first_row(), own.rows())), holder_of_own,
+                   held.row_span(first, count), held_block);
+}
+
+void DsgdTrainer::run_block(int item_block, double step, FactorTable& users,
+                            FactorTable& user_sums) {
     const double start = MPI_Wtime();
     const auto step_size = static_cast<float>(step);
     const auto global_mean = static_cast<float>(settings_.global_mean);
@@ -132,6 +155,13 @@ void DsgdTrainer::run_block(int item_block, double step, FactorTable& users, Fac
                                  static_cast<float>(settings_.bias_lambda),
                                  block_part(user_penalty_scale_, dataset_.user_blocks, rank_),
                                  block_part(item_penalty_scale_, dataset_.item_blocks, item_block)};
+    AdaptiveSums sums;
+    if (adaptive_) {
+        sums.user_sums =
+            std::span<float>(user_sums.values().data(), static_cast<std::size_t>(user_sums.rows()));
+        sums.item_sums = std::span<float>(held_item_sums_.values().data(),
+                                          static_cast<std::size_t>(held_item_sums_.rows()));
+    }
     const int grid = layout_.grid();
 #pragma omp parallel num_threads(std::max(1, settings_.threads))
     for (int wave = 0; wave < grid; ++wave) {
@@ -140,28 +170,34 @@ void DsgdTrainer::run_block(int item_block, double step, FactorTable& users, Fac
 #pragma omp for schedule(dynamic, 1)
         for (int part = 0; part < grid; ++part) {
             const BlockCell cell{part, stratum_column(part, wave, grid)};
-            sgd_pass(layout_.sub_block(item_block, cell), users, items, step_size, global_mean,
-                     penalties);
+            sgd_pass(layout_.sub_block(item_block, cell), users, held_items_, step_size,
+                     global_mean, penalties, sums);
         }
     }
     counters_.updates += layout_.block_size(item_block);
     counters_.sgd_seconds += MPI_Wtime() - start;
 }
 
+FactorTable DsgdTrainer::shift_block(const Communicator& comm, const FactorTable& held,
+                                     int item_block) {
+    const BlockPartition& blocks = dataset_.item_blocks;
+    const int next_block = (item_block + 1) % n_ranks_;
+    FactorTable incoming(blocks.first(next_block), blocks.size(next_block), held.k(),
+                         held.has_bias());
+    const std::span<const float> send =
+        held.row_span(blocks.first(item_block), blocks.size(item_block));
+    comm.send_recv(send, (rank_ + n_ranks_ - 1) % n_ranks_,
+                   incoming.row_span(blocks.first(next_block), blocks.size(next_block)),
+                   (rank_ + 1) % n_ranks_);
+    counters_.rotation_bytes += static_cast<std::int64_t>(send.size_bytes());
+    return incoming;
+}
+
 void DsgdTrainer::rotate(const Communicator& comm, int item_block) {
     if (n_ranks_ == 1) return;
     const double start = MPI_Wtime();
-    const BlockPartition& blocks = dataset_.item_blocks;
-    const int next_block = (item_block + 1) % n_ranks_;
-    incoming_items_ = FactorTable(blocks.first(next_block), blocks.size(next_block),
-                                  held_items_.k(), held_items_.has_bias());
-    const std::span<const float> send =
-        held_items_.row_span(blocks.first(item_block), blocks.size(item_block));
-    comm.send_recv(send, (rank_ + n_ranks_ - 1) % n_ranks_,
-                   incoming_items_.row_span(blocks.first(next_block), blocks.size(next_block)),
-                   (rank_ + 1) % n_ranks_);
-    std::swap(held_items_, incoming_items_);
-    counters_.rotation_bytes += static_cast<std::int64_t>(send.size_bytes());
+    held_items_ = shift_block(comm, held_items_, item_block);
+    if (adaptive_) held_item_sums_ = shift_block(comm, held_item_sums_, item_block);
     counters_.rotation_seconds += MPI_Wtime() - start;
 }
 

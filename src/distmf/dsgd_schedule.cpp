@@ -17,6 +17,7 @@ double next_step_size(const DsgdConfig& options, double step_size, std::int64_t 
                       double previous_objective, double objective) {
     switch (options.schedule) {
         case StepSchedule::fixed:
+        case StepSchedule::adaptive:  // the rows' accumulators shrink their steps (sgd.hpp)
             return options.step_size;
         case StepSchedule::inverse_decay:
             return options.step_size / (1.0 + options.decay * static_cast<double>(epochs_done));

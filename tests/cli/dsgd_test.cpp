@@ -1,6 +1,7 @@
 // `distmf train --model.algorithm dsgd` end to end through the real binary: 1, 2 and 4 ranks
 // reach a test RMSE near the noise of a synthetic set; a run is bitwise reproducible; a run
-// continued from its checkpoint equals one longer run; --model.init starts DSGD from an ALS
+// continued from its checkpoint equals one longer run (bold driver and adaptive steps), and an
+// adaptive run refuses a bold-driver checkpoint; --model.init starts DSGD from an ALS
 // model (and ALS from a DSGD one); bad options are agreed errors naming the option.
 #include <algorithm>
 #include <catch2/catch.hpp>
@@ -104,18 +105,42 @@ TEST_CASE("train dsgd: the same seed and ranks give the same model, bit for bit"
 
 TEST_CASE("train dsgd: continuing from the last checkpoint equals one longer run",
           "[cli][dsgd][checkpoint]") {
+    const std::string schedule = GENERATE("bold-driver", "adaptive");
+    INFO("--dsgd.schedule " << schedule);
     const TempDir dir;
     const std::string data = generate_dsgd_data(dir);
-    run_ok(2, dsgd_args(data, 8, {"--output.model", dir.file("straight.h5")}));
-    const std::vector<std::string> checkpointed{"--checkpoint.dir", dir.file("ckpt"),
-                                                "--output.model", dir.file("continued.h5")};
+    const std::vector<std::string> options{"--dsgd.schedule", schedule};
+    std::vector<std::string> straight = options;
+    straight.insert(straight.end(), {"--output.model", dir.file("straight.h5")});
+    run_ok(2, dsgd_args(data, 8, straight));
+    std::vector<std::string> checkpointed = options;
+    checkpointed.insert(checkpointed.end(), {"--checkpoint.dir", dir.file("ckpt"), "--output.model",
+                                             dir.file("continued.h5")});
     run_ok(2, dsgd_args(data, 4, checkpointed));
     const CommandResult inspected = run_ok(0, {"inspect", dir.file("ckpt/checkpoint-000004.h5")});
     CHECK(inspected.out.find("DSGD sub-epochs of the next epoch done: 0, step size") !=
           std::string::npos);
+    CHECK(inspected.out.find("schedule " + schedule + ",") != std::string::npos);
     const CommandResult continued = run_ok(2, dsgd_args(data, 8, checkpointed));
     CHECK(continued.out.find("resuming from ") != std::string::npos);
     check_same_model(dir.file("continued.h5"), dir.file("straight.h5"));
+}
+
+TEST_CASE("train dsgd: an adaptive run refuses a bold-driver checkpoint, naming the schedule",
+          "[cli][dsgd][checkpoint]") {
+    const TempDir dir;
+    const std::string data = generate_dsgd_data(dir);
+    run_ok(2, dsgd_args(data, 2, {"--checkpoint.dir", dir.file("ckpt")}));
+    // (On 2 ranks, as it was written: on others the number of ranks is the first difference.)
+    const CommandResult refused = distmf::testing::run_distmf(
+        2,
+        dsgd_args(data, 4, {"--checkpoint.dir", dir.file("ckpt"), "--dsgd.schedule", "adaptive"}));
+    INFO(refused.out << refused.err);
+    CHECK(refused.exit_code == 2);
+    for (const char* part :
+         {"--dsgd.schedule bold-driver, this run adaptive", "start afresh", "--checkpoint.force"}) {
+        CHECK(refused.err.find(part) != std::string::npos);
+    }
 }
 
 TEST_CASE("train: --model.init starts DSGD from an ALS model and ALS from a DSGD model",

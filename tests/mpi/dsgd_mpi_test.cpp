@@ -1,7 +1,8 @@
 // DSGD under mpiexec: the training objective falls; a run is bitwise reproducible for the same
 // seed, ranks and grid (whatever the thread count); a run stopped inside an epoch and resumed
 // from its checkpoint on the same ranks ends bitwise where an uninterrupted run ends; such a
-// checkpoint is refused on another number of ranks.
+// checkpoint is refused on another number of ranks. All of it with the bold driver and with
+// adaptive steps (whose per-row accumulators travel through the ring and the checkpoint).
 //
 // Every rank calls the same collectives in the same order and asserts only afterwards (a
 // failed REQUIRE must not leave the other ranks waiting).
@@ -64,6 +65,19 @@ TrainState train(const Communicator& comm, const Config& config, const Dataset& 
     return state;
 }
 
+/// The message of the ConfigError with which resume_from_checkpoint refuses the folder's
+/// checkpoint ("" if it resumes). Collective.
+std::string resume_refusal(const Communicator& comm, const Config& config, const Dataset& dataset,
+                           std::uint64_t fingerprint) {
+    try {
+        distmf::resume_from_checkpoint(comm, config, dataset, fingerprint,
+                                       distmf::Logger(comm.rank(), true));
+    } catch (const distmf::ConfigError& e) {
+        return e.what();
+    }
+    return "";
+}
+
 }  // namespace
 
 TEST_CASE("DSGD: the training objective falls and the test RMSE approaches the noise",
@@ -105,6 +119,8 @@ TEST_CASE("DSGD: the same seed, ranks and grid give the same bits, for 1 or 2 th
     Fixture fixture(world);
     Config& config = fixture.config;
     const Dataset& dataset = fixture.dataset;
+    config.dsgd.schedule =
+        GENERATE(distmf::StepSchedule::bold_driver, distmf::StepSchedule::adaptive);
     config.dsgd.grid = 3;
     const TrainState first = train(world, config, dataset);
     const TrainState again = train(world, config, dataset);
@@ -121,6 +137,10 @@ TEST_CASE("DSGD: the same seed, ranks and grid give the same bits, for 1 or 2 th
     CHECK(same_bits(threaded.items, first.items));
     CHECK(same_history(threaded, first));
     CHECK(again.step_size == first.step_size);
+    CHECK(same_bits(threaded.user_step_sums, first.user_step_sums));
+    CHECK(same_bits(threaded.item_step_sums, first.item_step_sums));
+    CHECK(first.user_step_sums.rows() ==
+          (config.dsgd.schedule == distmf::StepSchedule::adaptive ? first.users.rows() : 0));
     CHECK_FALSE(same_bits(other_seed.users, first.users));
 }
 
@@ -130,6 +150,9 @@ TEST_CASE("DSGD: stopped inside an epoch, checkpointed and resumed, ends bitwise
     Fixture fixture(world);
     Config& config = fixture.config;
     const Dataset& dataset = fixture.dataset;
+    config.dsgd.schedule =
+        GENERATE(distmf::StepSchedule::bold_driver, distmf::StepSchedule::adaptive);
+    config.dsgd.step_size = config.dsgd.schedule == distmf::StepSchedule::adaptive ? 0.1 : 0.02;
     config.train.patience = 10;  // the best model travels through the checkpoint too
     config.checkpoint.dir = fixture.dir.file("checkpoints");
     const distmf::Logger quiet(world.rank(), true);
@@ -181,6 +204,8 @@ TEST_CASE("DSGD: stopped inside an epoch, checkpointed and resumed, ends bitwise
     CHECK(continued.best_iteration == uninterrupted.best_iteration);
     CHECK(same_history(continued, uninterrupted));
     CHECK(continued.step_size == uninterrupted.step_size);
+    CHECK(same_bits(continued.user_step_sums, uninterrupted.user_step_sums));
+    CHECK(same_bits(continued.item_step_sums, uninterrupted.item_step_sums));
     if (world.size() > 1) {
         INFO(refusal);
         CHECK(refusal.find("inside a DSGD epoch on " + std::to_string(world.size()) + " ranks") !=
@@ -196,20 +221,64 @@ TEST_CASE("DSGD: an ALS checkpoint is not resumed by DSGD", "[dsgd][mpi][checkpo
     config.checkpoint.dir = fixture.dir.file("checkpoints");
     config.model.algorithm = distmf::Algorithm::als;
     config.train.iterations = 1;
-    const distmf::Logger quiet(world.rank(), true);
     const std::uint64_t fingerprint = distmf::data_fingerprint(world, dataset, config.data.seed);
     distmf::prepare_checkpoint_dir(world, config.checkpoint.dir);
     const TrainState als = train(world, config, dataset);
     distmf::save_checkpoint(world, config, dataset, als, fingerprint);
     config.model.algorithm = distmf::Algorithm::dsgd;
-    std::string refusal;
-    try {
-        distmf::resume_from_checkpoint(world, config, dataset, fingerprint, quiet);
-    } catch (const distmf::ConfigError& e) {
-        refusal = e.what();
-    }
+    const std::string refusal = resume_refusal(world, config, dataset, fingerprint);
     world.barrier();
     INFO(refusal);
     CHECK(refusal.find("written by --model.algorithm als, this run dsgd") != std::string::npos);
     CHECK(refusal.find("--model.init") != std::string::npos);
+}
+
+TEST_CASE("DSGD adaptive: any number of ranks reads a checkpoint's accumulators between epochs",
+          "[dsgd][mpi][checkpoint]") {
+    const Communicator world;
+    Fixture fixture(world);
+    Config& config = fixture.config;
+    const Dataset& dataset = fixture.dataset;
+    config.dsgd.schedule = distmf::StepSchedule::adaptive;
+    config.dsgd.step_size = 0.1;
+    config.train.iterations = 2;
+    config.checkpoint.dir = fixture.dir.file("checkpoints");
+    const distmf::Logger quiet(world.rank(), true);
+    const std::uint64_t fingerprint = distmf::data_fingerprint(world, dataset, config.data.seed);
+    distmf::prepare_checkpoint_dir(world, config.checkpoint.dir);
+    const TrainState trained = train(world, config, dataset);
+    const std::string path = distmf::save_checkpoint(world, config, dataset, trained, fingerprint);
+
+    // One rank alone (another number when the world has more; --checkpoint.force, as DSGD's
+    // strata differ) reads every row's accumulators: each rank compares its own rows.
+    const Communicator self(MPI_COMM_SELF);
+    Config single = config;
+    single.checkpoint.resume = path;
+    single.checkpoint.force = true;
+    single.checkpoint.dir.clear();
+    const Dataset whole = distmf::load_dataset(self, single.data);
+    auto resumed = distmf::resume_from_checkpoint(
+        self, single, whole, distmf::data_fingerprint(self, whole, single.data.seed), quiet);
+    // A bold-driver checkpoint is refused by an adaptive run, naming what is missing.
+    config.dsgd.schedule = distmf::StepSchedule::bold_driver;
+    const TrainState bold = train(world, config, dataset);
+    distmf::save_checkpoint(world, config, dataset, bold, fingerprint);
+    config.dsgd.schedule = distmf::StepSchedule::adaptive;
+    const std::string refusal = resume_refusal(world, config, dataset, fingerprint);
+    world.barrier();
+
+    REQUIRE(resumed.has_value());
+    const TrainState& all = resumed->state;
+    REQUIRE(all.user_step_sums.rows() == dataset.user_blocks.n_rows());
+    REQUIRE(all.item_step_sums.rows() == dataset.item_blocks.n_rows());
+    REQUIRE(trained.user_step_sums.rows() == trained.users.rows());
+    for (std::int64_t row = trained.users.first_row(); row < trained.users.end_row(); ++row) {
+        CHECK(all.user_step_sums.row(row)(0) == trained.user_step_sums.row(row)(0));
+    }
+    for (std::int64_t row = trained.items.first_row(); row < trained.items.end_row(); ++row) {
+        CHECK(all.item_step_sums.row(row)(0) == trained.item_step_sums.row(row)(0));
+    }
+    INFO(refusal);
+    CHECK(refusal.find("--dsgd.schedule bold-driver, this run adaptive") != std::string::npos);
+    CHECK(refusal.find("start afresh") != std::string::npos);
 }

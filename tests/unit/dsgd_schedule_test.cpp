@@ -71,7 +71,8 @@ TEST_CASE("strata: rank r's item block in sub-epoch s is the one rank r + 1 had 
     }
 }
 
-TEST_CASE("next_step_size: fixed, inverse decay and the bold driver", "[dsgd][schedule]") {
+TEST_CASE("next_step_size: fixed, adaptive, inverse decay and the bold driver",
+          "[dsgd][schedule]") {
     DsgdConfig options;
     options.step_size = 0.02;
     options.grow = 1.05;
@@ -80,6 +81,10 @@ TEST_CASE("next_step_size: fixed, inverse decay and the bold driver", "[dsgd][sc
     const double nan = std::numeric_limits<double>::quiet_NaN();
 
     options.schedule = StepSchedule::fixed;
+    CHECK(distmf::next_step_size(options, 0.02, 1, nan, 10.0) == 0.02);
+    CHECK(distmf::next_step_size(options, 0.02, 7, 5.0, 10.0) == 0.02);
+
+    options.schedule = StepSchedule::adaptive;  // alpha stays; the rows' G shrink the steps
     CHECK(distmf::next_step_size(options, 0.02, 1, nan, 10.0) == 0.02);
     CHECK(distmf::next_step_size(options, 0.02, 7, 5.0, 10.0) == 0.02);
 
