@@ -56,6 +56,9 @@ void validate_dsgd(const DsgdConfig& s, FailFunction fail) {
 /// The [ials] and [eval] rules of `distmf train`.
 void validate_implicit(const Config& config, FailFunction fail) {
     if (config.eval.k < 1) fail("eval", "k", "must be >= 1, got " + value_text(config.eval.k));
+    if (config.eval.every < 1) {
+        fail("eval", "every", "must be >= 1, got " + value_text(config.eval.every));
+    }
     if (config.model.algorithm != Algorithm::ials) return;
     if (config.model.biases) {
         fail("model", "biases",

@@ -18,10 +18,9 @@ namespace {
 using distmf::testing::check_same_model;
 using distmf::testing::cli_rank_counts;
 using distmf::testing::CommandResult;
-using distmf::testing::lines_of;
+using distmf::testing::metrics_without_seconds;
 using distmf::testing::ModelFile;
 using distmf::testing::read_model_file;
-using distmf::testing::read_text;
 using distmf::testing::run_ok;
 using distmf::testing::SplitData;
 using distmf::testing::TempDir;
@@ -39,13 +38,6 @@ std::vector<std::string> algorithm_args(const SplitData& data, const std::string
     }
     if (algorithm == "bpmf") args = with(args, {"--model.biases", "false", "--bpmf.burn-in", "1"});
     return args;
-}
-
-/// The metrics file's lines without their wall times (the only figures that may differ).
-std::vector<std::string> metrics_without_seconds(const std::string& path) {
-    std::vector<std::string> lines = lines_of(read_text(path));
-    for (std::string& line : lines) line = line.substr(0, line.find(",\"seconds\""));
-    return lines;
 }
 
 /// What one run wrote.
