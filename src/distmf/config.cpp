@@ -416,6 +416,11 @@ void declare_options(Config& c, OptionRegistry& r) {
           "where the factor tables live: sharded (each rank its own rows plus the rows its "
           "ratings touch, exchanged by all-to-all) or replicated (all of W and H on every rank, "
           "all-gathered); the results are bitwise the same");
+    r.add("exchange-chunks", c.train.exchange_chunks,
+          "ALS, implicit ALS, BPMF with P > 1: a rank solves its rows of a half-sweep in this "
+          "many chunks and starts sending each chunk to the ranks that read it (non-blocking) "
+          "while it solves the next; 1: solve every row, then exchange; in [1, 4096]. The "
+          "results are bitwise the same");
 
     r.group("dsgd", "Distributed SGD [dsgd] (with --model.algorithm dsgd)");
     r.add("step-size", c.dsgd.step_size, "step size (learning rate) of the first epoch; > 0");

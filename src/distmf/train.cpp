@@ -50,27 +50,27 @@ bool is_bpmf(const Config& config) { return config.model.algorithm == Algorithm:
 /// differ only in the row solver. fixed_own / fixed_blocks: the other side's own rows on this
 /// rank and its blocks (implicit ALS sums F^T F over every rank's rows). train_counts: the
 /// training ratings of every global row of `solved` (BPMF's prior uses only rows that have
-/// some). The caller passes the new rows on.
+/// some). The rows are solved in `chunks`, which pass them on.
 void half_sweep(const Communicator& comm, const Config& config, const RatingMatrix& ratings,
                 const BlockPartition& blocks, const FactorTable& fixed,
                 const FactorTable& fixed_own, const BlockPartition& fixed_blocks,
                 const AlsSettings& settings, std::int64_t iteration, FactorTable& solved,
                 std::span<const std::int64_t> train_counts, std::span<const std::int64_t> ids,
-                const char* side) {
+                const char* side, const RowChunks& chunks) {
     if (is_bpmf(config)) {
         const BpmfSettings bpmf = bpmf_settings(config, settings.global_mean, settings.threads);
         bpmf_half_sweep(comm, ratings, blocks, fixed, bpmf, iteration, solved, train_counts, ids,
-                        side);
+                        side, chunks);
         return;
     }
     if (!is_implicit(config)) {
-        als_half_sweep(comm, ratings, fixed, settings, solved, ids, side);
+        als_half_sweep(comm, ratings, fixed, settings, solved, ids, side, chunks);
         return;
     }
     const ImplicitSettings implicit = implicit_settings(config.ials);
     const Eigen::MatrixXd gram = distributed_gram(comm, fixed_own, fixed_blocks, settings.threads);
     als_half_sweep(comm, ratings, implicit_row_solvers(fixed, gram, settings, implicit),
-                   settings.threads, solved, ids, side);
+                   settings.threads, solved, ids, side, chunks);
 }
 
 /// Calls `use(users, items)` with the tables the model predicts with: the current factors, or
@@ -252,18 +252,21 @@ bool alternating_iteration(const Communicator& comm, const Config& config, const
                            const AlsSettings& settings, FactorViews& views, TrainState& state,
                            const StopCheck& stop_requested) {
     const std::int64_t iteration = state.iteration + 1;
+    const int chunks = config.train.exchange_chunks;
     if (!state.users_half_done) {
-        half_sweep(comm, config, views.user_ratings(), dataset.user_blocks, views.items(),
-                   state.items, dataset.item_blocks, settings, iteration, state.users,
-                   dataset.user_train_counts, dataset.user_ids, "user");
-        views.publish_users(comm, state.users);
+        views.solve_and_publish_users(comm, state.users, chunks, [&](const RowChunks& solving) {
+            half_sweep(comm, config, views.user_ratings(), dataset.user_blocks, views.items(),
+                       state.items, dataset.item_blocks, settings, iteration, state.users,
+                       dataset.user_train_counts, dataset.user_ids, "user", solving);
+        });
         state.users_half_done = true;
         if (stop_requested()) return false;
     }
-    half_sweep(comm, config, views.item_ratings(), dataset.item_blocks, views.users(), state.users,
-               dataset.user_blocks, settings, iteration, state.items, dataset.item_train_counts,
-               dataset.item_ids, "item");
-    views.publish_items(comm, state.items);
+    views.solve_and_publish_items(comm, state.items, chunks, [&](const RowChunks& solving) {
+        half_sweep(comm, config, views.item_ratings(), dataset.item_blocks, views.users(),
+                   state.users, dataset.user_blocks, settings, iteration, state.items,
+                   dataset.item_train_counts, dataset.item_ids, "item", solving);
+    });
     state.users_half_done = false;
     if (is_bpmf(config) && iteration > config.bpmf.burn_in) keep_sample(state);
     return true;

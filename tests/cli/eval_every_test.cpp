@@ -182,7 +182,7 @@ TEST_CASE(
     const std::vector<std::string> progress = lines_starting(reference.out, "iter ");
     REQUIRE(progress.size() == 7);
     const auto step_of = [](const std::string& line) { return line.substr(line.rfind("step ")); };
-    for (const std::size_t i : {1, 2, 3, 4, 5}) CHECK(step_of(progress[i]) == step_of(progress[0]));
+    for (std::size_t i = 1; i < 6; ++i) CHECK(step_of(progress[i]) == step_of(progress[0]));
     CHECK(step_of(progress[6]) != step_of(progress[0]));
     CHECK(metrics_iterations(dir.file("reference.jsonl")) == std::vector<int>{3, 6, 7});
 
@@ -200,5 +200,14 @@ TEST_CASE("train: --eval.every 0, negative or not a number is an agreed error",
     for (const char* value : {"0", "-2", "three"}) {
         expect_agreed_error({"train", "--data.train", "ratings.tsv", "--eval.every", value},
                             {"--eval.every", value});
+    }
+}
+
+TEST_CASE("train: --train.exchange-chunks 0 or above 4096 is an agreed error",
+          "[cli][train][bad]") {
+    for (const char* value : {"0", "5000"}) {
+        expect_agreed_error(
+            {"train", "--data.train", "ratings.tsv", "--train.exchange-chunks", value},
+            {"--train.exchange-chunks", value});
     }
 }

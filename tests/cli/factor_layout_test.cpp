@@ -76,7 +76,44 @@ void check_layouts_agree(const std::string& algorithm) {
     }
 }
 
+/// Training with the exchange overlapped in chunks (--train.exchange-chunks) writes the model
+/// and metrics of training without (one rank, one chunk): 3 chunks, and 500 (more than any
+/// rank's rows: empty chunks), in both layouts.
+void check_chunks_agree(const std::string& algorithm) {
+    const TempDir dir;
+    const SplitData data = distmf::testing::generate_main(dir);
+    const std::vector<std::string> args = algorithm_args(data, algorithm, 3);
+    const Written alone =
+        train_in_layout(dir, with(args, {"--train.exchange-chunks", "1"}), 1, "sharded");
+    struct Run {
+        int ranks;
+        const char* layout;
+        const char* chunks;
+    };
+    for (const Run run :
+         {Run{2, "sharded", "3"}, Run{4, "replicated", "500"}, Run{4, "sharded", "500"}}) {
+        INFO(algorithm << " on " << run.ranks << " ranks, " << run.layout << ", " << run.chunks
+                       << " chunks");
+        const Written chunked = train_in_layout(
+            dir, with(args, {"--train.exchange-chunks", run.chunks}), run.ranks, run.layout);
+        check_same_model(chunked.model, alone.model);
+        CHECK(chunked.metrics == alone.metrics);
+    }
+}
+
 }  // namespace
+
+TEST_CASE("train als: the exchange overlapped in chunks writes the same model", "[cli][layout]") {
+    check_chunks_agree("als");
+}
+
+TEST_CASE("train ials: the exchange overlapped in chunks writes the same model", "[cli][layout]") {
+    check_chunks_agree("ials");
+}
+
+TEST_CASE("train bpmf: the exchange overlapped in chunks writes the same model", "[cli][layout]") {
+    check_chunks_agree("bpmf");
+}
 
 TEST_CASE("train als: sharded and replicated factor tables write the same model on 1, 2, 4 ranks",
           "[cli][layout]") {
