@@ -124,16 +124,20 @@ RowSolverFactory explicit_row_solvers(const FactorTable& fixed, const AlsSetting
 /// first row whose system could not be solved, or -1.
 std::int64_t solve_rows(const RatingMatrix& ratings, const RowSolverFactory& make_solver,
                         int threads, FactorTable& solved);
-/// Local. The same for the local rows `rows` of `ratings` only.
+/// Local. The same for the local rows `rows` of `ratings` only; the calling thread (thread 0
+/// of the team, which may call MPI) calls `progress`, if any, every 16 rows it takes.
 std::int64_t solve_rows(const RatingMatrix& ratings, const RowSolverFactory& make_solver,
-                        int threads, FactorTable& solved, RowRange rows);
+                        int threads, FactorTable& solved, RowRange rows,
+                        const std::function<void()>& progress = {});
 
 /// How a half-sweep hands its rows on while it solves the others (factor_views.hpp): the rows
-/// are solved in `count` chunks, chunk c = even_share(rows, count, c), and `after_chunk(c)`
-/// runs on the calling thread (which may call MPI) once chunk c is solved.
+/// are solved in `count` chunks, chunk c = even_share(rows, count, c); `after_chunk(c)` runs on
+/// the calling thread once chunk c is solved, and `progress` on it now and then during the
+/// solves (to let MPI move the chunks in flight on). Both may be empty.
 struct RowChunks {
     int count = 1;
-    std::function<void(int chunk)> after_chunk;  ///< may be empty
+    std::function<void(int chunk)> after_chunk;
+    std::function<void()> progress;
 };
 
 /// Local. solve_rows with explicit ALS solvers against `fixed` (the rows of the other side

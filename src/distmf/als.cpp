@@ -148,7 +148,9 @@ std::int64_t solve_rows(const RatingMatrix& ratings, const RowSolverFactory& mak
 }
 
 std::int64_t solve_rows(const RatingMatrix& ratings, const RowSolverFactory& make_solver,
-                        int threads, FactorTable& solved, RowRange rows) {
+                        int threads, FactorTable& solved, RowRange rows,
+                        const std::function<void()>& progress) {
+    constexpr std::int64_t progress_every_rows = 16;
     std::int64_t first_failure = std::numeric_limits<std::int64_t>::max();
 #pragma omp parallel num_threads(std::max(1, threads))
     {
@@ -156,6 +158,9 @@ std::int64_t solve_rows(const RatingMatrix& ratings, const RowSolverFactory& mak
         Eigen::VectorXf solution(solved.width());
 #pragma omp for schedule(dynamic, 16) reduction(min : first_failure)
         for (std::int64_t row = rows.first; row < rows.end(); ++row) {
+            if (progress && row % progress_every_rows == 0 && omp_get_thread_num() == 0) {
+                progress();
+            }
             const std::int64_t global_row = ratings.first_row + row;
             if (ratings.row_size(row) == 0) {
                 solved.row(global_row).setZero();
@@ -182,8 +187,9 @@ void als_half_sweep(const Communicator& comm, const RatingMatrix& ratings,
                     std::span<const std::int64_t> ids, const char* side, const RowChunks& chunks) {
     std::int64_t failed_row = -1;
     for (int chunk = 0; chunk < chunks.count; ++chunk) {
-        const std::int64_t failed = solve_rows(ratings, make_solver, threads, solved,
-                                               even_share(ratings.n_rows(), chunks.count, chunk));
+        const std::int64_t failed =
+            solve_rows(ratings, make_solver, threads, solved,
+                       even_share(ratings.n_rows(), chunks.count, chunk), chunks.progress);
         if (failed_row < 0) failed_row = failed;
         if (chunks.after_chunk) chunks.after_chunk(chunk);
     }

@@ -2,6 +2,7 @@
 
 #include <algorithm>
 #include <array>
+#include <optional>
 #include <vector>
 
 #include "distmf/log.hpp"
@@ -118,17 +119,32 @@ void FactorViews::solve_and_publish(const Communicator& comm, const FactorRoutin
     }
     std::vector<PendingExchange> in_flight;
     in_flight.reserve(static_cast<std::size_t>(chunks));
+    // MPI errors while the solve's threads run are kept for after it (no throw from inside
+    // an OpenMP region).
+    std::optional<MpiError> progress_error;
+    const auto test_in_flight = [&] {
+        const double start = MPI_Wtime();
+        try {
+            for (PendingExchange& exchange : in_flight) exchange.test();
+        } catch (const MpiError& error) {
+            if (!progress_error) progress_error = error;
+        }
+        publish_seconds_ += MPI_Wtime() - start;
+    };
     const RowChunks hook{
-        chunks, [&](int chunk) {
+        chunks,
+        [&](int chunk) {
             const double start = MPI_Wtime();
             in_flight.push_back(routing.start_chunk_exchange(comm, own, view, chunk, chunks));
-            for (PendingExchange& exchange : in_flight) exchange.test();
             publish_seconds_ += MPI_Wtime() - start;
-        }};
+            test_in_flight();
+        },
+        test_in_flight};
     solve(hook);
     const double start = MPI_Wtime();
     for (PendingExchange& exchange : in_flight) exchange.wait();
     publish_seconds_ += MPI_Wtime() - start;
+    if (progress_error) throw *progress_error;
 }
 
 namespace {

@@ -125,7 +125,7 @@ TEST_CASE("train --train.patience counts evaluations of --eval.every", "[cli][tr
 
 TEST_CASE(
     "train --eval.every: a resume between two evaluations, on another number of ranks, ends "
-    "as the uninterrupted run; another --eval.every applies from the resume",
+    "as the uninterrupted run, and another --eval.every applies from there",
     "[cli][train][eval][checkpoint]") {
     const TempDir dir;
     const SplitData data = generate_main(dir);
