@@ -221,8 +221,9 @@ std::string progress_line(const IterationRecord& r, bool evaluated, std::int64_t
     return line + suffix;
 }
 
-/// Rank 0's JSON-lines metrics file: rewritten from the state's history when training starts
-/// (so a resumed run's file holds each iteration exactly once), then appended to.
+/// Rank 0's JSON-lines metrics file, one line per evaluated iteration (--eval.every):
+/// rewritten from the state's history when training starts (so a resumed run's file holds
+/// each evaluation exactly once), then appended to.
 class MetricsFile {
   public:
     /// Collective: an open failure on rank 0 is an agreed InputError.

@@ -77,6 +77,28 @@ TEST_CASE("train --eval.every 3 over 7 iterations evaluates iterations 3, 6 and 
     CHECK(lines_starting(every3.out, "final: iteration 7, test RMSE ").size() == 1);
 }
 
+TEST_CASE(
+    "train bpmf --eval.every 3: every sweep after the burn-in is still kept in the model, "
+    "which is evaluated at 3, 6 and 7",
+    "[cli][train][eval][bpmf]") {
+    const TempDir dir;
+    const SplitData data = generate_main(dir);
+    const std::vector<std::string> args =
+        with(train_args(data, 7),
+             {"--model.algorithm", "bpmf", "--model.biases", "false", "--bpmf.burn-in", "2"});
+    train_to(dir, 2, args, "every1");
+    const CommandResult every3 = train_to(dir, 4, with(args, {"--eval.every", "3"}), "every3");
+    INFO(every3.out);
+    const std::vector<std::string> all = metrics_without_seconds(dir.file("every1.jsonl"));
+    REQUIRE(all.size() == 7);
+    CHECK(metrics_without_seconds(dir.file("every3.jsonl")) ==
+          std::vector<std::string>{all[2], all[5], all[6]});
+    check_same_model(read_model_file(dir.file("every3.h5")),
+                     read_model_file(dir.file("every1.h5")));
+    CHECK(lines_starting(every3.out, "iter   7/7 ").front().find("mean of 5 samples") !=
+          std::string::npos);
+}
+
 TEST_CASE("train --train.patience counts evaluations of --eval.every", "[cli][train][eval]") {
     // The overfitting case of train_test.cpp: the test RMSE bottoms out after a few iterations.
     const TempDir dir;
@@ -164,6 +186,19 @@ TEST_CASE(
     CHECK(lines_starting(changed.out, "evaluations follow --eval.every 5 from here").size() == 1);
     CHECK(metrics_iterations(dir.file("every5.jsonl")) == std::vector<int>{3, 5, 7});
     check_same_model(dir.file("every5.h5"), dir.file("reference.h5"));
+
+    // Nothing left to run (--train.iterations 5 from the unevaluated iteration 5): the final
+    // model is evaluated all the same.
+    const std::string fifth = dir.file("fifth");
+    std::filesystem::create_directories(fifth);
+    std::filesystem::copy_file(folder + "/checkpoint-000005.h5", fifth + "/checkpoint-000005.h5");
+    const CommandResult ended = train_to(
+        dir, 1, with(train_args(data, 5), {"--eval.every", "3", "--checkpoint.dir", fifth}),
+        "ended");
+    INFO(ended.out);
+    CHECK(metrics_iterations(dir.file("ended.jsonl")) == std::vector<int>{3, 5});
+    CHECK(lines_starting(ended.out, "final: iteration 5, test RMSE ").size() == 1);
+    CHECK(read_model_file(dir.file("ended.h5")).iteration == 5);
 }
 
 TEST_CASE(
