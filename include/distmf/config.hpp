@@ -136,7 +136,7 @@ struct TrainConfig {
     int patience = 0;         ///< stop after this many evaluations (--eval.every) without a
                               ///< better test RMSE and keep the best model; 0: never
     FactorLayout factors = FactorLayout::sharded;  ///< where the factor tables live
-    int exchange_chunks = 4;  ///< ALS/iALS/BPMF: chunks a half-sweep's rows are solved and
+    int exchange_chunks = 1;  ///< ALS/iALS/BPMF: chunks a half-sweep's rows are solved and
                               ///< sent in (overlapping the exchange with the solve); 1: none
 };
 

@@ -419,8 +419,9 @@ void declare_options(Config& c, OptionRegistry& r) {
     r.add("exchange-chunks", c.train.exchange_chunks,
           "ALS, implicit ALS, BPMF with P > 1: a rank solves its rows of a half-sweep in this "
           "many chunks and starts sending each chunk to the ranks that read it (non-blocking) "
-          "while it solves the next; 1: solve every row, then exchange; in [1, 4096]. The "
-          "results are bitwise the same");
+          "while it solves the next (worth it over a network, with a core per rank: an "
+          "oversubscribed rank yields its core at each MPI_Test); 1: solve every row, then "
+          "exchange; in [1, 4096]. The results are bitwise the same");
 
     r.group("dsgd", "Distributed SGD [dsgd] (with --model.algorithm dsgd)");
     r.add("step-size", c.dsgd.step_size, "step size (learning rate) of the first epoch; > 0");

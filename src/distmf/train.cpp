@@ -450,7 +450,7 @@ TrainOutcome train_model(const Communicator& comm, const Config& config, const D
     views.publish_items(comm, state.items);
     MetricsFile metrics(comm, config.output.metrics, state.history);
     // Evaluates the model after iteration state.iteration (DSGD's views are published only
-    // for this) and records it: history, metrics file, --train.patience.
+    // for this) and records it in the history and the metrics file.
     const auto evaluate = [&](IterationRecord& record, double start) {
         if (dsgd) views.publish_items(comm, state.items);
         const std::int64_t iteration = record.iteration;
