@@ -2,7 +2,7 @@
 # distmf's benchmarks on the 20 M-rating synthetic set (the shape of MovieLens 20M:
 # 138,000 users x 27,000 items). Prints the figures the README and issue notes quote.
 # Usage: bench/run_benchmarks.sh
-#   [ingest|kernel|train|converge|checkpoint|implicit|recommend|dsgd|layout|ingest-cache|all]
+#   [ingest|kernel|train|converge|checkpoint|implicit|recommend|dsgd|layout|ingest-cache|overlap|all]
 #   (default all)
 #   or dsgd-schedules (fixed vs bold driver vs adaptive steps, 40 epochs each; not in all)
 # (layout needs ~5 GB of disk and 8 GB of memory: a 4 M-user set, P up to 8)
@@ -59,6 +59,14 @@ print(f"best test RMSE {best:.4f}; within 0.5 % at iteration {first['iteration']
       f"({first['elapsed_seconds']:.1f} s after start, ingest included); "
       f"whole run {float(sys.argv[3]) - float(sys.argv[2]):.1f} s wall incl. mpirun")
 PY
+    # --eval.every: the metrics pass (a third of a DSGD epoch at k = 32) only every N epochs.
+    for every in 1 8; do
+        echo "== DSGD k = 32, P = 2, 24 epochs, --eval.every $every"
+        OMP_NUM_THREADS=1 mpirun -np 2 $bin train "${common[@]}" --model.algorithm dsgd \
+            --model.rank 32 --model.lambda 0.03 --dsgd.step-size 0.05 --train.iterations 24 \
+            --train.threads 1 --eval.every $every --output.model "" --output.metrics "" |
+            grep -E "^iter +(1|2|8|24)/|final|done"
+    done
 fi
 if [ "$what" = checkpoint ] || [ "$what" = all ]; then
     echo "== checkpoints of the k = 64 model, P = 2"
@@ -269,5 +277,22 @@ PY
     for schedule in fixed adaptive fixed adaptive; do
         OMP_NUM_THREADS=1 mpirun -np 1 --bind-to none build/bench/dsgd_bench "$data" 32 1 3 0 \
             $schedule | grep -E "^epoch 3|steps"
+    done
+fi
+if [ "$what" = overlap ] || [ "$what" = all ]; then
+    # The exchange after each ALS half-sweep, with and without overlap: --train.exchange-chunks
+    # 1 solves every row, then exchanges (MPI_Alltoallw); 4 and 16 send each chunk of rows
+    # (MPI_Ialltoallw / MPI_Iallgatherv) while the next is solved. "publishing" is the time the
+    # main thread spends in the exchange per half-sweep (waiting for a slower rank included).
+    for ranks in 2 4; do
+        for layout in sharded replicated; do
+            for chunks in 1 4 16; do
+                echo "== ALS k = 64, P = $ranks, $layout, --train.exchange-chunks $chunks"
+                OMP_NUM_THREADS=1 mpirun -np $ranks --oversubscribe $bin train \
+                    --config configs/synthetic-20m.ini --train.iterations 2 --train.threads 1 \
+                    --train.factors $layout --train.exchange-chunks $chunks --eval.every 2 \
+                    --output.model "" --output.metrics "" | grep -E "factor tables|^iter"
+            done
+        done
     done
 fi

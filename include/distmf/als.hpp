@@ -124,6 +124,21 @@ RowSolverFactory explicit_row_solvers(const FactorTable& fixed, const AlsSetting
 /// first row whose system could not be solved, or -1.
 std::int64_t solve_rows(const RatingMatrix& ratings, const RowSolverFactory& make_solver,
                         int threads, FactorTable& solved);
+/// Local. The same for the local rows `rows` of `ratings` only; the calling thread (thread 0
+/// of the team, which may call MPI) calls `progress`, if any, every 16 rows it takes.
+std::int64_t solve_rows(const RatingMatrix& ratings, const RowSolverFactory& make_solver,
+                        int threads, FactorTable& solved, RowRange rows,
+                        const std::function<void()>& progress = {});
+
+/// How a half-sweep hands its rows on while it solves the others (factor_views.hpp): the rows
+/// are solved in `count` chunks, chunk c = even_share(rows, count, c); `after_chunk(c)` runs on
+/// the calling thread once chunk c is solved, and `progress` on it now and then during the
+/// solves (to let MPI move the chunks in flight on). Both may be empty.
+struct RowChunks {
+    int count = 1;
+    std::function<void(int chunk)> after_chunk;
+    std::function<void()> progress;
+};
 
 /// Local. solve_rows with explicit ALS solvers against `fixed` (the rows of the other side
 /// that the columns of `ratings` index).
@@ -134,16 +149,18 @@ std::int64_t solve_rows(const RatingMatrix& ratings, const FactorTable& fixed,
 /// rank: solves its block of rows (`ratings`) with `make_solver`'s solvers into `solved` (its
 /// own rows). A row that cannot be solved on any rank is an agreed NumericalError naming it
 /// (by external ID from `ids`, the IDs of every global row, with `side` = "user" or "item")
-/// and suggesting a larger lambda. The caller then passes the new rows to the ranks that read
-/// them (factor_views.hpp).
+/// and suggesting a larger lambda. The rows are solved in `chunks` (each followed by its
+/// after_chunk, which passes them to the ranks that read them: factor_views.hpp).
 void als_half_sweep(const Communicator& comm, const RatingMatrix& ratings,
                     const RowSolverFactory& make_solver, int threads, FactorTable& solved,
-                    std::span<const std::int64_t> ids, const char* side);
+                    std::span<const std::int64_t> ids, const char* side,
+                    const RowChunks& chunks = {});
 
 /// Collective: every rank of comm must call, in the same order. The explicit ALS half-sweep:
 /// als_half_sweep with explicit_row_solvers(fixed, settings).
 void als_half_sweep(const Communicator& comm, const RatingMatrix& ratings, const FactorTable& fixed,
                     const AlsSettings& settings, FactorTable& solved,
-                    std::span<const std::int64_t> ids, const char* side);
+                    std::span<const std::int64_t> ids, const char* side,
+                    const RowChunks& chunks = {});
 
 }  // namespace distmf

@@ -71,12 +71,12 @@ RowSolverFactory bpmf_row_samplers(const FactorTable& fixed, const GaussianPrior
 /// every rank's `sampled` (this rank's own rows, blocks.first(rank)..end(rank) of `blocks`;
 /// train_counts: the training ratings of every global row), the same prior on every rank,
 /// then draws its own rows against `fixed` (the rows of the other side that the columns of
-/// `ratings` index), as als_half_sweep. The caller then passes the new rows on.
+/// `ratings` index), as als_half_sweep (in `chunks`, which pass the new rows on).
 void bpmf_half_sweep(const Communicator& comm, const RatingMatrix& ratings,
                      const BlockPartition& blocks, const FactorTable& fixed,
                      const BpmfSettings& settings, std::int64_t sweep, FactorTable& sampled,
                      std::span<const std::int64_t> train_counts, std::span<const std::int64_t> ids,
-                     const char* side);
+                     const char* side, const RowChunks& chunks = {});
 
 /// Local. The number of samples state.user_samples holds (T).
 std::int64_t sample_count(const TrainState& state);

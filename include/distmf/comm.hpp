@@ -60,6 +60,39 @@ class MpiSession {
     MpiSession& operator=(MpiSession&&) = delete;
 };
 
+/// A non-blocking exchange in flight: its MPI request and what MPI reads until it completes
+/// (count arrays, derived datatypes). Open MPI moves a non-blocking collective on only inside
+/// MPI calls (MPI_THREAD_FUNNELED: the main thread's), so call test() between pieces of work
+/// and wait() at the end. Move-only; the destructor waits for an exchange still in flight.
+class PendingExchange {
+  public:
+    PendingExchange() = default;
+    ~PendingExchange();
+    PendingExchange(PendingExchange&& other) noexcept;
+    PendingExchange& operator=(PendingExchange&& other) noexcept;
+    PendingExchange(const PendingExchange&) = delete;  // owns the request
+    PendingExchange& operator=(const PendingExchange&) = delete;
+
+    /// Local (MPI_Test). Lets MPI progress the exchange; true once it is complete.
+    bool test();
+    /// Local (MPI_Wait). Returns once the exchange is complete (at once when none is pending).
+    void wait();
+
+  private:
+    friend class Communicator;
+    /// Frees the derived datatypes, once the exchange is complete.
+    void release() noexcept;
+
+    MPI_Request request_ = MPI_REQUEST_NULL;
+    std::vector<MPI_Datatype> owned_types_;  // committed here, freed on completion
+    std::vector<MPI_Datatype> send_types_;   // the arrays MPI reads until completion
+    std::vector<MPI_Datatype> receive_types_;
+    std::vector<int> send_counts_;
+    std::vector<int> send_displacements_;
+    std::vector<int> receive_counts_;
+    std::vector<int> receive_displacements_;
+};
+
 /// Maps a C++ type to its MPI datatype. Arithmetic types map to the predefined types; any
 /// other trivially copyable record travels as a committed contiguous run of bytes.
 template <class T>
@@ -147,7 +180,18 @@ class Communicator {
     template <class T>
     void all_gather_rows_in_place(std::span<T> all, std::span<const std::int64_t> first_row_of_rank,
                                   std::span<const std::int64_t> rows_per_rank,
-                                  std::int64_t row_width) const;
+                                  std::int64_t row_width) const {
+        gather_rows_in_place(all, first_row_of_rank, rows_per_rank, row_width, false);
+    }
+    /// Collective. Starts all_gather_rows_in_place (MPI_Iallgatherv): `all` must not be read
+    /// or written until the exchange returned has completed.
+    template <class T>
+    PendingExchange start_all_gather_rows_in_place(std::span<T> all,
+                                                   std::span<const std::int64_t> first_row_of_rank,
+                                                   std::span<const std::int64_t> rows_per_rank,
+                                                   std::int64_t row_width) const {
+        return gather_rows_in_place(all, first_row_of_rank, rows_per_rank, row_width, true);
+    }
     /// Collective (every rank calls it, each with its own partners; MPI_Sendrecv). Sends `send`
     /// to rank `destination` and receives exactly receive.size() values from rank `source` into
     /// `receive` (the buffers must not overlap). With destination = rank - 1 and source =
@@ -184,17 +228,24 @@ class Communicator {
                                 std::span<const std::int64_t> send_rows, std::span<T> receive,
                                 std::span<const std::int64_t> receive_rows,
                                 std::int64_t row_width) const {
-        const MpiType<T> type;
-        exchange_picked_rows(rows.data(), static_cast<std::int64_t>(rows.size()), type.get(),
-                             picked, send_rows, receive.data(),
-                             static_cast<std::int64_t>(receive.size()), receive_rows, row_width);
-        std::int64_t sent = 0;
-        std::int64_t received = 0;
-        for (std::size_t r = 0; r < send_rows.size(); ++r) {
-            sent += send_rows[r];
-            if (static_cast<int>(r) != rank_) received += receive_rows[r];
-        }
-        count_traffic<T>(sent * row_width, received * row_width);
+        const PackedCounts packed = packed_counts(receive_rows, "all_to_all_picked_rows");
+        const std::vector<std::int64_t> first_rows(packed.displacements.begin(),
+                                                   packed.displacements.end());
+        picked_rows(rows, picked, send_rows, receive, first_rows, receive_rows, row_width, false);
+    }
+    /// Collective. Starts all_to_all_picked_rows (MPI_Ialltoallw) with the rows from rank r
+    /// landing at row `receive_first_row[r]` of `receive` instead of packed: `rows` must not
+    /// be written, nor `receive` read or written, until the exchange returned has completed.
+    template <class T>
+    PendingExchange start_all_to_all_picked_rows(std::span<const T> rows,
+                                                 std::span<const int> picked,
+                                                 std::span<const std::int64_t> send_rows,
+                                                 std::span<T> receive,
+                                                 std::span<const std::int64_t> receive_first_row,
+                                                 std::span<const std::int64_t> receive_rows,
+                                                 std::int64_t row_width) const {
+        return picked_rows(rows, picked, send_rows, receive, receive_first_row, receive_rows,
+                           row_width, true);
     }
 
     /// Local. What this handle's exchanges have moved to and from other ranks so far.
@@ -217,12 +268,44 @@ class Communicator {
                                            std::uint64_t order_key) const;
 
   private:
-    /// all_to_all_picked_rows for values of MPI type `element` (buffer sizes in values).
-    void exchange_picked_rows(const void* rows, std::int64_t n_values, MPI_Datatype element,
-                              std::span<const int> picked, std::span<const std::int64_t> send_rows,
-                              void* receive, std::int64_t n_receive_values,
-                              std::span<const std::int64_t> receive_rows,
-                              std::int64_t row_width) const;
+    /// all_to_all_picked_rows (rows from rank r at row receive_first_row[r]) for values of MPI
+    /// type `element` (buffer sizes in values): MPI_Alltoallw, or started (MPI_Ialltoallw)
+    /// and returned when `start_only`.
+    PendingExchange exchange_picked_rows(const void* rows, std::int64_t n_values,
+                                         MPI_Datatype element, std::span<const int> picked,
+                                         std::span<const std::int64_t> send_rows, void* receive,
+                                         std::int64_t n_receive_values,
+                                         std::span<const std::int64_t> receive_first_row,
+                                         std::span<const std::int64_t> receive_rows,
+                                         std::int64_t row_width, bool start_only) const;
+    /// exchange_picked_rows of a typed table, counted in traffic_.
+    template <class T>
+    PendingExchange picked_rows(std::span<const T> rows, std::span<const int> picked,
+                                std::span<const std::int64_t> send_rows, std::span<T> receive,
+                                std::span<const std::int64_t> receive_first_row,
+                                std::span<const std::int64_t> receive_rows, std::int64_t row_width,
+                                bool start_only) const {
+        const MpiType<T> type;
+        PendingExchange pending = exchange_picked_rows(
+            rows.data(), static_cast<std::int64_t>(rows.size()), type.get(), picked, send_rows,
+            receive.data(), static_cast<std::int64_t>(receive.size()), receive_first_row,
+            receive_rows, row_width, start_only);
+        std::int64_t sent = 0;
+        std::int64_t received = 0;
+        for (std::size_t r = 0; r < send_rows.size(); ++r) {
+            sent += send_rows[r];
+            if (static_cast<int>(r) != rank_) received += receive_rows[r];
+        }
+        count_traffic<T>(sent * row_width, received * row_width);
+        return pending;
+    }
+    /// all_gather_rows_in_place (rank r's rows at first_row_of_rank[r]): MPI_Allgatherv, or
+    /// started (MPI_Iallgatherv) and returned when `start_only`.
+    template <class T>
+    PendingExchange gather_rows_in_place(std::span<T> all,
+                                         std::span<const std::int64_t> first_row_of_rank,
+                                         std::span<const std::int64_t> rows_per_rank,
+                                         std::int64_t row_width, bool start_only) const;
 
     /// Adds an exchange's payload to traffic_: `sent` and `received` values of T, own excluded.
     template <class T>
@@ -371,37 +454,46 @@ void Communicator::all_gather_rows_in_place(std::span<T> all,
 }
 
 template <class T>
-void Communicator::all_gather_rows_in_place(std::span<T> all,
-                                            std::span<const std::int64_t> first_row_of_rank,
-                                            std::span<const std::int64_t> rows_per_rank,
-                                            std::int64_t row_width) const {
+PendingExchange Communicator::gather_rows_in_place(std::span<T> all,
+                                                   std::span<const std::int64_t> first_row_of_rank,
+                                                   std::span<const std::int64_t> rows_per_rank,
+                                                   std::int64_t row_width, bool start_only) const {
     if (first_row_of_rank.size() != rows_per_rank.size()) {
         throw Error("all_gather_rows_in_place: one first row and one count per rank needed");
     }
-    std::vector<int> recv_counts(rows_per_rank.size());
-    std::vector<int> displacements(rows_per_rank.size());
+    PendingExchange pending;
+    pending.receive_counts_.resize(rows_per_rank.size());
+    pending.receive_displacements_.resize(rows_per_rank.size());
     std::int64_t total_rows = 0;
     for (std::size_t r = 0; r < rows_per_rank.size(); ++r) {
-        recv_counts[r] = to_mpi_count(rows_per_rank[r], "all_gather_rows_in_place");
-        displacements[r] = to_mpi_count(first_row_of_rank[r], "all_gather_rows_in_place");
+        pending.receive_counts_[r] = to_mpi_count(rows_per_rank[r], "all_gather_rows_in_place");
+        pending.receive_displacements_[r] =
+            to_mpi_count(first_row_of_rank[r], "all_gather_rows_in_place");
         if ((first_row_of_rank[r] + rows_per_rank[r]) * row_width >
             static_cast<std::int64_t>(all.size())) {
             throw Error("all_gather_rows_in_place: a rank's rows lie outside the buffer");
         }
         total_rows += rows_per_rank[r];
     }
-    if (total_rows == 0 || row_width == 0) return;
+    if (total_rows == 0 || row_width == 0) return pending;
     MPI_Datatype row_type = MPI_DATATYPE_NULL;
     check_mpi(MPI_Type_contiguous(to_mpi_count(row_width, "all_gather_rows_in_place"),
                                   MpiType<T>().get(), &row_type),
               "MPI_Type_contiguous");
+    pending.owned_types_.push_back(row_type);
     check_mpi(MPI_Type_commit(&row_type), "MPI_Type_commit");
-    const int code = MPI_Allgatherv(MPI_IN_PLACE, 0, MPI_DATATYPE_NULL, all.data(),
-                                    recv_counts.data(), displacements.data(), row_type, comm_);
-    MPI_Type_free(&row_type);
-    check_mpi(code, "MPI_Allgatherv");
+    const int code =
+        start_only
+            ? MPI_Iallgatherv(MPI_IN_PLACE, 0, MPI_DATATYPE_NULL, all.data(),
+                              pending.receive_counts_.data(), pending.receive_displacements_.data(),
+                              row_type, comm_, &pending.request_)
+            : MPI_Allgatherv(MPI_IN_PLACE, 0, MPI_DATATYPE_NULL, all.data(),
+                             pending.receive_counts_.data(), pending.receive_displacements_.data(),
+                             row_type, comm_);
+    check_mpi(code, start_only ? "MPI_Iallgatherv" : "MPI_Allgatherv");
     const std::int64_t own_rows = rows_per_rank[static_cast<std::size_t>(rank_)];
     count_traffic<T>(own_rows * row_width * (size_ - 1), (total_rows - own_rows) * row_width);
+    return pending;
 }
 
 template <class T>

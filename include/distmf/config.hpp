@@ -109,7 +109,8 @@ struct IalsConfig {
 
 /// [eval]: ranking metrics.
 struct EvalConfig {
-    int k = 10;  ///< cut-off of precision@k, recall@k, NDCG@k and MAP@k
+    int k = 10;     ///< cut-off of precision@k, recall@k, NDCG@k and MAP@k
+    int every = 1;  ///< `train`: metrics after every `every`-th iteration and the final one
 };
 
 /// Options of `distmf recommend` and `distmf predict` (top level).
@@ -133,9 +134,11 @@ struct TrainConfig {
     std::uint64_t seed = 1;   ///< seeds the initial factors (by external ID)
     double init_scale = 0.1;  ///< standard deviation of the initial factors
     int threads = 0;          ///< OpenMP threads per rank; 0: OMP_NUM_THREADS
-    int patience = 0;         ///< stop after this many iterations without a better
-                              ///< test RMSE and keep the best model; 0: never
+    int patience = 0;         ///< stop after this many evaluations (--eval.every) without a
+                              ///< better test RMSE and keep the best model; 0: never
     FactorLayout factors = FactorLayout::sharded;  ///< where the factor tables live
+    int exchange_chunks = 1;  ///< ALS/iALS/BPMF: chunks a half-sweep's rows are solved and
+                              ///< sent in (overlapping the exchange with the solve); 1: none
 };
 
 /// The largest --dsgd.grid (sub-blocks per side of a rank's block).

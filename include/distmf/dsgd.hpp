@@ -93,11 +93,13 @@ class DsgdTrainer {
     /// caller's).
     bool run_epoch(const Communicator& comm, TrainState& state, const StopCheck& stop_requested);
 
-    /// Local. Epoch state.iteration ended with the objective of state.history.back(): sets the
-    /// step size of the next epoch (next_step_size, against the epoch before; only bold
-    /// driver uses the objective). Throws
-    /// NumericalError (the same on every rank) if the objective is not finite: SGD diverged.
-    void finish_epoch(TrainState& state) const;
+    /// Local. Epoch state.iteration ended, `evaluated` (--eval.every) with the objective of
+    /// state.history.back(): sets the step size of the next epoch (next_step_size, against the
+    /// previous evaluation, state.history's one before; unevaluated, with no objective, the
+    /// bold driver keeps its step; fixed, inverse-decay and adaptive never read the objective).
+    /// Throws NumericalError (the same on every rank) if an evaluated objective is not finite:
+    /// SGD diverged.
+    void finish_epoch(TrainState& state, bool evaluated) const;
 
     /// This rank's counters.
     const DsgdCounters& counters() const noexcept { return counters_; }

@@ -65,6 +65,15 @@ class FactorRouting {
     /// blocks.first(rank)..end(rank) of the side, as a FactorTable starting there).
     void exchange(const Communicator& comm, const FactorTable& own, FactorTable& view) const;
 
+    /// Collective: every rank of comm must call, with the same `chunk` and `chunks`. Starts the
+    /// part of exchange() that moves chunk `chunk` of every rank's own rows (its share
+    /// even_share(rows of the block, chunks, chunk)) into the views that read them; this
+    /// rank's own rows of the chunk are copied into `view` at once. Until the exchange returned
+    /// has completed, that chunk of `own` must not change and `view` must not be read. The
+    /// chunks 0..chunks-1 together fill `view` as exchange() does, with the same bytes.
+    PendingExchange start_chunk_exchange(const Communicator& comm, const FactorTable& own,
+                                         FactorTable& view, int chunk, int chunks) const;
+
     /// Local. A copy of `ratings` whose columns are positions in the view instead of global
     /// indices (sharded only; every column must be one of the rows read).
     RatingMatrix localize(const RatingMatrix& ratings) const;
@@ -73,6 +82,13 @@ class FactorRouting {
     std::span<const std::int64_t> view_global_rows() const noexcept { return needed_; }
 
   private:
+    /// Throws unless `own` and `view` fit the plan.
+    void check_tables(const FactorTable& own, const FactorTable& view) const;
+    /// Sharded: copies the rows this rank reads of its own rows [first, end) (global) into
+    /// their place in the view.
+    void copy_own_rows(const FactorTable& own, FactorTable& view, std::int64_t first,
+                       std::int64_t end) const;
+
     bool sharded_ = false;
     int rank_ = 0;
     std::int64_t view_rows_ = 0;

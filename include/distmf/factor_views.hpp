@@ -18,8 +18,10 @@
 /// users and G^users_r the users who rated rank r's items in training.
 
 #include <cstdint>
+#include <functional>
 #include <string>
 
+#include "distmf/als.hpp"
 #include "distmf/comm.hpp"
 #include "distmf/config.hpp"
 #include "distmf/dataset.hpp"
@@ -56,6 +58,25 @@ class FactorViews {
     /// Collective. Passes this rank's own item rows to the ranks that read them.
     void publish_items(const Communicator& comm, const FactorTable& own_items);
 
+    /// A half-sweep that computes this rank's own rows in the chunks it is given.
+    using ChunkedSolve = std::function<void(const RowChunks& chunks)>;
+    /// Collective. Runs `solve`, the half-sweep that computes this rank's own user rows
+    /// `own_users`, and passes them on as publish_users does: with `chunks` > 1 (and P > 1),
+    /// each chunk's rows as soon as they are solved (FactorRouting::start_chunk_exchange),
+    /// while the next chunk is solved; the main thread lets MPI progress the exchanges in
+    /// flight (MPI_Test) between chunks and waits for them all at the end. The view receives
+    /// the same bytes as with publish_users.
+    void solve_and_publish_users(const Communicator& comm, const FactorTable& own_users, int chunks,
+                                 const ChunkedSolve& solve);
+    /// Collective. The same for the item rows.
+    void solve_and_publish_items(const Communicator& comm, const FactorTable& own_items, int chunks,
+                                 const ChunkedSolve& solve);
+    /// Local. Seconds the main thread spent in solve_and_publish_* exchanging rather than
+    /// solving (the blocking exchange, or starting, testing and waiting for the chunks' ones;
+    /// waiting for a slower rank included), and the number of such half-sweeps.
+    double publish_seconds() const noexcept { return publish_seconds_; }
+    std::int64_t published_half_sweeps() const noexcept { return published_half_sweeps_; }
+
     /// This rank's users' training ratings; columns are rows of items().
     const RatingMatrix& user_ratings() const noexcept { return *user_ratings_; }
     /// This rank's users' test ratings; columns are rows of items().
@@ -78,6 +99,11 @@ class FactorViews {
     FactorLayout layout() const noexcept { return layout_; }
 
   private:
+    /// solve_and_publish_* for one side: `routing` fills `view` from every rank's `own`.
+    void solve_and_publish(const Communicator& comm, const FactorRouting& routing,
+                           const FactorTable& own, FactorTable& view, int chunks,
+                           const ChunkedSolve& solve);
+
     FactorLayout layout_;
     FactorRouting item_routing_;
     FactorRouting user_routing_;
@@ -92,12 +118,15 @@ class FactorViews {
     FactorTable users_;
     const FactorTable* items_read_ = &items_;
     const FactorTable* users_read_ = &users_;
+    double publish_seconds_ = 0.0;
+    std::int64_t published_half_sweeps_ = 0;
 };
 
 /// Collective. One line on what the factor tables cost each rank in `views`' layout: the
 /// bytes of its own rows (`own_users`, `own_items`) plus its views, and the bytes it received
 /// per iteration (`received_bytes` over `iterations`, as counted by Communicator::traffic()),
-/// each as the largest over ranks and the mean.
+/// each as the largest over ranks and the mean; and, after half-sweeps (P > 1), the seconds
+/// per half-sweep spent publishing (FactorViews::publish_seconds), on the slowest rank.
 std::string describe_factor_costs(const Communicator& comm, const FactorViews& views,
                                   const FactorTable& own_users, const FactorTable& own_items,
                                   std::int64_t received_bytes, std::int64_t iterations);

@@ -1,8 +1,9 @@
 #pragma once
 /// @file train.hpp
 /// The training loop of `distmf train`: ALS iterations (a user half-sweep, then an item
-/// half-sweep) or DSGD epochs (dsgd.hpp), global metrics after each, progress on rank 0, a
-/// JSON-lines metrics file, optional early stopping, and the model file at the end.
+/// half-sweep) or DSGD epochs (dsgd.hpp), global metrics after every --eval.every-th and the
+/// last, progress on rank 0 after each, a JSON-lines metrics file (one line per evaluation),
+/// optional early stopping (patience in evaluations), and the model file at the end.
 
 #include <cstdint>
 #include <functional>
@@ -38,7 +39,9 @@ enum class TrainOutcome {
 
 /// Collective: every rank of comm must call. Runs --model.algorithm (ALS or DSGD) from
 /// `state` (fresh or resumed, possibly inside an iteration) to --train.iterations or an early
-/// stop, printing progress and writing metrics. After every ALS half-sweep, DSGD sub-epoch and
+/// stop, printing progress and writing metrics (of the iterations --eval.every selects and of
+/// the final model, always evaluated, also when nothing was left to run). After every ALS
+/// half-sweep, DSGD sub-epoch and
 /// iteration it asks `stop_check` (by default: did a stop signal arrive on any rank,
 /// stop_agreed); if so it returns `interrupted` at once, with `state` complete for a
 /// checkpoint. `run_start` is the MPI_Wtime() at which the run began (for elapsed_seconds).

@@ -144,13 +144,23 @@ RowSolverFactory explicit_row_solvers(const FactorTable& fixed, const AlsSetting
 
 std::int64_t solve_rows(const RatingMatrix& ratings, const RowSolverFactory& make_solver,
                         int threads, FactorTable& solved) {
+    return solve_rows(ratings, make_solver, threads, solved, RowRange{0, ratings.n_rows()});
+}
+
+std::int64_t solve_rows(const RatingMatrix& ratings, const RowSolverFactory& make_solver,
+                        int threads, FactorTable& solved, RowRange rows,
+                        const std::function<void()>& progress) {
+    constexpr std::int64_t progress_every_rows = 16;
     std::int64_t first_failure = std::numeric_limits<std::int64_t>::max();
 #pragma omp parallel num_threads(std::max(1, threads))
     {
         const std::unique_ptr<RowSolver> solver = make_solver();
         Eigen::VectorXf solution(solved.width());
 #pragma omp for schedule(dynamic, 16) reduction(min : first_failure)
-        for (std::int64_t row = 0; row < ratings.n_rows(); ++row) {
+        for (std::int64_t row = rows.first; row < rows.end(); ++row) {
+            if (progress && row % progress_every_rows == 0 && omp_get_thread_num() == 0) {
+                progress();
+            }
             const std::int64_t global_row = ratings.first_row + row;
             if (ratings.row_size(row) == 0) {
                 solved.row(global_row).setZero();
@@ -174,8 +184,15 @@ std::int64_t solve_rows(const RatingMatrix& ratings, const FactorTable& fixed,
 
 void als_half_sweep(const Communicator& comm, const RatingMatrix& ratings,
                     const RowSolverFactory& make_solver, int threads, FactorTable& solved,
-                    std::span<const std::int64_t> ids, const char* side) {
-    const std::int64_t failed_row = solve_rows(ratings, make_solver, threads, solved);
+                    std::span<const std::int64_t> ids, const char* side, const RowChunks& chunks) {
+    std::int64_t failed_row = -1;
+    for (int chunk = 0; chunk < chunks.count; ++chunk) {
+        const std::int64_t failed =
+            solve_rows(ratings, make_solver, threads, solved,
+                       even_share(ratings.n_rows(), chunks.count, chunk), chunks.progress);
+        if (failed_row < 0) failed_row = failed;
+        if (chunks.after_chunk) chunks.after_chunk(chunk);
+    }
     std::optional<std::string> error;
     if (failed_row >= 0) {
         error = std::string("ALS could not solve the system of ") + side + " " +
@@ -189,9 +206,9 @@ void als_half_sweep(const Communicator& comm, const RatingMatrix& ratings,
 
 void als_half_sweep(const Communicator& comm, const RatingMatrix& ratings, const FactorTable& fixed,
                     const AlsSettings& settings, FactorTable& solved,
-                    std::span<const std::int64_t> ids, const char* side) {
+                    std::span<const std::int64_t> ids, const char* side, const RowChunks& chunks) {
     als_half_sweep(comm, ratings, explicit_row_solvers(fixed, settings), settings.threads, solved,
-                   ids, side);
+                   ids, side, chunks);
 }
 
 }  // namespace distmf

@@ -79,7 +79,7 @@ void bpmf_half_sweep(const Communicator& comm, const RatingMatrix& ratings,
                      const BlockPartition& blocks, const FactorTable& fixed,
                      const BpmfSettings& settings, std::int64_t sweep, FactorTable& sampled,
                      std::span<const std::int64_t> train_counts, std::span<const std::int64_t> ids,
-                     const char* side) {
+                     const char* side, const RowChunks& chunks) {
     const std::uint64_t stream = bpmf_half_sweep_stream(settings, sweep, side);
     SplitMix64 prior_random(stream);
     const std::span<const std::int64_t> own_counts = train_counts.subspan(
@@ -88,7 +88,7 @@ void bpmf_half_sweep(const Communicator& comm, const RatingMatrix& ratings,
         sample_prior(row_moments(comm, sampled, blocks, own_counts, settings.threads),
                      settings.beta0, prior_random);
     als_half_sweep(comm, ratings, bpmf_row_samplers(fixed, prior, ids, settings, stream),
-                   settings.threads, sampled, ids, side);
+                   settings.threads, sampled, ids, side, chunks);
 }
 
 std::int64_t sample_count(const TrainState& state) {

@@ -134,6 +134,7 @@ void write_state(const Communicator& comm, const H5Handle& file, const Config& c
     write_attribute<std::int64_t>(group, "users_half_done", state.users_half_done ? 1 : 0);
     write_attribute<std::int64_t>(group, "best_iteration", state.best_iteration);
     write_attribute<std::int64_t>(group, "stopped_early", state.stopped_early ? 1 : 0);
+    write_attribute<std::int64_t>(group, "eval_every", config.eval.every);
     write_attribute<std::uint64_t>(group, "data_fingerprint", fingerprint);
     write_attribute<std::uint64_t>(group, "data_seed", config.data.seed);
     write_attribute<double>(group, "lambda", config.model.lambda);
@@ -190,6 +191,7 @@ struct LoadedCheckpoint {
     double bias_lambda = 0.0;
     std::string regularization;
     std::string implicit;           ///< implicit_description of the run that wrote it
+    std::int64_t eval_every = 0;    ///< its --eval.every (0: written before the option)
     BpmfState bpmf;                 ///< the [bpmf] settings of the run that wrote it (BPMF only)
     std::optional<DsgdState> dsgd;  ///< its [dsgd] settings (DSGD; absent in older files)
 };
@@ -239,6 +241,21 @@ void read_bpmf_state(const Communicator& comm, const H5Handle& file, const H5Han
                                             rows.item_coverage, static_cast<int>(width), false);
 }
 
+/// Throws InputError unless the history holds evaluated iterations (--eval.every) in ascending
+/// order, none after state.iteration, among them the best one (--train.patience).
+void check_history(const std::string& path, const TrainState& state) {
+    std::int64_t previous = 0;
+    bool has_best = state.best_iteration == 0;
+    for (const IterationRecord& record : state.history) {
+        if (record.iteration <= previous || record.iteration > state.iteration) {
+            throw InputError(path + ": the history does not match the iteration count");
+        }
+        previous = record.iteration;
+        has_best = has_best || record.iteration == state.best_iteration;
+    }
+    if (!has_best) throw InputError(path + ": the best iteration is not in the history");
+}
+
 /// Collective. Reads a checkpoint from the open file: of the factor tables (and the best and
 /// BPMF sample tables), this rank's own rows of `dataset`'s blocks, or every row when null.
 LoadedCheckpoint read_checkpoint(const Communicator& comm, const H5Handle& file,
@@ -275,9 +292,7 @@ LoadedCheckpoint read_checkpoint(const Communicator& comm, const H5Handle& file,
         state.history.push_back(
             {static_cast<std::int64_t>(v[0]), v[1], v[2], v[3], v[4], v[5], v[6]});
     }
-    if (static_cast<std::int64_t>(state.history.size()) != state.iteration) {
-        throw InputError(file.file() + ": the history does not match the iteration count");
-    }
+    check_history(file.file(), state);
     if (has_object(group, "ranking_history")) {  // absent in checkpoints of older versions
         const std::vector<double> ranking =
             read_checked_rows<double>(file, "state/ranking_history", ranking_columns, true);
@@ -296,6 +311,9 @@ LoadedCheckpoint read_checkpoint(const Communicator& comm, const H5Handle& file,
     }
     loaded.implicit =
         has_attribute(group, "implicit") ? read_string_attribute(group, "implicit") : "";
+    if (has_attribute(group, "eval_every")) {
+        loaded.eval_every = read_attribute<std::int64_t>(group, "eval_every");
+    }
     if (state.best_iteration > 0) {
         state.best_users = state_table(comm, file, "state/best_users", rows.users,
                                        rows.user_coverage, info.k, info.biases);
@@ -463,6 +481,11 @@ void check_compatible(const LoadedCheckpoint& loaded, const std::string& path, c
     if (loaded.fingerprint != fingerprint || loaded.model.user_ids != dataset.user_ids ||
         loaded.model.item_ids != dataset.item_ids) {
         refuse("the training data differs (another file, split or test set)");
+    }
+    if (loaded.eval_every > 0 && loaded.eval_every != config.eval.every) {
+        log.info("evaluations follow --eval.every " + number_text(config.eval.every) +
+                 " from here (multiples of it, and the last iteration); " + path +
+                 " was written with --eval.every " + number_text(loaded.eval_every));
     }
     std::vector<std::string> differences = model_differences(loaded, config);
     if (config.model.algorithm == Algorithm::dsgd) {

@@ -2,6 +2,7 @@
 
 #include <algorithm>
 #include <exception>
+#include <utility>
 
 namespace distmf {
 
@@ -79,70 +80,132 @@ PackedCounts packed_counts(std::span<const std::int64_t> counts, const char* wha
     return packed;
 }
 
-void Communicator::exchange_picked_rows(const void* rows, std::int64_t n_values,
-                                        MPI_Datatype element, std::span<const int> picked,
-                                        std::span<const std::int64_t> send_rows, void* receive,
-                                        std::int64_t n_receive_values,
-                                        std::span<const std::int64_t> receive_rows,
-                                        std::int64_t row_width) const {
+PendingExchange Communicator::exchange_picked_rows(
+    const void* rows, std::int64_t n_values, MPI_Datatype element, std::span<const int> picked,
+    std::span<const std::int64_t> send_rows, void* receive, std::int64_t n_receive_values,
+    std::span<const std::int64_t> receive_first_row, std::span<const std::int64_t> receive_rows,
+    std::int64_t row_width, bool start_only) const {
     const auto n_ranks = static_cast<std::size_t>(size_);
     const auto self = static_cast<std::size_t>(rank_);
-    if (send_rows.size() != n_ranks || receive_rows.size() != n_ranks || send_rows[self] != 0) {
+    if (send_rows.size() != n_ranks || receive_rows.size() != n_ranks ||
+        receive_first_row.size() != n_ranks || send_rows[self] != 0) {
         throw Error("all_to_all_picked_rows: one count per rank needed, none to itself");
     }
     const PackedCounts sent = packed_counts(send_rows, "all_to_all_picked_rows");
-    const PackedCounts arriving = packed_counts(receive_rows, "all_to_all_picked_rows");
     const std::int64_t n_rows = row_width == 0 ? 0 : n_values / row_width;
-    if (sent.total != static_cast<std::int64_t>(picked.size()) ||
-        arriving.total * row_width != n_receive_values ||
-        std::any_of(picked.begin(), picked.end(),
-                    [n_rows](int row) { return row < 0 || row >= n_rows; })) {
-        throw Error("all_to_all_picked_rows: row counts do not match the buffers");
+    const std::int64_t n_receive_rows = row_width == 0 ? 0 : n_receive_values / row_width;
+    bool fits = sent.total == static_cast<std::int64_t>(picked.size()) &&
+                std::all_of(picked.begin(), picked.end(),
+                            [n_rows](int row) { return row >= 0 && row < n_rows; });
+    for (std::size_t r = 0; r < n_ranks; ++r) {
+        fits = fits && receive_first_row[r] >= 0 &&
+               receive_first_row[r] + receive_rows[r] <= n_receive_rows;
     }
-    if (row_width == 0) return;
+    if (!fits) throw Error("all_to_all_picked_rows: row counts do not match the buffers");
+    PendingExchange pending;
+    if (row_width == 0) return pending;
     MPI_Datatype row_type = MPI_DATATYPE_NULL;
     check_mpi(
         MPI_Type_contiguous(to_mpi_count(row_width, "all_to_all_picked_rows"), element, &row_type),
         "MPI_Type_contiguous");
+    pending.owned_types_.push_back(row_type);
     check_mpi(MPI_Type_commit(&row_type), "MPI_Type_commit");
     int element_size = 0;
     check_mpi(MPI_Type_size(element, &element_size), "MPI_Type_size");
     const std::int64_t row_bytes = row_width * element_size;
     // One indexed type per destination picks its rows out of `rows`; rows arrive contiguous.
-    std::vector<MPI_Datatype> send_types(n_ranks, row_type);
-    std::vector<int> send_counts(n_ranks, 0);
-    std::vector<int> send_displacements(n_ranks, 0);
+    pending.send_types_.assign(n_ranks, row_type);
+    pending.send_counts_.assign(n_ranks, 0);
+    pending.send_displacements_.assign(n_ranks, 0);
     // Each source's rows land at their byte offset, which may pass 2 GiB: an hindexed type
     // (MPI_Aint offset) per source, with Alltoallw's int displacements left at 0.
-    std::vector<MPI_Datatype> receive_types(n_ranks, row_type);
-    std::vector<int> receive_counts(n_ranks, 0);
-    const std::vector<int> receive_displacements(n_ranks, 0);
+    pending.receive_types_.assign(n_ranks, row_type);
+    pending.receive_counts_.assign(n_ranks, 0);
+    pending.receive_displacements_.assign(n_ranks, 0);
     for (std::size_t r = 0; r < n_ranks; ++r) {
-        if (r != self && arriving.counts[r] != 0) {  // nothing from itself: the caller's gap
-            const auto offset = static_cast<MPI_Aint>(arriving.displacements[r] * row_bytes);
-            check_mpi(MPI_Type_create_hindexed_block(1, arriving.counts[r], &offset, row_type,
-                                                     &receive_types[r]),
+        if (r != self && receive_rows[r] != 0) {  // nothing from itself: the caller's gap
+            const auto offset = static_cast<MPI_Aint>(receive_first_row[r] * row_bytes);
+            MPI_Datatype& type = pending.receive_types_[r];
+            check_mpi(MPI_Type_create_hindexed_block(
+                          1, to_mpi_count(receive_rows[r], "all_to_all_picked_rows"), &offset,
+                          row_type, &type),
                       "MPI_Type_create_hindexed_block");
-            check_mpi(MPI_Type_commit(&receive_types[r]), "MPI_Type_commit");
-            receive_counts[r] = 1;
+            pending.owned_types_.push_back(type);
+            check_mpi(MPI_Type_commit(&type), "MPI_Type_commit");
+            pending.receive_counts_[r] = 1;
         }
         if (sent.counts[r] == 0) continue;
-        check_mpi(
-            MPI_Type_create_indexed_block(sent.counts[r], 1, picked.data() + sent.displacements[r],
-                                          row_type, &send_types[r]),
-            "MPI_Type_create_indexed_block");
-        check_mpi(MPI_Type_commit(&send_types[r]), "MPI_Type_commit");
-        send_counts[r] = 1;
+        MPI_Datatype& type = pending.send_types_[r];
+        check_mpi(MPI_Type_create_indexed_block(
+                      sent.counts[r], 1, picked.data() + sent.displacements[r], row_type, &type),
+                  "MPI_Type_create_indexed_block");
+        pending.owned_types_.push_back(type);
+        check_mpi(MPI_Type_commit(&type), "MPI_Type_commit");
+        pending.send_counts_[r] = 1;
     }
-    const int code = MPI_Alltoallw(rows, send_counts.data(), send_displacements.data(),
-                                   send_types.data(), receive, receive_counts.data(),
-                                   receive_displacements.data(), receive_types.data(), comm_);
-    for (std::size_t r = 0; r < n_ranks; ++r) {
-        if (send_counts[r] != 0) MPI_Type_free(&send_types[r]);
-        if (receive_counts[r] != 0) MPI_Type_free(&receive_types[r]);
+    PendingExchange& p = pending;
+    const int code =
+        start_only ? MPI_Ialltoallw(rows, p.send_counts_.data(), p.send_displacements_.data(),
+                                    p.send_types_.data(), receive, p.receive_counts_.data(),
+                                    p.receive_displacements_.data(), p.receive_types_.data(), comm_,
+                                    &p.request_)
+                   : MPI_Alltoallw(rows, p.send_counts_.data(), p.send_displacements_.data(),
+                                   p.send_types_.data(), receive, p.receive_counts_.data(),
+                                   p.receive_displacements_.data(), p.receive_types_.data(), comm_);
+    check_mpi(code, start_only ? "MPI_Ialltoallw" : "MPI_Alltoallw");
+    return pending;
+}
+
+PendingExchange::~PendingExchange() {
+    if (request_ != MPI_REQUEST_NULL) MPI_Wait(&request_, MPI_STATUS_IGNORE);  // never throws
+    release();
+}
+
+PendingExchange::PendingExchange(PendingExchange&& other) noexcept
+    : request_(std::exchange(other.request_, MPI_REQUEST_NULL)),
+      owned_types_(std::move(other.owned_types_)),
+      send_types_(std::move(other.send_types_)),
+      receive_types_(std::move(other.receive_types_)),
+      send_counts_(std::move(other.send_counts_)),
+      send_displacements_(std::move(other.send_displacements_)),
+      receive_counts_(std::move(other.receive_counts_)),
+      receive_displacements_(std::move(other.receive_displacements_)) {
+    other.owned_types_.clear();
+}
+
+PendingExchange& PendingExchange::operator=(PendingExchange&& other) noexcept {
+    if (this != &other) {
+        PendingExchange old(std::move(*this));  // waits for and frees what this held
+        request_ = std::exchange(other.request_, MPI_REQUEST_NULL);
+        owned_types_ = std::exchange(other.owned_types_, {});
+        send_types_ = std::move(other.send_types_);
+        receive_types_ = std::move(other.receive_types_);
+        send_counts_ = std::move(other.send_counts_);
+        send_displacements_ = std::move(other.send_displacements_);
+        receive_counts_ = std::move(other.receive_counts_);
+        receive_displacements_ = std::move(other.receive_displacements_);
     }
-    MPI_Type_free(&row_type);
-    check_mpi(code, "MPI_Alltoallw");
+    return *this;
+}
+
+bool PendingExchange::test() {
+    if (request_ == MPI_REQUEST_NULL) return true;
+    int done = 0;
+    check_mpi(MPI_Test(&request_, &done, MPI_STATUS_IGNORE), "MPI_Test");
+    if (done != 0) release();
+    return done != 0;
+}
+
+void PendingExchange::wait() {
+    if (request_ != MPI_REQUEST_NULL) {
+        check_mpi(MPI_Wait(&request_, MPI_STATUS_IGNORE), "MPI_Wait");
+    }
+    release();
+}
+
+void PendingExchange::release() noexcept {
+    for (MPI_Datatype& type : owned_types_) MPI_Type_free(&type);
+    owned_types_.clear();
 }
 
 }  // namespace distmf

@@ -400,6 +400,10 @@ void declare_options(Config& c, OptionRegistry& r) {
     r.add("k", c.eval.k,
           "cut-off of precision@k, recall@k, NDCG@k and MAP@k (over all items the user has "
           "no training interaction with); >= 1");
+    r.add("every", c.eval.every,
+          "train: compute the metrics (RMSE, objective, ranking) only after iterations that are "
+          "multiples of this, and after the last one (--train.iterations or an early stop); "
+          "--train.patience counts these evaluations; >= 1 (evaluate ignores it)");
 
     r.group("train", "Training [train]");
     r.add("iterations", c.train.iterations,
@@ -411,12 +415,19 @@ void declare_options(Config& c, OptionRegistry& r) {
           "regularize DSGD more (it starts nearer 0); ALS hardly depends on it");
     r.add("threads", c.train.threads, "OpenMP threads per rank; 0: from OMP_NUM_THREADS");
     r.add("patience", c.train.patience,
-          "stop when the test RMSE has not improved for this many iterations and keep the "
-          "best model; 0: run every iteration");
+          "stop when the test RMSE (implicit: NDCG) has not improved for this many evaluations "
+          "(one every --eval.every iterations) and keep the best evaluated model; 0: run every "
+          "iteration");
     r.add("factors", c.train.factors,
           "where the factor tables live: sharded (each rank its own rows plus the rows its "
           "ratings touch, exchanged by all-to-all) or replicated (all of W and H on every rank, "
           "all-gathered); the results are bitwise the same");
+    r.add("exchange-chunks", c.train.exchange_chunks,
+          "ALS, implicit ALS, BPMF with P > 1: a rank solves its rows of a half-sweep in this "
+          "many chunks and starts sending each chunk to the ranks that read it (non-blocking) "
+          "while it solves the next (worth it over a network, with a core per rank: an "
+          "oversubscribed rank yields its core at each MPI_Test); 1: solve every row, then "
+          "exchange; in [1, 4096]. The results are bitwise the same");
 
     r.group("dsgd", "Distributed SGD [dsgd] (with --model.algorithm dsgd)");
     r.add("step-size", c.dsgd.step_size,

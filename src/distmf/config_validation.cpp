@@ -56,6 +56,9 @@ void validate_dsgd(const DsgdConfig& s, FailFunction fail) {
 /// The [ials] and [eval] rules of `distmf train`.
 void validate_implicit(const Config& config, FailFunction fail) {
     if (config.eval.k < 1) fail("eval", "k", "must be >= 1, got " + value_text(config.eval.k));
+    if (config.eval.every < 1) {
+        fail("eval", "every", "must be >= 1, got " + value_text(config.eval.every));
+    }
     if (config.model.algorithm != Algorithm::ials) return;
     if (config.model.biases) {
         fail("model", "biases",
@@ -165,6 +168,10 @@ void validate(const Config& config, Command command) {
             fail("train", "iterations", "must be >= 1, got " + value_text(t.iterations));
         }
         if (t.threads < 0) fail("train", "threads", "must be >= 0, got " + value_text(t.threads));
+        if (t.exchange_chunks < 1 || t.exchange_chunks > 4096) {
+            fail("train", "exchange-chunks",
+                 "must be in [1, 4096], got " + value_text(t.exchange_chunks));
+        }
         if (!(t.init_scale > 0.0) || !std::isfinite(t.init_scale)) {
             fail("train", "init-scale",
                  "must be a finite number > 0, got " + value_text(t.init_scale));

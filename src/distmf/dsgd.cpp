@@ -201,7 +201,13 @@ void DsgdTrainer::rotate(const Communicator& comm, int item_block) {
     counters_.rotation_seconds += MPI_Wtime() - start;
 }
 
-void DsgdTrainer::finish_epoch(TrainState& state) const {
+void DsgdTrainer::finish_epoch(TrainState& state, bool evaluated) const {
+    if (!evaluated) {  // no objective: the schedules that need none go on, the bold driver waits
+        state.step_size = next_step_size(options_, state.step_size, state.iteration,
+                                         std::numeric_limits<double>::quiet_NaN(),
+                                         std::numeric_limits<double>::quiet_NaN());
+        return;
+    }
     const std::size_t n = state.history.size();
     const double objective = state.history.back().objective;
     if (!std::isfinite(objective)) {

@@ -2,6 +2,7 @@
 
 #include <algorithm>
 #include <array>
+#include <optional>
 #include <vector>
 
 #include "distmf/log.hpp"
@@ -85,6 +86,67 @@ void FactorViews::publish_items(const Communicator& comm, const FactorTable& own
     item_routing_.exchange(comm, own_items, items_);
 }
 
+void FactorViews::solve_and_publish_users(const Communicator& comm, const FactorTable& own_users,
+                                          int chunks, const ChunkedSolve& solve) {
+    if (whole_on_one_rank_) {
+        solve(RowChunks{});
+        users_read_ = &own_users;
+        return;
+    }
+    solve_and_publish(comm, user_routing_, own_users, users_, chunks, solve);
+}
+
+void FactorViews::solve_and_publish_items(const Communicator& comm, const FactorTable& own_items,
+                                          int chunks, const ChunkedSolve& solve) {
+    if (whole_on_one_rank_) {
+        solve(RowChunks{});
+        items_read_ = &own_items;
+        return;
+    }
+    solve_and_publish(comm, item_routing_, own_items, items_, chunks, solve);
+}
+
+void FactorViews::solve_and_publish(const Communicator& comm, const FactorRouting& routing,
+                                    const FactorTable& own, FactorTable& view, int chunks,
+                                    const ChunkedSolve& solve) {
+    ++published_half_sweeps_;
+    if (chunks <= 1) {
+        solve(RowChunks{});
+        const double start = MPI_Wtime();
+        routing.exchange(comm, own, view);
+        publish_seconds_ += MPI_Wtime() - start;
+        return;
+    }
+    std::vector<PendingExchange> in_flight;
+    in_flight.reserve(static_cast<std::size_t>(chunks));
+    // MPI errors while the solve's threads run are kept for after it (no throw from inside
+    // an OpenMP region).
+    std::optional<MpiError> progress_error;
+    const auto test_in_flight = [&] {
+        const double start = MPI_Wtime();
+        try {
+            for (PendingExchange& exchange : in_flight) exchange.test();
+        } catch (const MpiError& error) {
+            if (!progress_error) progress_error = error;
+        }
+        publish_seconds_ += MPI_Wtime() - start;
+    };
+    const RowChunks hook{
+        chunks,
+        [&](int chunk) {
+            const double start = MPI_Wtime();
+            in_flight.push_back(routing.start_chunk_exchange(comm, own, view, chunk, chunks));
+            publish_seconds_ += MPI_Wtime() - start;
+            test_in_flight();
+        },
+        test_in_flight};
+    solve(hook);
+    const double start = MPI_Wtime();
+    for (PendingExchange& exchange : in_flight) exchange.wait();
+    publish_seconds_ += MPI_Wtime() - start;
+    if (progress_error) throw *progress_error;
+}
+
 namespace {
 
 std::int64_t table_bytes(const FactorTable& table) {
@@ -113,10 +175,18 @@ std::string describe_factor_costs(const Communicator& comm, const FactorViews& v
         static_cast<double>(table_bytes(own_users) + table_bytes(own_items) + views.held_bytes());
     const double received = static_cast<double>(received_bytes) /
                             static_cast<double>(std::max<std::int64_t>(iterations, 1));
-    return format_text("factor tables (%s): %s; received per iteration: %s",
-                       views.layout() == FactorLayout::sharded ? "sharded" : "replicated",
-                       max_and_mean_mb(comm.all_gather(memory)).c_str(),
-                       max_and_mean_mb(comm.all_gather(received)).c_str());
+    std::string line =
+        format_text("factor tables (%s): %s; received per iteration: %s",
+                    views.layout() == FactorLayout::sharded ? "sharded" : "replicated",
+                    max_and_mean_mb(comm.all_gather(memory)).c_str(),
+                    max_and_mean_mb(comm.all_gather(received)).c_str());
+    const std::int64_t half_sweeps = views.published_half_sweeps();
+    if (half_sweeps > 0) {  // the same count on every rank (none on one rank)
+        line += format_text(
+            "; publishing %.4f s per half-sweep on the slowest rank",
+            comm.all_reduce_max(views.publish_seconds()) / static_cast<double>(half_sweeps));
+    }
+    return line;
 }
 
 }  // namespace distmf

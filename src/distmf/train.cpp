@@ -3,6 +3,7 @@
 #include <mpi.h>
 #include <omp.h>
 
+#include <algorithm>
 #include <cmath>
 #include <cstdio>
 #include <fstream>
@@ -49,27 +50,27 @@ bool is_bpmf(const Config& config) { return config.model.algorithm == Algorithm:
 /// differ only in the row solver. fixed_own / fixed_blocks: the other side's own rows on this
 /// rank and its blocks (implicit ALS sums F^T F over every rank's rows). train_counts: the
 /// training ratings of every global row of `solved` (BPMF's prior uses only rows that have
-/// some). The caller passes the new rows on.
+/// some). The rows are solved in `chunks`, which pass them on.
 void half_sweep(const Communicator& comm, const Config& config, const RatingMatrix& ratings,
                 const BlockPartition& blocks, const FactorTable& fixed,
                 const FactorTable& fixed_own, const BlockPartition& fixed_blocks,
                 const AlsSettings& settings, std::int64_t iteration, FactorTable& solved,
                 std::span<const std::int64_t> train_counts, std::span<const std::int64_t> ids,
-                const char* side) {
+                const char* side, const RowChunks& chunks) {
     if (is_bpmf(config)) {
         const BpmfSettings bpmf = bpmf_settings(config, settings.global_mean, settings.threads);
         bpmf_half_sweep(comm, ratings, blocks, fixed, bpmf, iteration, solved, train_counts, ids,
-                        side);
+                        side, chunks);
         return;
     }
     if (!is_implicit(config)) {
-        als_half_sweep(comm, ratings, fixed, settings, solved, ids, side);
+        als_half_sweep(comm, ratings, fixed, settings, solved, ids, side, chunks);
         return;
     }
     const ImplicitSettings implicit = implicit_settings(config.ials);
     const Eigen::MatrixXd gram = distributed_gram(comm, fixed_own, fixed_blocks, settings.threads);
     als_half_sweep(comm, ratings, implicit_row_solvers(fixed, gram, settings, implicit),
-                   settings.threads, solved, ids, side);
+                   settings.threads, solved, ids, side, chunks);
 }
 
 /// Calls `use(users, items)` with the tables the model predicts with: the current factors, or
@@ -172,12 +173,41 @@ double early_stop_score(const Config& config, const IterationRecord& record) {
     return is_implicit(config) ? -record.test_ndcg : record.test_rmse;
 }
 
-/// The progress line of an iteration: ranking metrics when there are any (implicit ALS, cut-off
-/// k); `suffix` ends it (DSGD: the step size the epoch ran with; BPMF: the samples averaged).
-std::string progress_line(const IterationRecord& r, std::int64_t total, double seconds_left, int k,
-                          const std::string& suffix) {
+/// Whether the model after iteration `iteration` is evaluated: every --eval.every-th iteration
+/// (counted from the start of training, whatever the resumes), and the last one.
+bool is_evaluated(const Config& config, std::int64_t iteration) {
+    return iteration % config.eval.every == 0 || iteration >= config.train.iterations;
+}
+
+/// The record of the evaluation of iteration `iteration` (one of state.history, which holds
+/// the evaluated iterations in ascending order).
+const IterationRecord& evaluation_of(const TrainState& state, std::int64_t iteration) {
+    const auto found = std::lower_bound(
+        state.history.begin(), state.history.end(), iteration,
+        [](const IterationRecord& record, std::int64_t value) { return record.iteration < value; });
+    if (found == state.history.end() || found->iteration != iteration) {
+        throw Error(
+            format_text("iteration %lld was not evaluated", static_cast<long long>(iteration)));
+    }
+    return *found;
+}
+
+/// The evaluations in state.history after iteration `iteration`.
+std::int64_t evaluations_after(const TrainState& state, std::int64_t iteration) {
+    return std::count_if(state.history.begin(), state.history.end(),
+                         [iteration](const IterationRecord& r) { return r.iteration > iteration; });
+}
+
+/// The progress line of an iteration: its figures when it was `evaluated`, with ranking
+/// metrics when there are any (implicit ALS, cut-off k), then its seconds; `suffix` ends it
+/// (DSGD: the step size the epoch ran with; BPMF: the samples averaged).
+std::string progress_line(const IterationRecord& r, bool evaluated, std::int64_t total,
+                          double seconds_left, int k, const std::string& suffix) {
     std::string line = format_text("iter %3lld/%lld", static_cast<long long>(r.iteration),
                                    static_cast<long long>(total));
+    if (!evaluated) {
+        return line + format_text("  %.2f s  eta %.0f s", r.seconds, seconds_left) + suffix;
+    }
     if (!std::isnan(r.train_rmse)) line += format_text("  train RMSE %.4f", r.train_rmse);
     if (!std::isnan(r.test_rmse))
         line += format_text("  test RMSE %.4f  MAE %.4f", r.test_rmse, r.test_mae);
@@ -191,8 +221,9 @@ std::string progress_line(const IterationRecord& r, std::int64_t total, double s
     return line + suffix;
 }
 
-/// Rank 0's JSON-lines metrics file: rewritten from the state's history when training starts
-/// (so a resumed run's file holds each iteration exactly once), then appended to.
+/// Rank 0's JSON-lines metrics file, one line per evaluated iteration (--eval.every):
+/// rewritten from the state's history when training starts (so a resumed run's file holds
+/// each evaluation exactly once), then appended to.
 class MetricsFile {
   public:
     /// Collective: an open failure on rank 0 is an agreed InputError.
@@ -222,18 +253,21 @@ bool alternating_iteration(const Communicator& comm, const Config& config, const
                            const AlsSettings& settings, FactorViews& views, TrainState& state,
                            const StopCheck& stop_requested) {
     const std::int64_t iteration = state.iteration + 1;
+    const int chunks = config.train.exchange_chunks;
     if (!state.users_half_done) {
-        half_sweep(comm, config, views.user_ratings(), dataset.user_blocks, views.items(),
-                   state.items, dataset.item_blocks, settings, iteration, state.users,
-                   dataset.user_train_counts, dataset.user_ids, "user");
-        views.publish_users(comm, state.users);
+        views.solve_and_publish_users(comm, state.users, chunks, [&](const RowChunks& solving) {
+            half_sweep(comm, config, views.user_ratings(), dataset.user_blocks, views.items(),
+                       state.items, dataset.item_blocks, settings, iteration, state.users,
+                       dataset.user_train_counts, dataset.user_ids, "user", solving);
+        });
         state.users_half_done = true;
         if (stop_requested()) return false;
     }
-    half_sweep(comm, config, views.item_ratings(), dataset.item_blocks, views.users(), state.users,
-               dataset.user_blocks, settings, iteration, state.items, dataset.item_train_counts,
-               dataset.item_ids, "item");
-    views.publish_items(comm, state.items);
+    views.solve_and_publish_items(comm, state.items, chunks, [&](const RowChunks& solving) {
+        half_sweep(comm, config, views.item_ratings(), dataset.item_blocks, views.users(),
+                   state.users, dataset.user_blocks, settings, iteration, state.items,
+                   dataset.item_train_counts, dataset.item_ids, "item", solving);
+    });
     state.users_half_done = false;
     if (is_bpmf(config) && iteration > config.bpmf.burn_in) keep_sample(state);
     return true;
@@ -248,22 +282,21 @@ std::string progress_suffix(const Config& config, const TrainState& state, doubl
                         : format_text("  mean of %lld samples", static_cast<long long>(samples));
 }
 
-/// With --train.patience: keeps the best model so far and decides an early stop.
+/// With --train.patience, after an evaluation (state.history.back()): keeps the best model so
+/// far and decides an early stop after `patience` evaluations without improvement.
 void track_best(const Config& config, TrainState& state, const Logger& log) {
     const std::int64_t patience = config.train.patience;
     const IterationRecord& record = state.history.back();
-    const double best =
-        state.best_iteration == 0
-            ? std::numeric_limits<double>::infinity()
-            : early_stop_score(config,
-                               state.history[static_cast<std::size_t>(state.best_iteration - 1)]);
+    const double best = state.best_iteration == 0
+                            ? std::numeric_limits<double>::infinity()
+                            : early_stop_score(config, evaluation_of(state, state.best_iteration));
     if (early_stop_score(config, record) < best) {
         state.best_iteration = state.iteration;
         state.best_users = state.users;
         state.best_items = state.items;
-    } else if (state.iteration - state.best_iteration >= patience) {
+    } else if (evaluations_after(state, state.best_iteration) >= patience) {
         log.info(format_text(
-            "early stop: test %s has not improved for %lld iterations; keeping iteration %lld",
+            "early stop: test %s has not improved for %lld evaluations; keeping iteration %lld",
             is_implicit(config) ? "NDCG" : "RMSE", static_cast<long long>(patience),
             static_cast<long long>(state.best_iteration)));
         state.stopped_early = true;
@@ -322,8 +355,8 @@ void write_final_model(const Communicator& comm, const Config& config, const Dat
                        const TrainState& state, const Logger& log) {
     if (state.history.empty()) return;
     const bool keep_best = config.train.patience > 0 && state.best_iteration > 0;
-    const IterationRecord& final_record = state.history[static_cast<std::size_t>(
-        (keep_best ? state.best_iteration : state.iteration) - 1)];
+    const IterationRecord& final_record =
+        keep_best ? evaluation_of(state, state.best_iteration) : state.history.back();
     if (!std::isnan(final_record.test_ndcg)) {
         const int k = config.eval.k;
         log.info(format_text(
@@ -416,6 +449,18 @@ TrainOutcome train_model(const Communicator& comm, const Config& config, const D
     if (!dsgd) views.publish_users(comm, state.users);
     views.publish_items(comm, state.items);
     MetricsFile metrics(comm, config.output.metrics, state.history);
+    // Evaluates the model after iteration state.iteration (DSGD's views are published only
+    // for this) and records it in the history and the metrics file.
+    const auto evaluate = [&](IterationRecord& record, double start) {
+        if (dsgd) views.publish_items(comm, state.items);
+        const std::int64_t iteration = record.iteration;
+        record = measure_state(comm, config, dataset, views, state, settings);
+        record.iteration = iteration;
+        record.seconds = comm.all_reduce_max(MPI_Wtime() - start);
+        record.elapsed_seconds = comm.all_reduce_max(MPI_Wtime() - run_start);
+        state.history.push_back(record);
+        metrics.write(record);
+    };
     const std::int64_t received_before = comm.traffic().received_bytes;
     double seconds_so_far = 0.0;
     std::int64_t iterations_run = 0;
@@ -427,23 +472,35 @@ TrainOutcome train_model(const Communicator& comm, const Config& config, const D
                                                             state, stop_requested);
         if (!completed) return TrainOutcome::interrupted;
         ++state.iteration;
-        if (dsgd) views.publish_items(comm, state.items);
-        IterationRecord record = measure_state(comm, config, dataset, views, state, settings);
+        IterationRecord record;
         record.iteration = state.iteration;
-        record.seconds = comm.all_reduce_max(MPI_Wtime() - start);
-        record.elapsed_seconds = comm.all_reduce_max(MPI_Wtime() - run_start);
-        state.history.push_back(record);
-        if (dsgd) dsgd->finish_epoch(state);
+        const bool evaluated = is_evaluated(config, state.iteration);
+        if (evaluated) {
+            evaluate(record, start);
+        } else {
+            record.seconds = comm.all_reduce_max(MPI_Wtime() - start);
+        }
+        if (dsgd) dsgd->finish_epoch(state, evaluated);
         seconds_so_far += record.seconds;
         ++iterations_run;
         const double per_iteration = seconds_so_far / static_cast<double>(iterations_run);
-        log.info(progress_line(record, total,
+        log.info(progress_line(record, evaluated, total,
                                per_iteration * static_cast<double>(total - state.iteration),
                                config.eval.k, progress_suffix(config, state, step_size)));
-        metrics.write(record);
-        if (config.train.patience > 0 && has_test_data(dataset)) track_best(config, state, log);
+        if (evaluated && config.train.patience > 0 && has_test_data(dataset)) {
+            track_best(config, state, log);
+        }
         if (after_iteration) after_iteration(state);
         if (stop_requested()) return TrainOutcome::interrupted;
+    }
+    // The final model is always evaluated (unevaluated only when a resumed run had no
+    // iteration left to run, e.g. with a smaller --train.iterations).
+    if (state.iteration > 0 && !state.users_half_done && state.sub_epochs_done == 0 &&
+        (state.history.empty() || state.history.back().iteration != state.iteration)) {
+        IterationRecord record;
+        record.iteration = state.iteration;
+        evaluate(record, MPI_Wtime());
+        log.info(progress_line(record, true, total, 0.0, config.eval.k, ""));
     }
     if (iterations_run > 0) {
         log.info(describe_factor_costs(comm, views, state.users, state.items,

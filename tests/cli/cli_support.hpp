@@ -7,6 +7,7 @@
 #include <array>
 #include <catch2/catch.hpp>
 #include <cstdint>
+#include <cstdlib>
 #include <filesystem>
 #include <limits>
 #include <sstream>
@@ -119,6 +120,23 @@ inline std::int64_t report_number(const std::string& out, const std::string& lab
     std::int64_t value = -1;
     line >> value;
     return value;
+}
+
+/// The number after "<key>": in a JSON line, NaN for null or a missing key.
+inline double json_number(const std::string& line, const std::string& key) {
+    const std::string quoted = "\"" + key + "\":";
+    const auto at = line.find(quoted);
+    if (at == std::string::npos) return std::numeric_limits<double>::quiet_NaN();
+    const std::string rest = line.substr(at + quoted.size());
+    if (rest.rfind("null", 0) == 0) return std::numeric_limits<double>::quiet_NaN();
+    return std::strtod(rest.c_str(), nullptr);
+}
+
+/// The metrics file's lines without their wall times (the only figures that may differ).
+inline std::vector<std::string> metrics_without_seconds(const std::string& path) {
+    std::vector<std::string> lines = lines_of(read_text(path));
+    for (std::string& line : lines) line = line.substr(0, line.find(",\"seconds\""));
+    return lines;
 }
 
 /// Runs `distmf <args...>` with 1, 2 and 4 ranks and checks that each run is an agreed error:

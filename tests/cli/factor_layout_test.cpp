@@ -18,10 +18,9 @@ namespace {
 using distmf::testing::check_same_model;
 using distmf::testing::cli_rank_counts;
 using distmf::testing::CommandResult;
-using distmf::testing::lines_of;
+using distmf::testing::metrics_without_seconds;
 using distmf::testing::ModelFile;
 using distmf::testing::read_model_file;
-using distmf::testing::read_text;
 using distmf::testing::run_ok;
 using distmf::testing::SplitData;
 using distmf::testing::TempDir;
@@ -39,13 +38,6 @@ std::vector<std::string> algorithm_args(const SplitData& data, const std::string
     }
     if (algorithm == "bpmf") args = with(args, {"--model.biases", "false", "--bpmf.burn-in", "1"});
     return args;
-}
-
-/// The metrics file's lines without their wall times (the only figures that may differ).
-std::vector<std::string> metrics_without_seconds(const std::string& path) {
-    std::vector<std::string> lines = lines_of(read_text(path));
-    for (std::string& line : lines) line = line.substr(0, line.find(",\"seconds\""));
-    return lines;
 }
 
 /// What one run wrote.
@@ -84,7 +76,44 @@ void check_layouts_agree(const std::string& algorithm) {
     }
 }
 
+/// Training with the exchange overlapped in chunks (--train.exchange-chunks) writes the model
+/// and metrics of training without (one rank, one chunk): 3 chunks, and 500 (more than any
+/// rank's rows: empty chunks), in both layouts.
+void check_chunks_agree(const std::string& algorithm) {
+    const TempDir dir;
+    const SplitData data = distmf::testing::generate_main(dir);
+    const std::vector<std::string> args = algorithm_args(data, algorithm, 3);
+    const Written alone =
+        train_in_layout(dir, with(args, {"--train.exchange-chunks", "1"}), 1, "sharded");
+    struct Run {
+        int ranks;
+        const char* layout;
+        const char* chunks;
+    };
+    for (const Run run :
+         {Run{2, "sharded", "3"}, Run{4, "replicated", "500"}, Run{4, "sharded", "500"}}) {
+        INFO(algorithm << " on " << run.ranks << " ranks, " << run.layout << ", " << run.chunks
+                       << " chunks");
+        const Written chunked = train_in_layout(
+            dir, with(args, {"--train.exchange-chunks", run.chunks}), run.ranks, run.layout);
+        check_same_model(chunked.model, alone.model);
+        CHECK(chunked.metrics == alone.metrics);
+    }
+}
+
 }  // namespace
+
+TEST_CASE("train als: the exchange overlapped in chunks writes the same model", "[cli][layout]") {
+    check_chunks_agree("als");
+}
+
+TEST_CASE("train ials: the exchange overlapped in chunks writes the same model", "[cli][layout]") {
+    check_chunks_agree("ials");
+}
+
+TEST_CASE("train bpmf: the exchange overlapped in chunks writes the same model", "[cli][layout]") {
+    check_chunks_agree("bpmf");
+}
 
 TEST_CASE("train als: sharded and replicated factor tables write the same model on 1, 2, 4 ranks",
           "[cli][layout]") {

@@ -29,6 +29,7 @@ using distmf::testing::distmf_messages;
 using distmf::testing::exists;
 using distmf::testing::generate_main;
 using distmf::testing::generate_split;
+using distmf::testing::json_number;
 using distmf::testing::lines_of;
 using distmf::testing::lines_starting;
 using distmf::testing::ModelFile;
@@ -44,16 +45,6 @@ using distmf::testing::with;
 using distmf::testing::write_text;
 
 // ---- reading what distmf wrote -------------------------------------------------------------
-
-/// The number after "<key>": in a JSON line, NaN for null or a missing key.
-double json_number(const std::string& line, const std::string& key) {
-    const std::string quoted = "\"" + key + "\":";
-    const auto at = line.find(quoted);
-    if (at == std::string::npos) return std::numeric_limits<double>::quiet_NaN();
-    const std::string rest = line.substr(at + quoted.size());
-    if (rest.rfind("null", 0) == 0) return std::numeric_limits<double>::quiet_NaN();
-    return std::strtod(rest.c_str(), nullptr);
-}
 
 /// A metrics line without its wall time (the only figure that may differ between runs).
 std::string without_seconds(const std::string& line) {
