@@ -155,7 +155,7 @@ TEST_CASE("sgd_pass is sgd_update on every rating in order", "[sgd]") {
     CHECK(items.values().isApprox(expected_items.values(), 1e-5F));
 }
 
-TEST_CASE("sgd_update_adaptive: each row's step is alpha / sqrt(G); G grows by the mean square",
+TEST_CASE("sgd_update_adaptive: each row's step is alpha / sqrt(G), and G grows by the mean square",
           "[sgd]") {
     // The rows of "biases, the global mean and the penalties": e = 2.25. G_i = 4, G_j = 16:
     // alpha_i = 0.1 / 2 = 0.05, alpha_j = 0.1 / 4 = 0.025.
