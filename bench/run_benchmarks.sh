@@ -2,7 +2,8 @@
 # distmf's benchmarks on the 20 M-rating synthetic set (the shape of MovieLens 20M:
 # 138,000 users x 27,000 items). Prints the figures the README and issue notes quote.
 # Usage: bench/run_benchmarks.sh
-#   [ingest|kernel|train|converge|checkpoint|implicit|recommend|dsgd|layout|ingest-cache|overlap|all]
+#   [ingest|kernel|train|converge|checkpoint|implicit|recommend|dsgd|layout|ingest-cache|overlap|
+#    launch|all]
 #   (default all)
 #   or dsgd-schedules (fixed vs bold driver vs adaptive steps, 40 epochs each; not in all)
 # (layout needs ~5 GB of disk and 8 GB of memory: a 4 M-user set, P up to 8)
@@ -295,4 +296,27 @@ if [ "$what" = overlap ] || [ "$what" = all ]; then
             done
         done
     done
+fi
+if [ "$what" = launch ] || [ "$what" = all ]; then
+    # Launch to model file against LIBMF (issue 13): DSGD with configs/synthetic-20m-dsgd.ini
+    # (adaptive steps, k = 32, 24 epochs), P = 2, text input; evaluated once, at the end
+    # (--eval.every 24), as LIBMF without -p; the model file written. Then the same with
+    # --data.cache: the run that writes the cache, and a run that hits it. The SGEMM rate of
+    # this machine follows, to scale the issue's LIBMF figures (measured where Eigen's SGEMM
+    # ran at 130 GFLOP/s).
+    cache=$data_dir/launch-cache
+    rm -rf "$cache"
+    for run in "text" "text, cache written" "cache hit" "cache hit"; do
+        extra=()
+        [ "$run" = text ] || extra=(--data.cache "$cache")
+        start=$(date +%s.%N)
+        OMP_NUM_THREADS=1 mpirun -np 2 $bin train --config configs/synthetic-20m-dsgd.ini \
+            --eval.every 24 --output.metrics "" --output.model "$data_dir/launch.h5" \
+            "${extra[@]}" | grep -E "^ingest|^final|^model written|^done|^cache"
+        end=$(date +%s.%N)
+        python3 -c "import sys; print(f'== {sys.argv[1]}: launch to model file {float(sys.argv[3]) - float(sys.argv[2]):.2f} s wall, mpirun included')" \
+            "$run" "$start" "$end"
+    done
+    rm -rf "$cache" "$data_dir/launch.h5"
+    build/bench/als_bench "$data" 32 | grep -A1 "GEMM" | head -n 2
 fi
