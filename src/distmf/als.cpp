@@ -20,6 +20,13 @@ AlsSettings als_settings(const ModelConfig& model, double global_mean, int threa
     return settings;
 }
 
+AlsSettings als_settings(const Config& config, double global_mean, int threads) {
+    AlsSettings settings = als_settings(config.model, global_mean, threads);
+    settings.solver = config.als.solver;
+    settings.cg_steps = config.als.cg_steps;
+    return settings;
+}
+
 double penalty_scale(const AlsSettings& settings, std::int64_t n_ratings) {
     return settings.regularization == Regularization::weighted ? static_cast<double>(n_ratings)
                                                                : 1.0;
@@ -62,6 +69,17 @@ void gram_matrix(const Eigen::Ref<const RowMatrixXf>& x, Eigen::MatrixXf& gram) 
     gram.selfadjointView<Eigen::Lower>().rankUpdate(x.transpose());
 }
 
+namespace {
+
+/// Local. rank(X^T X) <= n: with more unpenalized unknowns than rows of X (n) the system is
+/// singular in exact arithmetic, though rounding can leave a float Gram matrix "positive
+/// definite" (or CG's curvatures positive).
+bool is_singular_ridge(Eigen::Index n, const Eigen::Ref<const Eigen::VectorXd>& penalty) {
+    return (penalty.array() <= 0.0).count() > n;
+}
+
+}  // namespace
+
 bool RidgeSolver::factor_and_solve(Eigen::Ref<Eigen::VectorXd> rhs) {
     const Eigen::LLT<Eigen::Ref<Eigen::MatrixXd>, Eigen::Lower> cholesky(system_);  // in place
     if (cholesky.info() != Eigen::Success) return false;
@@ -75,9 +93,7 @@ bool RidgeSolver::solve(const Eigen::Ref<const RowMatrixXf>& x,
                         Eigen::Ref<Eigen::VectorXf> solution) {
     const Eigen::Index n = x.rows();
     const Eigen::Index d = x.cols();
-    // rank(X^T X) <= n: with more unpenalized unknowns than rows the system is singular in
-    // exact arithmetic, though rounding can leave the float Gram matrix "positive definite".
-    if ((penalty.array() <= 0.0).count() > n) return false;
+    if (is_singular_ridge(n, penalty)) return false;
     if (n < d && (penalty.array() > 0.0).all()) {
         // Dual form: K = (X D^-1/2)(X D^-1/2)^T + I, z = K^-1 y, s = D^-1 X^T z.
         const Eigen::RowVectorXf inverse_root =
@@ -102,6 +118,33 @@ bool RidgeSolver::solve(const Eigen::Ref<const RowMatrixXf>& x,
     return solution.allFinite();
 }
 
+void RidgeCgSolver::apply(const Eigen::Ref<const RowMatrixXf>& x,
+                          const Eigen::Ref<const Eigen::VectorXd>& penalty,
+                          const Eigen::VectorXd& v, Eigen::VectorXd& out) {
+    vector_ = v.cast<float>();
+    projected_.noalias() = x * vector_;
+    product_.noalias() = x.transpose() * projected_;
+    out = product_.cast<double>() + penalty.cwiseProduct(v);
+}
+
+bool RidgeCgSolver::solve(const Eigen::Ref<const RowMatrixXf>& x,
+                          const Eigen::Ref<const Eigen::VectorXf>& y,
+                          const Eigen::Ref<const Eigen::VectorXd>& penalty, int steps,
+                          Eigen::Ref<Eigen::VectorXf> solution) {
+    if (is_singular_ridge(x.rows(), penalty)) return false;
+    // r_0 = X^T (y - X s_0) - D s_0: one pass over X fewer than b - A s_0.
+    vector_ = solution;
+    projected_ = y;
+    projected_.noalias() -= x * vector_;
+    product_.noalias() = x.transpose() * projected_;
+    residual_ = product_.cast<double>() - penalty.cwiseProduct(solution.cast<double>());
+    const bool solved = cg_.refine(
+        residual_, steps,
+        [&](const Eigen::VectorXd& v, Eigen::VectorXd& out) { apply(x, penalty, v, out); },
+        solution);
+    return solved && solution.allFinite();
+}
+
 bool solve_ridge(const Eigen::Ref<const RowMatrixXf>& x, const Eigen::Ref<const Eigen::VectorXf>& y,
                  const Eigen::Ref<const Eigen::VectorXd>& penalty,
                  Eigen::Ref<Eigen::VectorXf> solution) {
@@ -120,10 +163,11 @@ class ExplicitRowSolver final : public RowSolver {
     bool solve(const RatingMatrix& ratings, std::int64_t row,
                Eigen::Ref<Eigen::VectorXf> solution) override {
         gather_row_system(ratings, row, fixed_, settings_.global_mean, x_, y_);
-        return ridge_.solve(
-            x_, y_,
-            row_penalty(settings_, ratings.row_size(row), fixed_.width(), fixed_.has_bias()),
-            solution);
+        penalty_ = row_penalty(settings_, ratings.row_size(row), fixed_.width(), fixed_.has_bias());
+        if (settings_.solver == LinearSolver::cg) {
+            return cg_.solve(x_, y_, penalty_, settings_.cg_steps, solution);
+        }
+        return ridge_.solve(x_, y_, penalty_, solution);
     }
 
   private:
@@ -131,7 +175,9 @@ class ExplicitRowSolver final : public RowSolver {
     const AlsSettings& settings_;
     RowMatrixXf x_;
     Eigen::VectorXf y_;
+    Eigen::VectorXd penalty_;
     RidgeSolver ridge_;
+    RidgeCgSolver cg_;
 };
 
 }  // namespace

@@ -63,28 +63,9 @@ void ImplicitRowSolver::apply(const Eigen::VectorXd& v, Eigen::VectorXd& out) {
 }
 
 bool ImplicitRowSolver::solve_cg(const Eigen::VectorXd& rhs, Eigen::Ref<Eigen::VectorXf> solution) {
-    // Conjugate gradients on A x = b from x_0 = the current factors:
-    //   r = b - A x, p = r; per step: a = r.r / p.Ap, x += a p, r -= a Ap,
-    //   p = r + (r'.r' / r.r) p.
-    x_cg_ = solution.cast<double>();
-    apply(x_cg_, product_);
-    residual_ = rhs - product_;
-    direction_ = residual_;
-    double residual_norm = residual_.squaredNorm();
-    for (int step = 0; step < implicit_.cg_steps; ++step) {
-        if (residual_norm < 1e-20) break;
-        apply(direction_, product_);
-        const double curvature = direction_.dot(product_);
-        if (!(curvature > 0.0)) return false;  // A is not positive definite
-        const double step_length = residual_norm / curvature;
-        x_cg_ += step_length * direction_;
-        residual_ -= step_length * product_;
-        const double next_norm = residual_.squaredNorm();
-        direction_ = residual_ + (next_norm / residual_norm) * direction_;
-        residual_norm = next_norm;
-    }
-    solution = x_cg_.cast<float>();
-    return true;
+    return cg_.solve(
+        rhs, implicit_.cg_steps,
+        [this](const Eigen::VectorXd& v, Eigen::VectorXd& out) { apply(v, out); }, solution);
 }
 
 RowSolverFactory implicit_row_solvers(const FactorTable& fixed, const Eigen::MatrixXd& gram,

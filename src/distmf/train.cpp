@@ -403,7 +403,7 @@ TrainOutcome train_model(const Communicator& comm, const Config& config, const D
     const StopCheck stop_requested =
         stop_check ? stop_check : [&comm] { return stop_agreed(comm); };
     const AlsSettings settings = als_settings(
-        config.model, uses_global_mean(config.model) ? dataset.summary.mean_rating : 0.0,
+        config, uses_global_mean(config.model) ? dataset.summary.mean_rating : 0.0,
         thread_count(config));
     const std::int64_t total = config.train.iterations;
     std::optional<DsgdTrainer> dsgd;
