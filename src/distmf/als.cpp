@@ -49,12 +49,15 @@ void gather_row_system(const RatingMatrix& ratings, std::int64_t row, const Fact
     x.resize(n, fixed.width());
     y.resize(n);
     constexpr Eigen::Index prefetch_distance = 8;  // rows ahead: hides the random reads' latency
+    constexpr Eigen::Index floats_per_line = 16;   // every 64-byte line of the row ahead
     for (Eigen::Index e = 0; e < n; ++e) {
         if (e + prefetch_distance < n) {
             const float* ahead =
                 fixed.values().data() +
                 columns[static_cast<std::size_t>(e + prefetch_distance)] * fixed.width();
-            __builtin_prefetch(ahead);
+            for (Eigen::Index line = 0; line < fixed.width(); line += floats_per_line) {
+                __builtin_prefetch(ahead + line);
+            }
             __builtin_prefetch(ahead + fixed.width() - 1);
         }
         const std::int64_t other = columns[static_cast<std::size_t>(e)];
