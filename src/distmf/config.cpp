@@ -383,9 +383,11 @@ void declare_options(Config& c, OptionRegistry& r) {
 
     r.group("als", "Explicit ALS [als] (with --model.algorithm als)");
     r.add("solver", c.als.solver,
-          "row solver: cg (the default), a few conjugate-gradient steps warm-started from the "
-          "row's current values, the matrix applied as X^T (X v) + D v without forming X^T X "
-          "; or cholesky, the exact solve of the normal equations");
+          "row solver: cg, a few conjugate-gradient steps warm-started from the row's current "
+          "values, the matrix applied as X^T (X v) + D v without forming X^T X (the default: "
+          "on the 20 M-rating benchmark it reaches Cholesky's best test RMSE in the same "
+          "iterations at 0.4-0.6x its time per iteration, k = 64-32); or cholesky, the exact "
+          "solve of the normal equations (SYRK and Cholesky)");
     r.add("cg-steps", c.als.cg_steps,
           "conjugate-gradient steps per row and half-sweep with --als.solver cg; in [1, 1000]");
 

@@ -78,10 +78,10 @@ TEST_CASE("RidgeCgSolver converges to the Cholesky (and dual) solution with enou
                 REQUIRE(cholesky.solve(p.x, p.y, p.penalty, exact));
                 Eigen::VectorXf solution = Eigen::VectorXf::Constant(d, 0.3F);  // a warm start
                 REQUIRE(cg.solve(p.x, p.y, p.penalty, static_cast<int>(3 * d), solution));
-                const double error = (solution - exact).norm();
+                const double error = static_cast<double>((solution - exact).norm());
                 INFO("n " << n << ", d " << d << ", lambda " << lambda << ": |cg - cholesky| "
                           << error << ", |cholesky| " << exact.norm());
-                CHECK(error <= 1e-4 * exact.norm() + 1e-6);
+                CHECK(error <= 1e-4 * static_cast<double>(exact.norm()) + 1e-6);
                 ++compared;
             }
         }
@@ -94,12 +94,12 @@ TEST_CASE("RidgeCgSolver: each step brings a warm start nearer the solution", "[
     const RidgeProblem p = random_problem(random, 200, 17, 0.5, 0.05);
     Eigen::VectorXf exact(17);
     REQUIRE(distmf::solve_ridge(p.x, p.y, p.penalty, exact));
-    double previous = (Eigen::VectorXf::Zero(17) - exact).norm();
+    double previous = static_cast<double>(exact.norm());
     distmf::RidgeCgSolver cg;
     for (const int steps : {1, 2, 4, 8}) {
         Eigen::VectorXf solution = Eigen::VectorXf::Zero(17);
         REQUIRE(cg.solve(p.x, p.y, p.penalty, steps, solution));
-        const double error = (solution - exact).norm();
+        const double error = static_cast<double>((solution - exact).norm());
         INFO(steps << " steps: error " << error << ", before " << previous);
         CHECK(error < previous);
         previous = error;
