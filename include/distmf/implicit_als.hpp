@@ -92,9 +92,10 @@ RowSolverFactory implicit_row_solvers(const FactorTable& fixed, const Eigen::Mat
 /// Local. The implicit objective's data term for the rows of `by_user` (users x items):
 ///   sum_i [ w_i^T G w_i + sum_{j in Omega_i} (c_ij (p_ij - s_ij)^2 - s_ij^2) ],
 /// s_ij = w_i^T h_j and G = table_gram(items): the weighted squared error over every cell,
-/// computed at the cost of the observed ones; an exact (order-independent) sum.
+/// computed at the cost of the observed ones; an exact (order-independent) sum, so the same
+/// for any number of `threads` (the rows are shared among them).
 ExactSum implicit_loss(const RatingMatrix& by_user, const FactorTable& users,
                        const FactorTable& items, const Eigen::MatrixXd& item_gram,
-                       const ImplicitSettings& implicit);
+                       const ImplicitSettings& implicit, int threads);
 
 }  // namespace distmf

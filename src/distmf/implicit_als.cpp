@@ -1,7 +1,11 @@
 #include "distmf/implicit_als.hpp"
 
+#include <omp.h>
+
 #include <Eigen/Cholesky>
+#include <algorithm>
 #include <cmath>
+#include <vector>
 
 namespace distmf {
 
@@ -78,24 +82,32 @@ RowSolverFactory implicit_row_solvers(const FactorTable& fixed, const Eigen::Mat
 
 ExactSum implicit_loss(const RatingMatrix& by_user, const FactorTable& users,
                        const FactorTable& items, const Eigen::MatrixXd& item_gram,
-                       const ImplicitSettings& implicit) {
-    ExactSum loss;
-    for (std::int64_t row = 0; row < by_user.n_rows(); ++row) {
-        const std::int64_t user = by_user.first_row + row;
-        const Eigen::VectorXd w = users.row(user).transpose().cast<double>();
-        double sum = w.dot(item_gram * w);
-        const auto columns = by_user.row_columns(row);
-        const auto values = by_user.row_values(row);
-        for (std::size_t e = 0; e < columns.size(); ++e) {
-            const double score = w.dot(items.row(columns[e]).transpose().cast<double>());
-            const double preference = values[e] > 0.0F ? 1.0 : 0.0;
-            const double confidence =
-                1.0 + static_cast<double>(confidence_excess(implicit, values[e]));
-            sum += confidence * (preference - score) * (preference - score) - score * score;
+                       const ImplicitSettings& implicit, int threads) {
+    const int n_threads = std::max(1, threads);
+    std::vector<ExactSum> per_thread(static_cast<std::size_t>(n_threads));
+#pragma omp parallel num_threads(n_threads)
+    {
+        ExactSum& loss = per_thread[static_cast<std::size_t>(omp_get_thread_num())];
+#pragma omp for schedule(dynamic, 64)
+        for (std::int64_t row = 0; row < by_user.n_rows(); ++row) {
+            const std::int64_t user = by_user.first_row + row;
+            const Eigen::VectorXd w = users.row(user).transpose().cast<double>();
+            double sum = w.dot(item_gram * w);
+            const auto columns = by_user.row_columns(row);
+            const auto values = by_user.row_values(row);
+            for (std::size_t e = 0; e < columns.size(); ++e) {
+                const double score = w.dot(items.row(columns[e]).transpose().cast<double>());
+                const double preference = values[e] > 0.0F ? 1.0 : 0.0;
+                const double confidence =
+                    1.0 + static_cast<double>(confidence_excess(implicit, values[e]));
+                sum += confidence * (preference - score) * (preference - score) - score * score;
+            }
+            loss.add(sum);  // exact: neither the split nor the order of the rows matters
         }
-        loss.add(sum);
     }
-    return loss;
+    ExactSum total;
+    for (const ExactSum& part : per_thread) total.add(part);
+    return total;
 }
 
 }  // namespace distmf
