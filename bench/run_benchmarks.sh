@@ -2,7 +2,8 @@
 # distmf's benchmarks on the 20 M-rating synthetic set (the shape of MovieLens 20M:
 # 138,000 users x 27,000 items). Prints the figures the README and issue notes quote.
 # Usage: bench/run_benchmarks.sh
-#   [ingest|kernel|train|converge|checkpoint|implicit|recommend|dsgd|layout|cg|all]   (default all)
+#   [ingest|kernel|train|converge|checkpoint|implicit|recommend|dsgd|layout|cg|threads|all]
+#   (default all)
 # (layout needs ~5 GB of disk and 8 GB of memory: a 4 M-user set, P up to 8)
 # Needs a Release build (cmake --preset release && cmake --build --preset release). Run it on
 # an otherwise idle machine: timings are wall-clock.
@@ -234,5 +235,20 @@ PY
         done
         echo "== where an iteration's CPU time goes, k = $k, 1 thread (build/bench/als_bench)"
         build/bench/als_bench "$data" $k solvers 3 2
+    done
+fi
+if [ "$what" = threads ] || [ "$what" = all ]; then
+    # Threads as good as ranks: seconds per iteration with P = 2 x 1 thread against P = 1 x 2
+    # threads (unbound), k = 64, 3 iterations each, back to back.
+    for run in "als --als.solver cholesky" "als --als.solver cg" \
+               "ials --model.biases false --ials.alpha 1" "bpmf --model.biases false --bpmf.burn-in 1"; do
+        # shellcheck disable=SC2086
+        set -- $run
+        echo "== --model.algorithm $*, k = 64, 3 iterations: P = 2 x 1 thread, then P = 1 x 2 threads"
+        OMP_NUM_THREADS=1 mpirun -np 2 $bin train "${common[@]}" --model.rank 64 \
+            --train.iterations 3 --model.algorithm "$@" | grep -E "^iter|done"
+        OMP_NUM_THREADS=2 mpirun -np 1 --bind-to none $bin train "${common[@]}" \
+            --model.rank 64 --train.threads 2 --train.iterations 3 --model.algorithm "$@" |
+            grep -E "^iter|done"
     done
 fi
