@@ -110,7 +110,11 @@ double timed_pass(const distmf::RatingMatrix& ratings, const distmf::FactorTable
     const double start = thread_seconds();
     for (std::int64_t row = 0; row < ratings.n_rows(); ++row) {
         if (ratings.row_size(row) == 0) continue;
-        distmf::gather_row_system(ratings, row, fixed, settings.global_mean, x, y);
+        if (work == Work::cg) {  // as the CG row solver gathers: X's column of ones implicit
+            distmf::gather_row_factors(ratings, row, fixed, settings.global_mean, x, y);
+        } else {
+            distmf::gather_row_system(ratings, row, fixed, settings.global_mean, x, y);
+        }
         if (work == Work::gather) {
             sink += static_cast<double>(x(0, 0));
             continue;
@@ -126,7 +130,9 @@ double timed_pass(const distmf::RatingMatrix& ratings, const distmf::FactorTable
         }
         solution = solved.row(ratings.first_row + row).transpose();
         if (work == Work::cholesky) ridge.solve(x, y, penalty, solution);
-        if (work == Work::cg) cg.solve(x, y, penalty, settings.cg_steps, solution);
+        if (work == Work::cg) {
+            cg.solve(x, fixed.has_bias(), y, penalty, settings.cg_steps, solution);
+        }
         sink += static_cast<double>(solution(0));
     }
     const double seconds = thread_seconds() - start;

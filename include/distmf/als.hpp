@@ -65,6 +65,13 @@ Eigen::VectorXd row_penalty(const AlsSettings& settings, std::int64_t n_ratings,
 void gather_row_system(const RatingMatrix& ratings, std::int64_t row, const FactorTable& fixed,
                        double global_mean, RowMatrixXf& x, Eigen::VectorXf& y);
 
+/// Local. gather_row_system without X's column of ones: F (n x k) holds the factor columns of
+/// the rows h_j (the fixed side's bias column left out), so that X = [1, F] with biases and
+/// X = F without; y as there. F's rows are k floats wide, whole SIMD vectors for k = 16, 32,
+/// 64, ..., where X's k + 1 leave a remainder in every row.
+void gather_row_factors(const RatingMatrix& ratings, std::int64_t row, const FactorTable& fixed,
+                        double global_mean, RowMatrixXf& factors, Eigen::VectorXf& y);
+
 /// Local. gram = X^T X, lower triangle only, as one blocked symmetric rank-n update (SYRK);
 /// gram is resized to d x d.
 void gram_matrix(const Eigen::Ref<const RowMatrixXf>& x, Eigen::MatrixXf& gram);
@@ -103,23 +110,33 @@ class RidgeSolver {
 ///
 ///   r_0 = b - A s_0 = X^T (y - X s_0) - D s_0,   A v = X^T (X v) + D v,
 ///
-/// products with X and X^T in float (two passes over X per step, 4 n d flops), the CG vectors
-/// in double. Every row takes the primal d x d form, also with n < d: a step costs 4 n d
-/// flops either way, and RidgeSolver's dual form only pays off against the O(d^3) Cholesky.
-/// With a warm start from the previous half-sweep a few steps come close to the exact
-/// solution, and the error left in one half-sweep is reduced again in the next.
+/// products with X and X^T in float (two matrix-vector products per step, 4 n d flops), the
+/// CG vectors in double. X may be given without a leading column of ones (a bias's), X = [1, F]:
+/// then X v = v_0 + F v_rest and X^T p = [sum p, F^T p], so the products run over F's k-wide
+/// rows. Every row takes the primal d x d form, also with n < d: a step costs 4 n d flops
+/// either way, and RidgeSolver's dual form only pays off against the O(d^3) Cholesky. With a
+/// warm start from the previous half-sweep a few steps come close to the exact solution, and
+/// the error left in one half-sweep is reduced again in the next.
 class RidgeCgSolver {
   public:
-    /// Local. Returns false when the system is singular (RidgeSolver's test: more unknowns
-    /// without penalty than rows of X), when CG finds A not positive definite, or when the
-    /// result is not finite.
-    bool solve(const Eigen::Ref<const RowMatrixXf>& x, const Eigen::Ref<const Eigen::VectorXf>& y,
+    /// Local. `x` is X (n x d), or with `ones_column` F (n x (d - 1)) of X = [1, F]; `y`,
+    /// `penalty` (d) and `solution` (d: the warm start on entry) as for RidgeSolver. Returns
+    /// false when the system is singular (RidgeSolver's test: more unknowns without penalty
+    /// than rows of X), when CG finds A not positive definite, or when the result is not
+    /// finite. Throws Error when the shapes do not match.
+    bool solve(const Eigen::Ref<const RowMatrixXf>& x, bool ones_column,
+               const Eigen::Ref<const Eigen::VectorXf>& y,
                const Eigen::Ref<const Eigen::VectorXd>& penalty, int steps,
                Eigen::Ref<Eigen::VectorXf> solution);
 
   private:
+    /// projected_ = X v.
+    void project(const Eigen::Ref<const RowMatrixXf>& x, bool ones_column,
+                 const Eigen::VectorXf& v);
+    /// product_ = X^T projected_.
+    void back_project(const Eigen::Ref<const RowMatrixXf>& x, bool ones_column);
     /// out = (X^T X + D) v.
-    void apply(const Eigen::Ref<const RowMatrixXf>& x,
+    void apply(const Eigen::Ref<const RowMatrixXf>& x, bool ones_column,
                const Eigen::Ref<const Eigen::VectorXd>& penalty, const Eigen::VectorXd& v,
                Eigen::VectorXd& out);
 

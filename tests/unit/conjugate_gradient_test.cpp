@@ -7,6 +7,7 @@
 #include <catch2/catch.hpp>
 
 #include "distmf/als.hpp"
+#include "distmf/error.hpp"
 #include "distmf/hashing.hpp"
 
 using distmf::RowMatrixXf;
@@ -77,7 +78,7 @@ TEST_CASE("RidgeCgSolver converges to the Cholesky (and dual) solution with enou
                 Eigen::VectorXf exact(d);
                 REQUIRE(cholesky.solve(p.x, p.y, p.penalty, exact));
                 Eigen::VectorXf solution = Eigen::VectorXf::Constant(d, 0.3F);  // a warm start
-                REQUIRE(cg.solve(p.x, p.y, p.penalty, static_cast<int>(3 * d), solution));
+                REQUIRE(cg.solve(p.x, false, p.y, p.penalty, static_cast<int>(3 * d), solution));
                 const double error = static_cast<double>((solution - exact).norm());
                 INFO("n " << n << ", d " << d << ", lambda " << lambda << ": |cg - cholesky| "
                           << error << ", |cholesky| " << exact.norm());
@@ -98,7 +99,7 @@ TEST_CASE("RidgeCgSolver: each step brings a warm start nearer the solution", "[
     distmf::RidgeCgSolver cg;
     for (const int steps : {1, 2, 4, 8}) {
         Eigen::VectorXf solution = Eigen::VectorXf::Zero(17);
-        REQUIRE(cg.solve(p.x, p.y, p.penalty, steps, solution));
+        REQUIRE(cg.solve(p.x, false, p.y, p.penalty, steps, solution));
         const double error = static_cast<double>((solution - exact).norm());
         INFO(steps << " steps: error " << error << ", before " << previous);
         CHECK(error < previous);
@@ -113,8 +114,35 @@ TEST_CASE("RidgeCgSolver reports a singular system as RidgeSolver does", "[als][
     const Eigen::VectorXf y = Eigen::VectorXf::Ones(2);
     Eigen::VectorXf solution = Eigen::VectorXf::Zero(3);
     distmf::RidgeCgSolver cg;
-    CHECK_FALSE(cg.solve(x, y, Eigen::VectorXd::Zero(3), 5, solution));
+    CHECK_FALSE(cg.solve(x, false, y, Eigen::VectorXd::Zero(3), 5, solution));
     CHECK_FALSE(distmf::solve_ridge(x, y, Eigen::VectorXd::Zero(3), solution));
     // With a penalty it is solvable.
-    CHECK(cg.solve(x, y, Eigen::VectorXd::Constant(3, 0.1), 5, solution));
+    CHECK(cg.solve(x, false, y, Eigen::VectorXd::Constant(3, 0.1), 5, solution));
+}
+
+TEST_CASE("RidgeCgSolver with the column of ones left implicit solves the same system",
+          "[als][cg]") {
+    distmf::SplitMix64 random(17);
+    for (const Eigen::Index n : {Eigen::Index{2}, Eigen::Index{50}}) {
+        RidgeProblem p = random_problem(random, n, 9, 0.5, 0.1);
+        p.x.col(0).setOnes();  // X = [1, F]
+        const RowMatrixXf factors = p.x.rightCols(8);
+        Eigen::VectorXf exact(9);
+        REQUIRE(distmf::solve_ridge(p.x, p.y, p.penalty, exact));
+        distmf::RidgeCgSolver cg;
+        Eigen::VectorXf with_ones = Eigen::VectorXf::Zero(9);
+        Eigen::VectorXf implicit_ones = Eigen::VectorXf::Zero(9);
+        REQUIRE(cg.solve(p.x, false, p.y, p.penalty, 30, with_ones));
+        REQUIRE(cg.solve(factors, true, p.y, p.penalty, 30, implicit_ones));
+        INFO("n " << n);
+        CHECK(static_cast<double>((implicit_ones - exact).norm()) <=
+              1e-4 * static_cast<double>(exact.norm()));
+        CHECK(static_cast<double>((implicit_ones - with_ones).norm()) <=
+              1e-4 * static_cast<double>(exact.norm()));
+    }
+    distmf::RidgeCgSolver cg;
+    Eigen::VectorXf wrong(5);
+    CHECK_THROWS_AS(cg.solve(RowMatrixXf::Ones(3, 4), false, Eigen::VectorXf::Ones(3),
+                             Eigen::VectorXd::Ones(5), 2, wrong),
+                    distmf::Error);
 }
