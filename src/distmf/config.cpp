@@ -386,7 +386,7 @@ void declare_options(Config& c, OptionRegistry& r) {
           "row solver: cg, a few conjugate-gradient steps warm-started from the row's current "
           "values, the matrix applied as X^T (X v) + D v without forming X^T X (the default: "
           "on the 20 M-rating benchmark it reaches Cholesky's best test RMSE in the same "
-          "iterations at 0.4-0.6x its time per iteration, k = 64-32); or cholesky, the exact "
+          "iterations at 0.3-0.5x its time per iteration, k = 64-32); or cholesky, the exact "
           "solve of the normal equations (SYRK and Cholesky)");
     r.add("cg-steps", c.als.cg_steps,
           "conjugate-gradient steps per row and half-sweep with --als.solver cg; in [1, 1000]");
