@@ -242,14 +242,16 @@ if [ "$what" = threads ] || [ "$what" = all ]; then
     # threads (unbound), k = 64, 3 iterations each, back to back. Implicit ALS without test
     # data, as in the implicit section (its ranking metrics would take most of the iteration).
     for run in "als --als.solver cholesky" "als --als.solver cg" \
-               "ials --model.biases false --ials.alpha 1 --data.test-fraction 0" \
+               "ials --model.biases false --ials.alpha 1" \
                "bpmf --model.biases false --bpmf.burn-in 1"; do
         # shellcheck disable=SC2086
         set -- $run
+        data_options=("${common[@]}")
+        [ "$1" = ials ] && data_options=(--data.train "$data")
         echo "== --model.algorithm $*, k = 64, 3 iterations: P = 2 x 1 thread, then P = 1 x 2 threads"
-        OMP_NUM_THREADS=1 mpirun -np 2 $bin train "${common[@]}" --model.rank 64 \
+        OMP_NUM_THREADS=1 mpirun -np 2 $bin train "${data_options[@]}" --model.rank 64 \
             --train.iterations 3 --model.algorithm "$@" | grep -E "^iter|done"
-        OMP_NUM_THREADS=2 mpirun -np 1 --bind-to none $bin train "${common[@]}" \
+        OMP_NUM_THREADS=2 mpirun -np 1 --bind-to none $bin train "${data_options[@]}" \
             --model.rank 64 --train.threads 2 --train.iterations 3 --model.algorithm "$@" |
             grep -E "^iter|done"
     done
