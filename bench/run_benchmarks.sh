@@ -3,8 +3,7 @@
 # 138,000 users x 27,000 items). Prints the figures the README and issue notes quote.
 # Usage: bench/run_benchmarks.sh
 #   [ingest|kernel|train|converge|checkpoint|implicit|recommend|dsgd|layout|ingest-cache|overlap|
-#    launch|all]
-#   (default all)
+#    cg|threads|launch|all]   (default all)
 #   or dsgd-schedules (fixed vs bold driver vs adaptive steps, 40 epochs each; not in all)
 # (layout needs ~5 GB of disk and 8 GB of memory: a 4 M-user set, P up to 8)
 # Needs a Release build (cmake --preset release && cmake --build --preset release; ingest-cache
@@ -319,4 +318,54 @@ if [ "$what" = launch ] || [ "$what" = all ]; then
     done
     rm -rf "$cache" "$data_dir/launch.h5"
     build/bench/als_bench "$data" 32 | grep -A1 "GEMM" | head -n 2
+fi
+if [ "$what" = cg ] || [ "$what" = all ]; then
+    # Explicit ALS's row solvers, back to back in the same run (the ratio is what counts on a
+    # shared machine): seconds per iteration (median over the run) and the best test RMSE over
+    # 15 iterations, P = 2 x 1 thread, configs/synthetic-20m.ini's lambda; each run's metrics
+    # go to bench-data/cg-<solver>-k<k>-<repeat>.jsonl (test RMSE against wall seconds).
+    iterations=${CG_ITERATIONS:-15}
+    for k in 32 64; do
+        for repeat in 1 2; do
+            for solver in cholesky cg; do
+                echo "== ALS --als.solver $solver, k = $k, $iterations iterations, P = 2 x 1 (run $repeat)"
+                OMP_NUM_THREADS=1 mpirun -np 2 $bin train --config configs/synthetic-20m.ini \
+                    --model.rank $k --train.iterations "$iterations" --als.solver $solver \
+                    --output.model "" \
+                    --output.metrics "$data_dir/cg-$solver-k$k-$repeat.jsonl" | grep -E "done"
+            done
+            python3 - "$data_dir/cg-cholesky-k$k-$repeat.jsonl" "$data_dir/cg-cg-k$k-$repeat.jsonl" <<'PY'
+import json, statistics, sys
+runs = [[json.loads(l) for l in open(f) if l.strip()] for f in sys.argv[1:3]]
+seconds = [statistics.median(r["seconds"] for r in run) for run in runs]
+best = [min(r["test_rmse"] for r in run) for run in runs]
+for name, s, b, run in zip(("cholesky", "cg"), seconds, best, runs):
+    at = next(r["iteration"] for r in run if r["test_rmse"] == b)
+    print(f"  {name:8s} {s:.3f} s per iteration (median), best test RMSE {b:.4f} (iteration {at})")
+print(f"  CG / Cholesky: {seconds[1] / seconds[0]:.2f}x the time per iteration, "
+      f"best test RMSE {100 * (best[1] / best[0] - 1):+.3f} %")
+PY
+        done
+        echo "== where an iteration's CPU time goes, k = $k, 1 thread (build/bench/als_bench)"
+        build/bench/als_bench "$data" $k solvers 3 2
+    done
+fi
+if [ "$what" = threads ] || [ "$what" = all ]; then
+    # Threads as good as ranks: seconds per iteration with P = 2 x 1 thread against P = 1 x 2
+    # threads (unbound), k = 64, 3 iterations each, back to back. Implicit ALS without test
+    # data, as in the implicit section (its ranking metrics would take most of the iteration).
+    for run in "als --als.solver cholesky" "als --als.solver cg" \
+               "ials --model.biases false --ials.alpha 1" \
+               "bpmf --model.biases false --bpmf.burn-in 1"; do
+        # shellcheck disable=SC2086
+        set -- $run
+        data_options=("${common[@]}")
+        [ "$1" = ials ] && data_options=(--data.train "$data")
+        echo "== --model.algorithm $*, k = 64, 3 iterations: P = 2 x 1 thread, then P = 1 x 2 threads"
+        OMP_NUM_THREADS=1 mpirun -np 2 $bin train "${data_options[@]}" --model.rank 64 \
+            --train.iterations 3 --model.algorithm "$@" | grep -E "^iter|done"
+        OMP_NUM_THREADS=2 mpirun -np 1 --bind-to none $bin train "${data_options[@]}" \
+            --model.rank 64 --train.threads 2 --train.iterations 3 --model.algorithm "$@" |
+            grep -E "^iter|done"
+    done
 fi

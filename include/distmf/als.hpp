@@ -5,11 +5,15 @@
 ///
 ///   x_j = [1, h_j]  (or h_j without biases),   y_j = a_ij - mu - c_j  (or a_ij),
 ///   A_i = sum_{j in Omega_i} x_j x_j^T + s_i diag(lambda_b, lambda, ..., lambda),
-///   r_i = sum_{j in Omega_i} x_j y_j,   [b_i, w_i] = A_i^{-1} r_i  (Cholesky),
+///   r_i = sum_{j in Omega_i} x_j y_j,   [b_i, w_i] = A_i^{-1} r_i,
 ///   s_i = n_i (weighted, ALS-WR) or 1 (plain).
 ///
-/// The Gram matrix is accumulated as one blocked symmetric rank-n update of the gathered rows
-/// X_i (n_i x d) rather than n_i rank-1 updates, so it runs near the machine's GEMM rate.
+/// Two row solvers (--als.solver): `cholesky` accumulates the Gram matrix as one blocked
+/// symmetric rank-n update of the gathered rows X_i (n_i x d) rather than n_i rank-1 updates,
+/// so it runs near the machine's GEMM rate, and factors A_i (RidgeSolver); `cg` takes a few
+/// conjugate-gradient steps from the row's current values with A_i applied as
+/// X_i^T (X_i v) + D_i v, never formed (RidgeCgSolver): O(n_i d) per step instead of
+/// O(n_i d^2 + d^3) per row.
 /// A row's solution depends only on its inputs, so results are bitwise the same for any
 /// number of ranks and threads.
 
@@ -21,6 +25,7 @@
 
 #include "distmf/comm.hpp"
 #include "distmf/config.hpp"
+#include "distmf/conjugate_gradient.hpp"
 #include "distmf/factors.hpp"
 #include "distmf/partition.hpp"
 #include "distmf/rating_matrix.hpp"
@@ -32,13 +37,20 @@ struct AlsSettings {
     double lambda = 0.05;       ///< penalty of the factors
     double bias_lambda = 0.05;  ///< penalty of the bias (column 0 with biases)
     Regularization regularization = Regularization::weighted;
-    double global_mean = 0.0;  ///< mu (0 without biases)
-    int threads = 1;           ///< OpenMP threads for the row solves
+    double global_mean = 0.0;                      ///< mu (0 without biases)
+    int threads = 1;                               ///< OpenMP threads for the row solves
+    LinearSolver solver = LinearSolver::cholesky;  ///< explicit ALS's row solver
+    int cg_steps = 3;                              ///< CG steps per row with LinearSolver::cg
 };
 
 /// Local. The settings of a model configuration: lambda, bias-lambda (negative: lambda) and
-/// the regularization, with the given global mean and thread count.
+/// the regularization, with the given global mean and thread count; the exact (Cholesky) row
+/// solver.
 AlsSettings als_settings(const ModelConfig& model, double global_mean, int threads);
+
+/// Local. The settings of a training run: als_settings of config.model with the row solver
+/// and CG steps of config.als.
+AlsSettings als_settings(const Config& config, double global_mean, int threads);
 
 /// Local. The scale of a row's penalty with n ratings: n (weighted) or 1 (plain).
 double penalty_scale(const AlsSettings& settings, std::int64_t n_ratings);
@@ -52,6 +64,13 @@ Eigen::VectorXd row_penalty(const AlsSettings& settings, std::int64_t n_ratings,
 /// with biases, h_j without) and y (y_j = a_ij - mu - c_j), from the fixed side's table.
 void gather_row_system(const RatingMatrix& ratings, std::int64_t row, const FactorTable& fixed,
                        double global_mean, RowMatrixXf& x, Eigen::VectorXf& y);
+
+/// Local. gather_row_system without X's column of ones: F (n x k) holds the factor columns of
+/// the rows h_j (the fixed side's bias column left out), so that X = [1, F] with biases and
+/// X = F without; y as there. F's rows are k floats wide, whole SIMD vectors for k = 16, 32,
+/// 64, ..., where X's k + 1 leave a remainder in every row.
+void gather_row_factors(const RatingMatrix& ratings, std::int64_t row, const FactorTable& fixed,
+                        double global_mean, RowMatrixXf& factors, Eigen::VectorXf& y);
 
 /// Local. gram = X^T X, lower triangle only, as one blocked symmetric rank-n update (SYRK);
 /// gram is resized to d x d.
@@ -85,6 +104,49 @@ class RidgeSolver {
     Eigen::VectorXd rhs_;
 };
 
+/// Solves the ridge regressions of RidgeSolver approximately, by `steps` conjugate-gradient
+/// steps (conjugate_gradient.hpp) warm-started from the values in `solution`, keeping its
+/// buffers from one call to the next (one solver per thread). With A = X^T X + D, b = X^T y:
+///
+///   r_0 = b - A s_0 = X^T (y - X s_0) - D s_0,   A v = X^T (X v) + D v,
+///
+/// products with X and X^T in float (two matrix-vector products per step, 4 n d flops), the
+/// CG vectors in double. X may be given without a leading column of ones (a bias's), X = [1, F]:
+/// then X v = v_0 + F v_rest and X^T p = [sum p, F^T p], so the products run over F's k-wide
+/// rows. Every row takes the primal d x d form, also with n < d: a step costs 4 n d flops
+/// either way, and RidgeSolver's dual form only pays off against the O(d^3) Cholesky. With a
+/// warm start from the previous half-sweep a few steps come close to the exact solution, and
+/// the error left in one half-sweep is reduced again in the next.
+class RidgeCgSolver {
+  public:
+    /// Local. `x` is X (n x d), or with `ones_column` F (n x (d - 1)) of X = [1, F]; `y`,
+    /// `penalty` (d) and `solution` (d: the warm start on entry) as for RidgeSolver. Returns
+    /// false when the system is singular (RidgeSolver's test: more unknowns without penalty
+    /// than rows of X), when CG finds A not positive definite, or when the result is not
+    /// finite. Throws Error when the shapes do not match.
+    bool solve(const Eigen::Ref<const RowMatrixXf>& x, bool ones_column,
+               const Eigen::Ref<const Eigen::VectorXf>& y,
+               const Eigen::Ref<const Eigen::VectorXd>& penalty, int steps,
+               Eigen::Ref<Eigen::VectorXf> solution);
+
+  private:
+    /// projected_ = X v.
+    void project(const Eigen::Ref<const RowMatrixXf>& x, bool ones_column,
+                 const Eigen::VectorXf& v);
+    /// product_ = X^T projected_.
+    void back_project(const Eigen::Ref<const RowMatrixXf>& x, bool ones_column);
+    /// out = (X^T X + D) v.
+    void apply(const Eigen::Ref<const RowMatrixXf>& x, bool ones_column,
+               const Eigen::Ref<const Eigen::VectorXd>& penalty, const Eigen::VectorXd& v,
+               Eigen::VectorXd& out);
+
+    ConjugateGradient cg_;
+    Eigen::VectorXf vector_;     // v (or s_0) in float
+    Eigen::VectorXf projected_;  // X v (or y - X s_0)
+    Eigen::VectorXf product_;    // X^T X v (or X^T (y - X s_0)) in float
+    Eigen::VectorXd residual_;
+};
+
 /// Local. One RidgeSolver::solve with a fresh solver.
 bool solve_ridge(const Eigen::Ref<const RowMatrixXf>& x, const Eigen::Ref<const Eigen::VectorXf>& y,
                  const Eigen::Ref<const Eigen::VectorXd>& penalty,
@@ -112,8 +174,9 @@ class RowSolver {
 /// Makes one RowSolver per thread.
 using RowSolverFactory = std::function<std::unique_ptr<RowSolver>()>;
 
-/// Local. Explicit ALS row solvers (gather_row_system, then RidgeSolver with row_penalty)
-/// against `fixed`, which must outlive them.
+/// Local. Explicit ALS row solvers (gather_row_system, then RidgeSolver or, with
+/// settings.solver cg, RidgeCgSolver with row_penalty) against `fixed`; both arguments must
+/// outlive them.
 RowSolverFactory explicit_row_solvers(const FactorTable& fixed, const AlsSettings& settings);
 
 /// Local. Solves every row of `ratings` (a block of rows of one side, columns indexing the

@@ -33,8 +33,11 @@ enum class SplitMethod { hash, per_user };
 /// Implicit ALS: the confidence of an interaction r > 0, c = 1 + alpha f(r), with f(r) = r
 /// (linear) or log(1 + r / epsilon) (log).
 enum class ConfidenceScaling { linear, log };
-/// Implicit ALS: how a row's system is solved (a few conjugate-gradient steps, or exactly).
-enum class ImplicitSolver { cg, cholesky };
+/// ALS (explicit and implicit): how a row's system is solved (a few conjugate-gradient steps
+/// warm-started from the row's current values, or exactly by Cholesky).
+enum class LinearSolver { cg, cholesky };
+/// The row solver of implicit ALS ([ials] solver): the same choice as explicit ALS's.
+using ImplicitSolver = LinearSolver;
 /// Training: where the factor tables live. Replicated: every rank holds all of W and H
 /// (all-gathered after each half-sweep). Sharded: every rank holds its own blocks plus the
 /// rows its ratings touch (ghosts), routed by MPI_Alltoallv (factor_routing.hpp).
@@ -96,6 +99,12 @@ struct ModelConfig {
     Regularization regularization = Regularization::weighted;
     bool biases = true;  ///< a_ij ~ mu + b_i + c_j + w_i.h_j (else w_i.h_j)
     std::string init;    ///< a distmf model file to start from (rows matched by external ID)
+};
+
+/// [als]: the row solver of explicit ALS (with --model.algorithm als).
+struct AlsConfig {
+    LinearSolver solver = LinearSolver::cg;
+    int cg_steps = 3;  ///< conjugate-gradient steps per row and half-sweep
 };
 
 /// [ials]: implicit ALS (Hu, Koren & Volinsky 2008).
@@ -188,6 +197,7 @@ struct Config {
     DataConfig data;
     GenerateConfig generate;
     ModelConfig model;
+    AlsConfig als;
     IalsConfig ials;
     EvalConfig eval;
     TrainConfig train;
@@ -252,8 +262,8 @@ std::ostream& operator<<(std::ostream& out, SplitMethod value);
 std::istream& operator>>(std::istream& in, SplitMethod& value);
 std::ostream& operator<<(std::ostream& out, ConfidenceScaling value);
 std::istream& operator>>(std::istream& in, ConfidenceScaling& value);
-std::ostream& operator<<(std::ostream& out, ImplicitSolver value);
-std::istream& operator>>(std::istream& in, ImplicitSolver& value);
+std::ostream& operator<<(std::ostream& out, LinearSolver value);
+std::istream& operator>>(std::istream& in, LinearSolver& value);
 std::ostream& operator<<(std::ostream& out, FactorLayout value);
 std::istream& operator>>(std::istream& in, FactorLayout& value);
 std::ostream& operator<<(std::ostream& out, Baseline value);

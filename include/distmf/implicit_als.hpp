@@ -16,7 +16,7 @@
 /// H^T H is the same for every row of a half-sweep: it is computed once from every rank's own
 /// rows (distributed_gram, row_moments.hpp), bitwise the same on every rank for any P.
 /// Rows are solved exactly (Cholesky) or by a few conjugate-gradient steps warm-started from
-/// the current factors (Takacs, Pilaszy & Tikk 2011), with the matrix applied as
+/// the current factors (conjugate_gradient.hpp), with the matrix applied as
 /// H^T H x + sum_j (c_ij - 1)(h_j^T x) h_j + lambda s_i x, never formed. The explicit model's
 /// s_i (weighted: n_i = |Omega_i|, or plain: 1) applies unchanged. Items are solved the same
 /// way with W and the transposed interactions.
@@ -26,6 +26,7 @@
 
 #include "distmf/als.hpp"
 #include "distmf/config.hpp"
+#include "distmf/conjugate_gradient.hpp"
 #include "distmf/exact_sum.hpp"
 #include "distmf/factors.hpp"
 #include "distmf/rating_matrix.hpp"
@@ -79,7 +80,7 @@ class ImplicitRowSolver final : public RowSolver {
     Eigen::MatrixXf scaled_gram_;
     Eigen::MatrixXd system_;
     Eigen::VectorXf projected_;  // CG: X v
-    Eigen::VectorXd x_cg_, residual_, direction_, product_;
+    ConjugateGradient cg_;
 };
 
 /// Local. Implicit ALS row solvers against `fixed` and its Gram matrix `gram`; all four
@@ -91,9 +92,10 @@ RowSolverFactory implicit_row_solvers(const FactorTable& fixed, const Eigen::Mat
 /// Local. The implicit objective's data term for the rows of `by_user` (users x items):
 ///   sum_i [ w_i^T G w_i + sum_{j in Omega_i} (c_ij (p_ij - s_ij)^2 - s_ij^2) ],
 /// s_ij = w_i^T h_j and G = table_gram(items): the weighted squared error over every cell,
-/// computed at the cost of the observed ones; an exact (order-independent) sum.
+/// computed at the cost of the observed ones; an exact (order-independent) sum, so the same
+/// for any number of `threads` (the rows are shared among them).
 ExactSum implicit_loss(const RatingMatrix& by_user, const FactorTable& users,
                        const FactorTable& items, const Eigen::MatrixXd& item_gram,
-                       const ImplicitSettings& implicit);
+                       const ImplicitSettings& implicit, int threads);
 
 }  // namespace distmf

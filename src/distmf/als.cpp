@@ -20,6 +20,13 @@ AlsSettings als_settings(const ModelConfig& model, double global_mean, int threa
     return settings;
 }
 
+AlsSettings als_settings(const Config& config, double global_mean, int threads) {
+    AlsSettings settings = als_settings(config.model, global_mean, threads);
+    settings.solver = config.als.solver;
+    settings.cg_steps = config.als.cg_steps;
+    return settings;
+}
+
 double penalty_scale(const AlsSettings& settings, std::int64_t n_ratings) {
     return settings.regularization == Regularization::weighted ? static_cast<double>(n_ratings)
                                                                : 1.0;
@@ -33,34 +40,66 @@ Eigen::VectorXd row_penalty(const AlsSettings& settings, std::int64_t n_ratings,
     return penalty;
 }
 
-void gather_row_system(const RatingMatrix& ratings, std::int64_t row, const FactorTable& fixed,
-                       double global_mean, RowMatrixXf& x, Eigen::VectorXf& y) {
+namespace {
+
+/// Local. The gather of gather_row_system and gather_row_factors: columns [first_column,
+/// width) of the fixed rows into x (with `ones_first`, column 0 of x set to 1), and y.
+void gather_columns(const RatingMatrix& ratings, std::int64_t row, const FactorTable& fixed,
+                    double global_mean, int first_column, bool ones_first, RowMatrixXf& x,
+                    Eigen::VectorXf& y) {
     const auto columns = ratings.row_columns(row);
     const auto values = ratings.row_values(row);
     const auto n = static_cast<Eigen::Index>(columns.size());
     const auto mean = static_cast<float>(global_mean);
-    x.resize(n, fixed.width());
+    const Eigen::Index width = fixed.width() - first_column;
+    x.resize(n, width);
     y.resize(n);
     constexpr Eigen::Index prefetch_distance = 8;  // rows ahead: hides the random reads' latency
+    constexpr Eigen::Index floats_per_line = 16;   // every 64-byte line of the row ahead
     for (Eigen::Index e = 0; e < n; ++e) {
         if (e + prefetch_distance < n) {
             const float* ahead =
                 fixed.values().data() +
                 columns[static_cast<std::size_t>(e + prefetch_distance)] * fixed.width();
-            __builtin_prefetch(ahead);
+            for (Eigen::Index line = 0; line < fixed.width(); line += floats_per_line) {
+                __builtin_prefetch(ahead + line);
+            }
             __builtin_prefetch(ahead + fixed.width() - 1);
         }
         const std::int64_t other = columns[static_cast<std::size_t>(e)];
-        x.row(e) = fixed.row(other);
+        x.row(e) = fixed.row(other).tail(width);
         y(e) = values[static_cast<std::size_t>(e)] - mean - fixed.bias(other);
-        if (fixed.has_bias()) x(e, 0) = 1.0F;
+        if (ones_first) x(e, 0) = 1.0F;
     }
+}
+
+}  // namespace
+
+void gather_row_system(const RatingMatrix& ratings, std::int64_t row, const FactorTable& fixed,
+                       double global_mean, RowMatrixXf& x, Eigen::VectorXf& y) {
+    gather_columns(ratings, row, fixed, global_mean, 0, fixed.has_bias(), x, y);
+}
+
+void gather_row_factors(const RatingMatrix& ratings, std::int64_t row, const FactorTable& fixed,
+                        double global_mean, RowMatrixXf& factors, Eigen::VectorXf& y) {
+    gather_columns(ratings, row, fixed, global_mean, fixed.has_bias() ? 1 : 0, false, factors, y);
 }
 
 void gram_matrix(const Eigen::Ref<const RowMatrixXf>& x, Eigen::MatrixXf& gram) {
     gram.setZero(x.cols(), x.cols());
     gram.selfadjointView<Eigen::Lower>().rankUpdate(x.transpose());
 }
+
+namespace {
+
+/// Local. rank(X^T X) <= n: with more unpenalized unknowns than rows of X (n) the system is
+/// singular in exact arithmetic, though rounding can leave a float Gram matrix "positive
+/// definite" (or CG's curvatures positive).
+bool is_singular_ridge(Eigen::Index n, const Eigen::Ref<const Eigen::VectorXd>& penalty) {
+    return (penalty.array() <= 0.0).count() > n;
+}
+
+}  // namespace
 
 bool RidgeSolver::factor_and_solve(Eigen::Ref<Eigen::VectorXd> rhs) {
     const Eigen::LLT<Eigen::Ref<Eigen::MatrixXd>, Eigen::Lower> cholesky(system_);  // in place
@@ -75,9 +114,7 @@ bool RidgeSolver::solve(const Eigen::Ref<const RowMatrixXf>& x,
                         Eigen::Ref<Eigen::VectorXf> solution) {
     const Eigen::Index n = x.rows();
     const Eigen::Index d = x.cols();
-    // rank(X^T X) <= n: with more unpenalized unknowns than rows the system is singular in
-    // exact arithmetic, though rounding can leave the float Gram matrix "positive definite".
-    if ((penalty.array() <= 0.0).count() > n) return false;
+    if (is_singular_ridge(n, penalty)) return false;
     if (n < d && (penalty.array() > 0.0).all()) {
         // Dual form: K = (X D^-1/2)(X D^-1/2)^T + I, z = K^-1 y, s = D^-1 X^T z.
         const Eigen::RowVectorXf inverse_root =
@@ -102,6 +139,58 @@ bool RidgeSolver::solve(const Eigen::Ref<const RowMatrixXf>& x,
     return solution.allFinite();
 }
 
+void RidgeCgSolver::project(const Eigen::Ref<const RowMatrixXf>& x, bool ones_column,
+                            const Eigen::VectorXf& v) {
+    if (!ones_column) {
+        projected_.noalias() = x * v;
+        return;
+    }
+    projected_.noalias() = x * v.tail(x.cols());
+    projected_.array() += v(0);
+}
+
+void RidgeCgSolver::back_project(const Eigen::Ref<const RowMatrixXf>& x, bool ones_column) {
+    product_.resize(x.cols() + (ones_column ? 1 : 0));
+    if (!ones_column) {
+        product_.noalias() = x.transpose() * projected_;
+        return;
+    }
+    product_(0) = projected_.sum();
+    product_.tail(x.cols()).noalias() = x.transpose() * projected_;
+}
+
+void RidgeCgSolver::apply(const Eigen::Ref<const RowMatrixXf>& x, bool ones_column,
+                          const Eigen::Ref<const Eigen::VectorXd>& penalty,
+                          const Eigen::VectorXd& v, Eigen::VectorXd& out) {
+    vector_ = v.cast<float>();
+    project(x, ones_column, vector_);
+    back_project(x, ones_column);
+    out = product_.cast<double>() + penalty.cwiseProduct(v);
+}
+
+bool RidgeCgSolver::solve(const Eigen::Ref<const RowMatrixXf>& x, bool ones_column,
+                          const Eigen::Ref<const Eigen::VectorXf>& y,
+                          const Eigen::Ref<const Eigen::VectorXd>& penalty, int steps,
+                          Eigen::Ref<Eigen::VectorXf> solution) {
+    if (x.cols() + (ones_column ? 1 : 0) != solution.size()) {
+        throw Error("RidgeCgSolver: the columns of X do not match the unknowns");
+    }
+    if (is_singular_ridge(x.rows(), penalty)) return false;
+    // r_0 = X^T (y - X s_0) - D s_0: one pass over X fewer than b - A s_0.
+    vector_ = solution;
+    project(x, ones_column, vector_);
+    projected_ = y - projected_;
+    back_project(x, ones_column);
+    residual_ = product_.cast<double>() - penalty.cwiseProduct(solution.cast<double>());
+    const bool solved = cg_.refine(
+        residual_, steps,
+        [&](const Eigen::VectorXd& v, Eigen::VectorXd& out) {
+            apply(x, ones_column, penalty, v, out);
+        },
+        solution);
+    return solved && solution.allFinite();
+}
+
 bool solve_ridge(const Eigen::Ref<const RowMatrixXf>& x, const Eigen::Ref<const Eigen::VectorXf>& y,
                  const Eigen::Ref<const Eigen::VectorXd>& penalty,
                  Eigen::Ref<Eigen::VectorXf> solution) {
@@ -119,11 +208,13 @@ class ExplicitRowSolver final : public RowSolver {
 
     bool solve(const RatingMatrix& ratings, std::int64_t row,
                Eigen::Ref<Eigen::VectorXf> solution) override {
+        penalty_ = row_penalty(settings_, ratings.row_size(row), fixed_.width(), fixed_.has_bias());
+        if (settings_.solver == LinearSolver::cg) {  // the bias's column of ones left implicit
+            gather_row_factors(ratings, row, fixed_, settings_.global_mean, x_, y_);
+            return cg_.solve(x_, fixed_.has_bias(), y_, penalty_, settings_.cg_steps, solution);
+        }
         gather_row_system(ratings, row, fixed_, settings_.global_mean, x_, y_);
-        return ridge_.solve(
-            x_, y_,
-            row_penalty(settings_, ratings.row_size(row), fixed_.width(), fixed_.has_bias()),
-            solution);
+        return ridge_.solve(x_, y_, penalty_, solution);
     }
 
   private:
@@ -131,7 +222,9 @@ class ExplicitRowSolver final : public RowSolver {
     const AlsSettings& settings_;
     RowMatrixXf x_;
     Eigen::VectorXf y_;
+    Eigen::VectorXd penalty_;
     RidgeSolver ridge_;
+    RidgeCgSolver cg_;
 };
 
 }  // namespace

@@ -66,6 +66,16 @@ std::string implicit_description(const Config& config) {
     return text.str();
 }
 
+/// The [als] settings that change an explicit ALS model ("" for the other algorithms; a
+/// Cholesky run is "solver cholesky", as checkpoints written before --als.solver have it).
+std::string explicit_description(const Config& config) {
+    if (config.model.algorithm != Algorithm::als) return "";
+    std::ostringstream text;
+    text << "solver " << config.als.solver;
+    if (config.als.solver == LinearSolver::cg) text << ", cg-steps " << config.als.cg_steps;
+    return text.str();
+}
+
 /// The [bpmf] settings of a run, as /state attributes ("" for the other algorithms).
 struct BpmfState {
     double alpha = 0.0;
@@ -158,6 +168,7 @@ void write_state(const Communicator& comm, const H5Handle& file, const Config& c
     write_checked_rows(comm, group, "ranking_history", n_records, ranking_columns, 0,
                        comm.rank() == 0 ? n_records : 0, ranking.data());
     write_string_attribute(group, "implicit", implicit_description(config));
+    write_string_attribute(group, "explicit", explicit_description(config));
     if (state.best_iteration > 0) {
         write_table_pair(comm, group, dataset, state.best_users, state.best_items,
                          {"best_users", "best_items"});
@@ -190,8 +201,9 @@ struct LoadedCheckpoint {
     double lambda = 0.0;
     double bias_lambda = 0.0;
     std::string regularization;
-    std::string implicit;           ///< implicit_description of the run that wrote it
-    std::int64_t eval_every = 0;    ///< its --eval.every (0: written before the option)
+    std::string implicit;                     ///< implicit_description of the run that wrote it
+    std::optional<std::string> explicit_als;  ///< its explicit_description (absent: older file)
+    std::int64_t eval_every = 0;              ///< its --eval.every (0: written before the option)
     BpmfState bpmf;                 ///< the [bpmf] settings of the run that wrote it (BPMF only)
     std::optional<DsgdState> dsgd;  ///< its [dsgd] settings (DSGD; absent in older files)
 };
@@ -314,6 +326,9 @@ LoadedCheckpoint read_checkpoint(const Communicator& comm, const H5Handle& file,
     if (has_attribute(group, "eval_every")) {
         loaded.eval_every = read_attribute<std::int64_t>(group, "eval_every");
     }
+    if (has_attribute(group, "explicit")) {
+        loaded.explicit_als = read_string_attribute(group, "explicit");
+    }
     if (state.best_iteration > 0) {
         state.best_users = state_table(comm, file, "state/best_users", rows.users,
                                        rows.user_coverage, info.k, info.biases);
@@ -372,7 +387,7 @@ void compare_option(std::vector<std::string>& differences, const std::string& op
     }
 }
 
-/// The differences in the penalties, [ials] and [bpmf] settings and, for the algorithms that
+/// The differences in the penalties, [als], [ials] and [bpmf] settings and, for the algorithms that
 /// draw from it after the start (DSGD, BPMF), --train.seed.
 std::vector<std::string> model_differences(const LoadedCheckpoint& loaded, const Config& config) {
     std::vector<std::string> differences;
@@ -386,6 +401,13 @@ std::vector<std::string> model_differences(const LoadedCheckpoint& loaded, const
                               implicit_description(config) + "'");
     }
     const Algorithm algorithm = config.model.algorithm;
+    if (algorithm == Algorithm::als) {  // before --als.solver, explicit ALS used Cholesky
+        const std::string written = loaded.explicit_als.value_or("solver cholesky");
+        if (written != explicit_description(config)) {
+            differences.push_back("it has the [als] settings '" + written + "', this run '" +
+                                  explicit_description(config) + "'");
+        }
+    }
     if (algorithm == Algorithm::bpmf) {
         compare_option(differences, "bpmf.alpha", loaded.bpmf.alpha, config.bpmf.alpha);
         compare_option(differences, "bpmf.beta0", loaded.bpmf.beta0, config.bpmf.beta0);

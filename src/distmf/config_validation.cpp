@@ -53,6 +53,13 @@ void validate_dsgd(const DsgdConfig& s, FailFunction fail) {
     }
 }
 
+/// The [als] rules of `distmf train` (the ranges whatever the algorithm, like [dsgd]).
+void validate_als(const Config& config, FailFunction fail) {
+    if (config.als.cg_steps < 1 || config.als.cg_steps > 1000) {
+        fail("als", "cg-steps", "must be in [1, 1000], got " + value_text(config.als.cg_steps));
+    }
+}
+
 /// The [ials] and [eval] rules of `distmf train`.
 void validate_implicit(const Config& config, FailFunction fail) {
     if (config.eval.k < 1) fail("eval", "k", "must be >= 1, got " + value_text(config.eval.k));
@@ -162,6 +169,7 @@ void validate(const Config& config, Command command) {
             fail("model", "bias-lambda",
                  "must be a finite number, got " + value_text(m.bias_lambda));
         }
+        validate_als(config, fail);
         validate_implicit(config, fail);
         const TrainConfig& t = config.train;
         if (t.iterations < 1) {

@@ -1,7 +1,11 @@
 #include "distmf/implicit_als.hpp"
 
+#include <omp.h>
+
 #include <Eigen/Cholesky>
+#include <algorithm>
 #include <cmath>
+#include <vector>
 
 namespace distmf {
 
@@ -63,28 +67,9 @@ void ImplicitRowSolver::apply(const Eigen::VectorXd& v, Eigen::VectorXd& out) {
 }
 
 bool ImplicitRowSolver::solve_cg(const Eigen::VectorXd& rhs, Eigen::Ref<Eigen::VectorXf> solution) {
-    // Conjugate gradients on A x = b from x_0 = the current factors:
-    //   r = b - A x, p = r; per step: a = r.r / p.Ap, x += a p, r -= a Ap,
-    //   p = r + (r'.r' / r.r) p.
-    x_cg_ = solution.cast<double>();
-    apply(x_cg_, product_);
-    residual_ = rhs - product_;
-    direction_ = residual_;
-    double residual_norm = residual_.squaredNorm();
-    for (int step = 0; step < implicit_.cg_steps; ++step) {
-        if (residual_norm < 1e-20) break;
-        apply(direction_, product_);
-        const double curvature = direction_.dot(product_);
-        if (!(curvature > 0.0)) return false;  // A is not positive definite
-        const double step_length = residual_norm / curvature;
-        x_cg_ += step_length * direction_;
-        residual_ -= step_length * product_;
-        const double next_norm = residual_.squaredNorm();
-        direction_ = residual_ + (next_norm / residual_norm) * direction_;
-        residual_norm = next_norm;
-    }
-    solution = x_cg_.cast<float>();
-    return true;
+    return cg_.solve(
+        rhs, implicit_.cg_steps,
+        [this](const Eigen::VectorXd& v, Eigen::VectorXd& out) { apply(v, out); }, solution);
 }
 
 RowSolverFactory implicit_row_solvers(const FactorTable& fixed, const Eigen::MatrixXd& gram,
@@ -97,24 +82,32 @@ RowSolverFactory implicit_row_solvers(const FactorTable& fixed, const Eigen::Mat
 
 ExactSum implicit_loss(const RatingMatrix& by_user, const FactorTable& users,
                        const FactorTable& items, const Eigen::MatrixXd& item_gram,
-                       const ImplicitSettings& implicit) {
-    ExactSum loss;
-    for (std::int64_t row = 0; row < by_user.n_rows(); ++row) {
-        const std::int64_t user = by_user.first_row + row;
-        const Eigen::VectorXd w = users.row(user).transpose().cast<double>();
-        double sum = w.dot(item_gram * w);
-        const auto columns = by_user.row_columns(row);
-        const auto values = by_user.row_values(row);
-        for (std::size_t e = 0; e < columns.size(); ++e) {
-            const double score = w.dot(items.row(columns[e]).transpose().cast<double>());
-            const double preference = values[e] > 0.0F ? 1.0 : 0.0;
-            const double confidence =
-                1.0 + static_cast<double>(confidence_excess(implicit, values[e]));
-            sum += confidence * (preference - score) * (preference - score) - score * score;
+                       const ImplicitSettings& implicit, int threads) {
+    const int n_threads = std::max(1, threads);
+    std::vector<ExactSum> per_thread(static_cast<std::size_t>(n_threads));
+#pragma omp parallel num_threads(n_threads)
+    {
+        ExactSum& loss = per_thread[static_cast<std::size_t>(omp_get_thread_num())];
+#pragma omp for schedule(dynamic, 64)
+        for (std::int64_t row = 0; row < by_user.n_rows(); ++row) {
+            const std::int64_t user = by_user.first_row + row;
+            const Eigen::VectorXd w = users.row(user).transpose().cast<double>();
+            double sum = w.dot(item_gram * w);
+            const auto columns = by_user.row_columns(row);
+            const auto values = by_user.row_values(row);
+            for (std::size_t e = 0; e < columns.size(); ++e) {
+                const double score = w.dot(items.row(columns[e]).transpose().cast<double>());
+                const double preference = values[e] > 0.0F ? 1.0 : 0.0;
+                const double confidence =
+                    1.0 + static_cast<double>(confidence_excess(implicit, values[e]));
+                sum += confidence * (preference - score) * (preference - score) - score * score;
+            }
+            loss.add(sum);  // exact: neither the split nor the order of the rows matters
         }
-        loss.add(sum);
     }
-    return loss;
+    ExactSum total;
+    for (const ExactSum& part : per_thread) total.add(part);
+    return total;
 }
 
 }  // namespace distmf

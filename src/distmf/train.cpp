@@ -96,7 +96,7 @@ void measure_implicit(const Communicator& comm, const Config& config, const Data
     const Eigen::MatrixXd item_gram =
         distributed_gram(comm, own_items, dataset.item_blocks, settings.threads);
     const ExactSum loss = implicit_loss(views.user_ratings(), users, items, item_gram,
-                                        implicit_settings(config.ials));
+                                        implicit_settings(config.ials), settings.threads);
     record.train_rmse = std::numeric_limits<double>::quiet_NaN();
     record.objective += ExactSum::all_reduce(comm, loss).value();
     if (!has_test_data(dataset)) return;
@@ -435,9 +435,9 @@ TrainOutcome train_model(const Communicator& comm, const Config& config, const D
                          const IterationHook& after_iteration, const StopCheck& stop_check) {
     const StopCheck stop_requested =
         stop_check ? stop_check : [&comm] { return stop_agreed(comm); };
-    const AlsSettings settings = als_settings(
-        config.model, uses_global_mean(config.model) ? dataset.summary.mean_rating : 0.0,
-        thread_count(config));
+    const AlsSettings settings =
+        als_settings(config, uses_global_mean(config.model) ? dataset.summary.mean_rating : 0.0,
+                     thread_count(config));
     const std::int64_t total = config.train.iterations;
     std::optional<DsgdTrainer> dsgd;
     if (config.model.algorithm == Algorithm::dsgd) {

@@ -171,6 +171,14 @@ TEST_CASE(
          "it has --model.bias-lambda 0.05, this run 0.2" + force_hint, 1},
         {train_args(data, 4, fast_k, {"--model.regularization", "plain"}),
          "it has --model.regularization weighted, this run plain" + force_hint, 2},
+        {train_args(data, 4, fast_k, {"--als.solver", "cholesky"}),
+         "it has the [als] settings 'solver cg, cg-steps 3', this run 'solver cholesky'" +
+             force_hint,
+         2},
+        {train_args(data, 4, fast_k, {"--als.cg-steps", "5"}),
+         "it has the [als] settings 'solver cg, cg-steps 3', this run 'solver cg, cg-steps 5'" +
+             force_hint,
+         1},
     };
     for (const Refusal& refusal : refusals) {
         std::vector<std::string> args = refusal.args;
@@ -184,9 +192,10 @@ TEST_CASE(
         CHECK(lines_starting(result.out, "iter ").empty());
         CHECK(entries(folder) == before);  // a refused resume changes nothing
     }
-    // --checkpoint.force accepts a changed lambda (and nothing else).
-    std::vector<std::string> forced =
-        train_args(data, 4, fast_k, {"--model.lambda", "0.1", "--checkpoint.force", "true"});
+    // --checkpoint.force accepts a changed lambda and row solver (and nothing else).
+    std::vector<std::string> forced = train_args(
+        data, 4, fast_k,
+        {"--model.lambda", "0.1", "--als.solver", "cholesky", "--checkpoint.force", "true"});
     forced.insert(forced.end(), {"--checkpoint.dir", folder});
     const CommandResult accepted = run_ok(2, forced);
     CHECK(resumed_from(accepted) == checkpoint);

@@ -32,6 +32,10 @@ std::vector<std::string> algorithm_args(const SplitData& data, const std::string
                                         int iterations) {
     std::vector<std::string> args =
         with(train_args(data, iterations), {"--model.algorithm", algorithm});
+    if (algorithm == "als") args = with(args, {"--als.solver", "cg"});
+    if (algorithm == "als-cholesky") {
+        args = with(train_args(data, iterations), {"--als.solver", "cholesky"});
+    }
     if (algorithm == "ials") {
         args = with(args, {"--model.biases", "false", "--model.regularization", "plain",
                            "--ials.alpha", "3"});
@@ -118,6 +122,13 @@ TEST_CASE("train bpmf: the exchange overlapped in chunks writes the same model",
 TEST_CASE("train als: sharded and replicated factor tables write the same model on 1, 2, 4 ranks",
           "[cli][layout]") {
     check_layouts_agree("als");
+}
+
+TEST_CASE(
+    "train als --als.solver cholesky: sharded and replicated factor tables write the same model "
+    "on 1, 2, 4 ranks",
+    "[cli][layout]") {
+    check_layouts_agree("als-cholesky");
 }
 
 TEST_CASE("train ials: sharded and replicated factor tables write the same model on 1, 2, 4 ranks",

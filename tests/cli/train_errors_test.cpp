@@ -60,6 +60,13 @@ TEST_CASE("train: --train.iterations 0 is an agreed error", "[cli][train][bad]")
                         {"--train.iterations", "0"});
 }
 
+TEST_CASE("train: a bad --als.solver or --als.cg-steps is an agreed error", "[cli][train][bad]") {
+    expect_agreed_error({"train", "--data.train", "ratings.tsv", "--als.cg-steps", "0"},
+                        {"--als.cg-steps", "0"});
+    expect_agreed_error({"train", "--data.train", "ratings.tsv", "--als.solver", "lu"},
+                        {"als.solver", "cg|cholesky"});
+}
+
 TEST_CASE("train: --train.factors other than replicated or sharded is an agreed error",
           "[cli][train][bad]") {
     expect_agreed_error({"train", "--data.train", "ratings.tsv", "--train.factors", "both"},

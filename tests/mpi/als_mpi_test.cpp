@@ -116,8 +116,13 @@ TEST_CASE("ALS factors are bitwise the same for any number of ranks and threads,
     const TempDir dir(comm);
     Config config = training_config(dir.file("ratings.tsv"));
     const bool written = write_on_rank0(comm, config.data.train, synthetic_ratings());
-    SECTION("biases, weighted") {}
-    SECTION("no biases, plain") {
+    SECTION("biases, weighted, conjugate gradients") {
+        config.als.solver = distmf::LinearSolver::cg;
+    }
+    SECTION("biases, weighted, Cholesky") { config.als.solver = distmf::LinearSolver::cholesky; }
+    SECTION("no biases, plain, conjugate gradients") {
+        config.als.solver = distmf::LinearSolver::cg;
+        config.als.cg_steps = 2;
         config.model.biases = false;
         config.model.regularization = distmf::Regularization::plain;
         config.model.lambda = 2.0;
@@ -176,6 +181,29 @@ TEST_CASE("ALS factors are bitwise the same for any number of ranks and threads,
             CHECK(std::isnan(parallel.state.history.back().test_rmse));
         }
     }
+}
+
+TEST_CASE("CG-ALS reaches the RMSE of Cholesky-ALS, bitwise the same on every rank count",
+          "[als]") {
+    const Communicator comm;
+    const TempDir dir(comm);
+    Config config = training_config(dir.file("ratings.tsv"));
+    config.train.iterations = 10;
+    const bool written = write_on_rank0(comm, config.data.train, synthetic_ratings());
+    config.als.solver = distmf::LinearSolver::cholesky;
+    const Trained cholesky = train(comm, config);
+    config.als.solver = distmf::LinearSolver::cg;
+    const Trained cg = train(comm, config);
+    REQUIRE(written);
+    const distmf::IterationRecord& exact = cholesky.state.history.back();
+    const distmf::IterationRecord& approximate = cg.state.history.back();
+    INFO("test RMSE: Cholesky " << exact.test_rmse << ", CG " << approximate.test_rmse
+                                << "; train RMSE: " << exact.train_rmse << ", "
+                                << approximate.train_rmse);
+    CHECK(std::abs(approximate.test_rmse - exact.test_rmse) <= 0.005 * exact.test_rmse);
+    CHECK(std::abs(approximate.train_rmse - exact.train_rmse) <= 0.005 * exact.train_rmse);
+    CHECK(std::abs(approximate.objective - exact.objective) <= 0.005 * exact.objective);
+    CHECK_FALSE(same_bits(cg.state.users, cholesky.state.users));  // CG did run
 }
 
 TEST_CASE("train_model calls the iteration hook after every iteration", "[als]") {

@@ -224,12 +224,9 @@ TEST_CASE("a checkpoint between half-sweeps resumes to the uninterrupted model",
     TrainState uninterrupted = distmf::initial_state(config, dataset);
     distmf::train_model(world, config, dataset, uninterrupted, quiet, MPI_Wtime());
 
-    distmf::AlsSettings settings;  // as train_model derives them from config
-    settings.lambda = config.model.lambda;
-    settings.bias_lambda = config.model.lambda;  // --model.bias-lambda -1: the same
-    settings.regularization = config.model.regularization;
-    settings.global_mean = dataset.summary.mean_rating;
-    settings.threads = 1;
+    // As train_model derives them from config (the [als] row solver included).
+    const distmf::AlsSettings settings =
+        distmf::als_settings(config, dataset.summary.mean_rating, 1);
     // 0: a stop during the very first half-sweep (a checkpoint with an empty history).
     for (const int done : {0, 2}) {
         INFO(done << " iterations and a user half-sweep done");

@@ -139,7 +139,10 @@ TEST_CASE("implicit ALS: the loss over every cell at the cost of the observed on
     ImplicitSettings implicit;
     implicit.alpha = 2.0;
     const double loss =
-        distmf::implicit_loss(row, users, items, distmf::table_gram(items, 1), implicit).value();
+        distmf::implicit_loss(row, users, items, distmf::table_gram(items, 1), implicit, 2).value();
+    CHECK(loss ==
+          distmf::implicit_loss(row, users, items, distmf::table_gram(items, 1), implicit, 1)
+              .value());
     double expected = 0.0;
     for (std::int32_t item = 0; item < 7; ++item) {
         const double score = static_cast<double>(users.row(0).dot(items.row(item)));
