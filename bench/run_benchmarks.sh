@@ -317,7 +317,7 @@ if [ "$what" = launch ] || [ "$what" = all ]; then
             "$run" "$start" "$end"
     done
     rm -rf "$cache" "$data_dir/launch.h5"
-    build/bench/als_bench "$data" 32 | grep -A1 "GEMM" | head -n 2
+    build/bench/als_bench "$data" 32 | grep -E "^GEMM"
 fi
 if [ "$what" = cg ] || [ "$what" = all ]; then
     # Explicit ALS's row solvers, back to back in the same run (the ratio is what counts on a
