@@ -2,11 +2,12 @@
 """Plot test RMSE (or another metric) against wall seconds for several distmf runs.
 
     python3 scripts/plot_convergence.py OUT.png LABEL=METRICS.jsonl [LABEL=METRICS.jsonl ...]
-        [--metric test_rmse] [--title TEXT]
+        [--metric test_rmse] [--title TEXT] [--ymax Y]
 
 Each METRICS.jsonl is a run's --output.metrics file; its "elapsed_seconds" (wall time since
 the run started, ingest included) is the x axis, so curves compare launch-to-model time.
-Records without the metric (null: not evaluated) are skipped. Needs matplotlib (Debian:
+Records without the metric (null: not evaluated) are skipped; --ymax cuts the y axis (the
+first iterations' values would otherwise flatten the converged part). Needs matplotlib (Debian:
 python3-matplotlib).
 """
 import json
@@ -53,17 +54,23 @@ def read_run(path, metric):
 def main(argv):
     metric = "test_rmse"
     title = None
+    ymax = None
     positional = []
     rest = iter(argv[1:])
     for argument in rest:
-        if argument in ("--metric", "--title"):
+        if argument in ("--metric", "--title", "--ymax"):
             value = next(rest, None)
             if value is None:
                 raise SystemExit(f"{argument} needs a value")
             if argument == "--metric":
                 metric = value
-            else:
+            elif argument == "--title":
                 title = value
+            else:
+                try:
+                    ymax = float(value)
+                except ValueError:
+                    raise SystemExit(f"--ymax {value}: not a number")
         elif argument.startswith("--"):
             raise SystemExit(f"unknown option {argument}\n{__doc__}")
         else:
@@ -79,7 +86,10 @@ def main(argv):
         points = read_run(path, metric)
         axes.plot([p[0] for p in points], [p[1] for p in points], ".-", label=label)
     axes.set_xlabel("wall seconds since launch (ingest included)")
-    axes.set_ylabel(metric.replace("_", " "))
+    axes.set_ylabel(metric.replace("_", " ").replace("rmse", "RMSE").replace("mae", "MAE")
+                    .replace("ndcg", "NDCG"))
+    if ymax is not None:
+        axes.set_ylim(top=ymax)
     if title:
         axes.set_title(title)
     axes.grid(True, alpha=0.3)
