@@ -96,13 +96,14 @@ bool is_plain_delimiter(std::string_view delimiter) {
 const char* scan_plain_id(const char* position, const char* end, std::int64_t& out) {
     if (position == nullptr) return nullptr;
     const char* const start = position;
-    std::int64_t value = 0;
+    // Unsigned: a longer run of digits wraps (defined) instead of overflowing, and is refused.
+    std::uint64_t value = 0;
     while (position != end && static_cast<unsigned char>(*position - '0') < 10U) {
-        value = value * 10 + (*position - '0');
+        value = value * 10U + static_cast<unsigned char>(*position - '0');
         ++position;
     }
     if (position == start || position - start > 18) return nullptr;
-    out = value;
+    out = static_cast<std::int64_t>(value);
     return position;
 }
 
@@ -126,12 +127,12 @@ const char* scan_short_decimal(const char* position, const char* end, double& ou
         1e0, 1e1, 1e2, 1e3, 1e4, 1e5, 1e6, 1e7, 1e8, 1e9, 1e10, 1e11, 1e12, 1e13, 1e14, 1e15};
     const bool negative = position != end && *position == '-';
     if (negative) ++position;
-    std::int64_t digits = 0;
+    std::uint64_t digits = 0;  // unsigned: more than 19 digits wrap (defined), then refused
     int count = 0;
     int fraction = 0;
     const char* const integer_start = position;
     while (position != end && static_cast<unsigned char>(*position - '0') < 10U) {
-        digits = digits * 10 + (*position++ - '0');
+        digits = digits * 10U + static_cast<unsigned char>(*position++ - '0');
         ++count;
     }
     if (position == integer_start) return nullptr;  // ".5" and "-.5": from_chars decides
@@ -139,7 +140,7 @@ const char* scan_short_decimal(const char* position, const char* end, double& ou
         ++position;
         const char* const fraction_start = position;
         while (position != end && static_cast<unsigned char>(*position - '0') < 10U) {
-            digits = digits * 10 + (*position++ - '0');
+            digits = digits * 10U + static_cast<unsigned char>(*position++ - '0');
             ++count;
         }
         fraction = static_cast<int>(position - fraction_start);
