@@ -52,8 +52,10 @@ int dsgd_grid(const DsgdConfig& options, int threads, std::int64_t largest_block
     const std::int64_t block_bytes = largest_block_rows * width * std::int64_t{4};
     const std::int64_t for_cache = (block_bytes + dsgd_part_bytes - 1) / dsgd_part_bytes;
     const std::int64_t for_threads = threads <= 1 ? 1 : 2 * std::int64_t{threads};
-    return static_cast<int>(
-        std::clamp<std::int64_t>(std::max(for_cache, for_threads), 1, max_dsgd_grid));
+    const std::int64_t wanted = std::max(for_cache, for_threads);
+    const std::int64_t team = std::max(1, threads);
+    const std::int64_t even_for_threads = (wanted + team - 1) / team * team;
+    return static_cast<int>(std::clamp<std::int64_t>(even_for_threads, 1, max_dsgd_grid));
 }
 
 int dsgd_grid_of_run(const Config& config, const Dataset& dataset, int threads) {

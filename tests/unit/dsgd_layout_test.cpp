@@ -11,6 +11,7 @@
 #include <tuple>
 #include <vector>
 
+#include "distmf/dsgd.hpp"
 #include "distmf/hashing.hpp"
 #include "distmf/partition.hpp"
 #include "distmf/rating_matrix.hpp"
@@ -178,4 +179,21 @@ TEST_CASE("seeded_shuffle is a permutation that depends on the seed only", "[dsg
         ++deciles[static_cast<std::size_t>(d[0].user / 10)];
     }
     for (const int count : deciles) CHECK(count > 140);
+}
+
+TEST_CASE("dsgd_grid: the option, or the cache's and the threads' need, a multiple of the threads",
+          "[dsgd]") {
+    distmf::DsgdConfig options;
+    // 138,000 rows of 33 floats = 18.2 MB: 9 parts of at most 2 MiB.
+    constexpr std::int64_t rows = 138000;
+    constexpr int width = 33;
+    CHECK(distmf::dsgd_grid(options, 1, rows, width) == 9);
+    CHECK(distmf::dsgd_grid(options, 2, rows, width) == 10);  // 9 rounded up to share evenly
+    CHECK(distmf::dsgd_grid(options, 3, rows, width) == 9);
+    CHECK(distmf::dsgd_grid(options, 4, rows, width) == 12);
+    CHECK(distmf::dsgd_grid(options, 8, 100, width) == 16);  // two sub-blocks per thread
+    CHECK(distmf::dsgd_grid(options, 1, 100, width) == 1);
+    CHECK(distmf::dsgd_grid(options, 200, rows, width) == distmf::max_dsgd_grid);
+    options.grid = 7;  // the option wins
+    CHECK(distmf::dsgd_grid(options, 2, rows, width) == 7);
 }
