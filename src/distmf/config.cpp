@@ -457,7 +457,8 @@ void declare_options(Config& c, OptionRegistry& r) {
     r.add("grid", c.dsgd.grid,
           "each rank's block is cut into grid x grid sub-blocks, processed in waves by the "
           "threads; results depend on the grid, not on how many threads run it; 0: at least "
-          "2 x threads, and enough that a part's factor rows take at most 2 MiB");
+          "2 x threads, enough that a part's factor rows take at most 2 MiB, and a multiple "
+          "of the threads");
 
     r.group("bpmf", "Bayesian PMF [bpmf] (with --model.algorithm bpmf)");
     r.add("alpha", c.bpmf.alpha,

@@ -117,11 +117,11 @@ void resume_and_check(const TempDir& dir, int ranks, const std::vector<std::stri
 /// `folder`, then resumes there with `ranks` ranks to as many, writing dir/resumed.h5 and
 /// continuing dir/resumed.jsonl, and checks the result against the reference.
 void resume_past_newest(const TempDir& dir, const std::string& data, const std::string& folder,
-                        int ranks, int k) {
+                        int ranks, int k, const std::vector<std::string>& extra = {}) {
     const int iterations = final_iteration(folder);
-    train_reference(dir, data, iterations, k);
-    resume_and_check(dir, ranks, train_args(data, iterations, k), folder, dir.file("resumed.h5"),
-                     dir.file("resumed.jsonl"), iterations);
+    train_reference(dir, data, iterations, k, extra);
+    resume_and_check(dir, ranks, train_args(data, iterations, k, extra), folder,
+                     dir.file("resumed.h5"), dir.file("resumed.jsonl"), iterations);
 }
 
 // ---- the interrupted runs -------------------------------------------------------------------
@@ -139,10 +139,11 @@ std::vector<std::string> endless_args(const std::string& data, const std::string
 
 /// The endless run (with --model.rank k) writing checkpoints (to dir/checkpoints) only when
 /// it is stopped, and its metrics to dir/resumed.jsonl.
-std::vector<std::string> stoppable_args(const TempDir& dir, const std::string& data,
-                                        int k = fast_k) {
-    return endless_args(data, dir.file("checkpoints"), dir.file("resumed.jsonl"),
-                        {"--checkpoint.every", "0"}, k);
+std::vector<std::string> stoppable_args(const TempDir& dir, const std::string& data, int k = fast_k,
+                                        const std::vector<std::string>& extra = {}) {
+    std::vector<std::string> options{"--checkpoint.every", "0"};
+    options.insert(options.end(), extra.begin(), extra.end());
+    return endless_args(data, dir.file("checkpoints"), dir.file("resumed.jsonl"), options, k);
 }
 
 /// Waits for checkpoint `iteration` of `job` to appear in `folder` (failing if the job ends
@@ -180,13 +181,13 @@ void kill_job(BackgroundRun& job) {
 /// run's.
 void check_stopped_and_resume(const TempDir& dir, const std::string& data,
                               const CommandResult& stopped, int signal_number, int resume_ranks,
-                              int k = fast_k) {
+                              int k = fast_k, const std::vector<std::string>& extra = {}) {
     INFO("stopped run:\n" << stopped.out << stopped.err);
     const std::string folder = dir.file("checkpoints");
     const std::string written = stop_checkpoint(stopped, signal_number);
     REQUIRE(!written.empty());
     CHECK(entries(folder) == std::vector<std::string>{fs::path(written).filename().string()});
-    resume_past_newest(dir, data, folder, resume_ranks, k);
+    resume_past_newest(dir, data, folder, resume_ranks, k, extra);
 }
 
 }  // namespace
@@ -354,12 +355,15 @@ TEST_CASE(
     "[cli][checkpoint]") {
     // The checkpoint of a run stopped after its first user half-sweep has an empty history
     // (HDF5 1.10 used to fail the collective write of its zero rows, and the job aborted).
-    // k = 200 makes that half-sweep take ~0.1-0.4 s; the signal goes to the ranks directly the
-    // moment rank 0 reports the data loaded (the handlers are installed before loading).
+    // k = 200 with the Cholesky solver makes that half-sweep take ~0.1-0.4 s (CG, the default,
+    // takes a tenth of that: the signal could come after the whole iteration); the signal goes
+    // to the ranks directly the moment rank 0 reports the data loaded (the handlers are
+    // installed before loading).
     constexpr int k = 200;
+    const std::vector<std::string> cholesky{"--als.solver", "cholesky"};
     const TempDir dir;
     const std::string data = generate_data(dir);
-    BackgroundRun job(2, stoppable_args(dir, data, k));
+    BackgroundRun job(2, stoppable_args(dir, data, k, cholesky));
     const bool loaded =
         job.wait_until([&job] { return job.output().find("\ningest ") != std::string::npos; },
                        job_timeout_seconds);
@@ -368,5 +372,5 @@ TEST_CASE(
     const CommandResult stopped = job.wait(job_timeout_seconds);
     CHECK(stopped.exit_code == 75);
     CHECK(stop_checkpoint(stopped, SIGUSR1) == dir.file("checkpoints") + "/checkpoint-000000+u.h5");
-    check_stopped_and_resume(dir, data, stopped, SIGUSR1, 1, k);
+    check_stopped_and_resume(dir, data, stopped, SIGUSR1, 1, k, cholesky);
 }

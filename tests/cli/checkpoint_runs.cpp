@@ -73,10 +73,12 @@ std::vector<std::string> train_args(const std::string& data, int iterations, int
     return args;
 }
 
-void train_reference(const TempDir& dir, const std::string& data, int iterations, int k) {
-    run_ok(2, train_args(data, iterations, k,
-                         {"--output.model", dir.file("reference.h5"), "--output.metrics",
-                          dir.file("reference.jsonl")}));
+void train_reference(const TempDir& dir, const std::string& data, int iterations, int k,
+                     const std::vector<std::string>& extra) {
+    std::vector<std::string> outputs{"--output.model", dir.file("reference.h5"), "--output.metrics",
+                                     dir.file("reference.jsonl")};
+    outputs.insert(outputs.end(), extra.begin(), extra.end());
+    run_ok(2, train_args(data, iterations, k, outputs));
 }
 
 void check_same_metrics(const std::string& path, const std::string& reference, int iterations) {

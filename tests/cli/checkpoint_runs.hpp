@@ -24,7 +24,8 @@ std::vector<std::string> train_args(const std::string& data, int iterations, int
                                     const std::vector<std::string>& extra = {});
 
 /// The reference: an uninterrupted run with 2 ranks; writes dir/reference.h5 and .jsonl.
-void train_reference(const TempDir& dir, const std::string& data, int iterations, int k);
+void train_reference(const TempDir& dir, const std::string& data, int iterations, int k,
+                     const std::vector<std::string>& extra = {});
 
 /// Checks the metrics file of a resumed run against the uninterrupted run's: iterations
 /// 1..T, each once, in order, with the same figures.
