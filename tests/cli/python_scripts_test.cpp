@@ -22,16 +22,22 @@ std::string script(const std::string& relative) {
     return distmf::testing::source_dir() + "/" + relative;
 }
 
-}  // namespace
-
-TEST_CASE("plot_metrics.py draws a metrics file as a PNG", "[cli][python]") {
+/// The Python with the scripts' packages, or "" after saying the test is skipped.
+std::string python_or_skip() {
     const std::string python = python_with_packages();
     if (python.empty()) {
         std::cout << "SKIPPED: no Python with h5py, numpy and matplotlib (apt-get install "
                      "python3-h5py python3-numpy python3-matplotlib)"
                   << std::endl;
-        return;
     }
+    return python;
+}
+
+}  // namespace
+
+TEST_CASE("plot_metrics.py draws a metrics file as a PNG", "[cli][python]") {
+    const std::string python = python_or_skip();
+    if (python.empty()) return;
     const TempDir dir;
     distmf::testing::write_text(dir.file("metrics.jsonl"),
                                 "{\"iteration\": 1, \"train_rmse\": 1.2, \"test_rmse\": 1.3}\n"
@@ -47,13 +53,8 @@ TEST_CASE("plot_metrics.py draws a metrics file as a PNG", "[cli][python]") {
 
 TEST_CASE("plot_convergence.py draws several runs' test RMSE against wall seconds",
           "[cli][python]") {
-    const std::string python = python_with_packages();
-    if (python.empty()) {
-        std::cout << "SKIPPED: no Python with h5py, numpy and matplotlib (apt-get install "
-                     "python3-h5py python3-numpy python3-matplotlib)"
-                  << std::endl;
-        return;
-    }
+    const std::string python = python_or_skip();
+    if (python.empty()) return;
     const TempDir dir;
     distmf::testing::write_text(
         dir.file("als.jsonl"),
