@@ -21,6 +21,7 @@
 #include "distmf/log.hpp"
 #include "distmf/recommend.hpp"
 #include "distmf/train.hpp"
+#include "distmf/tune.hpp"
 
 namespace {
 
@@ -93,6 +94,8 @@ int run(const distmf::Communicator& world, int argc, char** argv) {
             return run_recommend_command(world, parsed.config);
         case Command::predict:
             return run_predict_command(world, parsed.config);
+        case Command::tune:
+            return run_tune_command(world, parsed.config);
     }
     return 0;
 }

@@ -320,6 +320,26 @@ class Communicator {
     mutable TrafficCount traffic_;  // statistics only: counting does not change what is sent
 };
 
+/// A communicator split off another (MPI_Comm_split), owned: freed by MPI_Comm_free when
+/// destroyed. For groups of ranks that work on their own (`distmf tune`'s candidate groups).
+class SplitCommunicator {
+  public:
+    /// Collective over parent: ranks passing the same color form one communicator, ranked by
+    /// key (ties: by their rank in parent).
+    SplitCommunicator(const Communicator& parent, int color, int key);
+    ~SplitCommunicator();
+    SplitCommunicator(const SplitCommunicator&) = delete;  // owns the MPI communicator
+    SplitCommunicator& operator=(const SplitCommunicator&) = delete;
+    SplitCommunicator(SplitCommunicator&&) = delete;
+    SplitCommunicator& operator=(SplitCommunicator&&) = delete;
+
+    /// The new communicator.
+    const Communicator& comm() const noexcept { return comm_; }
+
+  private:
+    Communicator comm_;
+};
+
 // ---- template definitions ------------------------------------------------------------------
 
 template <class T>

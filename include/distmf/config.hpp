@@ -13,7 +13,7 @@
 namespace distmf {
 
 /// The subcommands of the distmf binary.
-enum class Command { train, evaluate, inspect, data, generate, recommend, predict };
+enum class Command { train, evaluate, inspect, data, generate, recommend, predict, tune };
 
 /// Text layout of a ratings file. `automatic` detects it from the first lines.
 enum class DataFormat { automatic, tsv, csv, movielens_dat };
@@ -55,6 +55,12 @@ enum class OutputFormat { csv, tsv };
 enum class StepSchedule { bold_driver, fixed, inverse_decay, adaptive };
 /// How `distmf data --plan` prints its figures: aligned text, or CSV with one row per rank.
 enum class PlanFormat { table, csv };
+/// `distmf tune`: how candidates are drawn from the search space: at random (each candidate
+/// from its own seeded stream), or the whole grid.
+enum class SearchMethod { random, grid };
+/// `distmf tune`: the validation metric the search minimizes (rmse, mae) or maximizes (the
+/// ranking metrics at --eval.k); automatic: rmse for explicit models, ndcg for implicit ALS.
+enum class TuneMetric { automatic, rmse, mae, ndcg, precision, recall, map, auc };
 
 /// [data]: where ratings come from and how they are split into train and test.
 struct DataConfig {
@@ -187,6 +193,27 @@ struct CheckpointConfig {
     bool force = false;           ///< resume despite changed lambda/regularization/biases-lambda
 };
 
+/// [tune]: the hyper-parameter search of `distmf tune` (tune.hpp): successive halving over
+/// rungs of training iterations (Hyperband with brackets > 1), on a validation split carved out
+/// of the training data.
+struct TuneConfig {
+    std::string space;               ///< the search-space file (search_space.hpp; required)
+    std::string dir;                 ///< folder of the search state, results and best.ini
+    SearchMethod search = SearchMethod::random;
+    int candidates = 27;             ///< random: candidates of the first bracket's first rung
+    std::int64_t budget = 0;         ///< training iterations the search may spend; 0: none
+    int max_iterations = 0;          ///< iterations of the last rung; 0: --train.iterations
+    int min_iterations = 0;          ///< iterations of the first rung; 0: max / eta^2
+    int eta = 3;                     ///< 1 / eta of a rung's candidates are promoted
+    int brackets = 1;                ///< 1: successive halving; > 1: Hyperband brackets
+    int grid_points = 3;             ///< grid: values of each range
+    std::uint64_t seed = 1;          ///< seeds the random candidates
+    double validation_fraction = 0.1;  ///< per-user share of the training ratings held out
+    TuneMetric metric = TuneMetric::automatic;
+    int group_size = 0;              ///< ranks training one candidate; 0: from the data size
+    bool refit = false;              ///< train the best on all training data, test once
+};
+
 /// Options of `distmf evaluate` and `distmf inspect` (top level).
 struct ModelFileConfig {
     std::string model;  ///< the HDF5 model file to read
@@ -208,6 +235,7 @@ struct Config {
     ModelFileConfig model_file;
     ServeConfig serve;
     PlanConfig plan;
+    TuneConfig tune;
 };
 
 /// The result of parsing a command line.
@@ -283,9 +311,38 @@ std::string algorithm_name(Algorithm algorithm);
 /// Local. The configuration of `command` read from INI text (such as a model file's `config`
 /// attribute); throws ConfigError for text it cannot read.
 Config config_from_ini(const std::string& ini_text, Command command);
+
+/// One option's value of a candidate: `option` as on the command line without dashes
+/// ("model.lambda"), `value` as text ("0.05").
+struct Setting {
+    std::string option;
+    std::string value;
+};
+
+/// Local. `base` with `settings` applied, parsed exactly as the command line would parse them
+/// (the same types, enum names, bool spellings), for `command`'s options; untouched options
+/// keep base's values. Throws ConfigError naming the option (and its value) for an unknown
+/// option, an option given twice, or a value it cannot read. Does not validate
+/// (config_validation.hpp does).
+Config config_with_settings(const Config& base, const std::vector<Setting>& settings,
+                            Command command);
+
+/// What an option holds: `unknown` (no such option), an integer (int, int64, the unsigned
+/// seeds), a floating-point number, or another type (enum, bool, string).
+enum class OptionKind { unknown, integer, floating, other };
+
+/// Local. The kind of `command`'s option `option` ("model.rank": integer).
+OptionKind option_kind(const std::string& option, Command command);
+
+/// Local. The names of `command`'s options ("model.rank", ...), in declaration order.
+std::vector<std::string> option_names(Command command);
 std::ostream& operator<<(std::ostream& out, StepSchedule value);
 std::istream& operator>>(std::istream& in, StepSchedule& value);
 std::ostream& operator<<(std::ostream& out, PlanFormat value);
 std::istream& operator>>(std::istream& in, PlanFormat& value);
+std::ostream& operator<<(std::ostream& out, SearchMethod value);
+std::istream& operator>>(std::istream& in, SearchMethod& value);
+std::ostream& operator<<(std::ostream& out, TuneMetric value);
+std::istream& operator>>(std::istream& in, TuneMetric& value);
 
 }  // namespace distmf

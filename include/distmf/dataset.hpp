@@ -114,4 +114,12 @@ void summarize_dataset(const Communicator& comm, Dataset& dataset, bool rating_s
 /// (data_cache.hpp): the same Dataset, read from the cache when it holds these files and options.
 Dataset load_dataset(const Communicator& comm, const DataConfig& options);
 
+/// Collective: every rank of comm must call. The data set of `distmf tune`: the training part of
+/// `options` -- a --data.test file is never opened, and the test share held out of --data.train
+/// (by hash or per user) is dropped as soon as it is split off -- of which a per-user hold-out of
+/// `validation_fraction` (hold_out_per_user, on a stream of its own from --data.seed) becomes
+/// the test ratings: the validation set. Like the splits, the same for any number of ranks.
+Dataset load_validation_dataset(const Communicator& comm, DataConfig options,
+                                double validation_fraction);
+
 }  // namespace distmf

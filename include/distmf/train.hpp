@@ -50,6 +50,23 @@ TrainOutcome train_model(const Communicator& comm, const Config& config, const D
                          const IterationHook& after_iteration = {},
                          const StopCheck& stop_check = {});
 
+/// How train_with_checkpoints ended, and what it left.
+struct CheckpointedTraining {
+    TrainOutcome outcome = TrainOutcome::finished;
+    TrainState state;
+    std::string checkpoint_path;  ///< the last checkpoint written ("" without --checkpoint.dir)
+};
+
+/// Collective: every rank of comm must call. Resumes from --checkpoint.dir per
+/// --checkpoint.resume (or starts afresh: seeded, then --model.init's rows), trains with
+/// train_model (checkpoints per [checkpoint], then `after_iteration`), and checkpoints the state
+/// it ends with -- finished or interrupted -- when a folder is set. Writes no model file.
+CheckpointedTraining train_with_checkpoints(const Communicator& comm, const Config& config,
+                                            const Dataset& dataset, const Logger& log,
+                                            double run_start,
+                                            const IterationHook& after_iteration = {},
+                                            const StopCheck& stop_check = {});
+
 /// Collective: every rank of comm must call. `distmf train`: load, resume or initialize
 /// (seeded, or from --model.init), train with checkpoints, write the model. Returns 0, or
 /// exit_checkpointed (75) after a stop signal once a checkpoint is written.

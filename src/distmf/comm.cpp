@@ -32,6 +32,24 @@ Communicator::Communicator(MPI_Comm comm) : comm_(comm) {
     check_mpi(MPI_Comm_size(comm_, &size_), "MPI_Comm_size");
 }
 
+namespace {
+
+MPI_Comm split_of(const Communicator& parent, int color, int key) {
+    MPI_Comm split = MPI_COMM_NULL;
+    check_mpi(MPI_Comm_split(parent.get(), color, key, &split), "MPI_Comm_split");
+    return split;
+}
+
+}  // namespace
+
+SplitCommunicator::SplitCommunicator(const Communicator& parent, int color, int key)
+    : comm_(split_of(parent, color, key)) {}
+
+SplitCommunicator::~SplitCommunicator() {
+    MPI_Comm handle = comm_.get();
+    MPI_Comm_free(&handle);
+}
+
 void Communicator::barrier() const { check_mpi(MPI_Barrier(comm_), "MPI_Barrier"); }
 
 void Communicator::broadcast(std::string& text, int root) const {

@@ -12,6 +12,7 @@
 #include <ostream>
 #include <sstream>
 #include <string_view>
+#include <type_traits>
 #include <utility>
 
 #include "distmf/error.hpp"
@@ -167,6 +168,28 @@ struct EnumNames<PlanFormat> {
     }};
 };
 
+template <>
+struct EnumNames<SearchMethod> {
+    static constexpr std::array<std::pair<SearchMethod, std::string_view>, 2> table{{
+        {SearchMethod::random, "random"},
+        {SearchMethod::grid, "grid"},
+    }};
+};
+
+template <>
+struct EnumNames<TuneMetric> {
+    static constexpr std::array<std::pair<TuneMetric, std::string_view>, 8> table{{
+        {TuneMetric::automatic, "auto"},
+        {TuneMetric::rmse, "rmse"},
+        {TuneMetric::mae, "mae"},
+        {TuneMetric::ndcg, "ndcg"},
+        {TuneMetric::precision, "precision"},
+        {TuneMetric::recall, "recall"},
+        {TuneMetric::map, "map"},
+        {TuneMetric::auc, "auc"},
+    }};
+};
+
 template <class Enum>
 std::ostream& write_enum(std::ostream& out, Enum value) {
     for (const auto& [candidate, name] : EnumNames<Enum>::table) {
@@ -227,6 +250,7 @@ struct DeclaredOption {
     std::size_t group;
     std::string key;
     std::string help;
+    OptionKind kind;
     std::function<std::string()> value_text;
     std::function<bool()> is_default;
     std::function<void()> reset;
@@ -237,9 +261,13 @@ template <class T>
 DeclaredOption bound_option(std::size_t group, const std::string& key, const std::string& help,
                             T& field) {
     const T initial = field;
+    OptionKind kind = OptionKind::other;
+    if constexpr (std::is_integral_v<T> && !std::is_same_v<T, bool>) kind = OptionKind::integer;
+    if constexpr (std::is_floating_point_v<T>) kind = OptionKind::floating;
     return {group,
             key,
             help,
+            kind,
             [&field] { return format_value(field); },
             [&field, initial] { return field == initial; },
             [&field, initial] { field = initial; }};
@@ -338,7 +366,8 @@ enum GroupIndex : std::size_t {
     serve_group,
     baseline_group,
     item_factors_group,
-    plan_group
+    plan_group,
+    tune_group
 };
 
 /// The one place where options are declared. Group order must match GroupIndex; top-level
@@ -539,6 +568,47 @@ void declare_options(Config& c, OptionRegistry& r) {
           "would have them (with --model.rank and --model.biases); empty: no plan");
     r.add("plan-format", c.plan.format,
           "how the plan is printed: a summary table per rank count, or CSV with every rank");
+
+    r.group("tune", "Hyper-parameter search [tune]");
+    r.add("space", c.tune.space,
+          "the search-space file: [section] option = a, b, c | range(low, high) | "
+          "log-range(low, high) (required)");
+    r.add("dir", c.tune.dir,
+          "folder of the search: its state (a rerun continues it), the candidates' checkpoints, "
+          "results.csv, results.jsonl and best.ini (required)");
+    r.add("search", c.tune.search,
+          "random: candidates drawn from the space, each from its own seeded stream; grid: "
+          "every combination (ranges take --tune.grid-points values)");
+    r.add("candidates", c.tune.candidates,
+          "random: candidates in the first rung of the first bracket; >= 1");
+    r.add("budget", c.tune.budget,
+          "training iterations the whole search may spend (all candidates and rungs); random: "
+          "the most candidates that fit (instead of --tune.candidates); 0: no budget");
+    r.add("max-iterations", c.tune.max_iterations,
+          "iterations of the last rung (the most a candidate trains); 0: --train.iterations");
+    r.add("min-iterations", c.tune.min_iterations,
+          "iterations of the first rung; rungs grow by eta up to max-iterations; 0: "
+          "max-iterations / eta^2 (at least 1)");
+    r.add("eta", c.tune.eta,
+          "successive halving: the best 1/eta of a rung's candidates train on, eta times "
+          "longer; >= 2");
+    r.add("brackets", c.tune.brackets,
+          "1: successive halving; B > 1: Hyperband, B brackets each starting one rung later "
+          "with fewer candidates; at most the number of rungs");
+    r.add("grid-points", c.tune.grid_points, "grid: values of each range; >= 2");
+    r.add("seed", c.tune.seed, "seeds the random candidates (the search follows from it)");
+    r.add("validation-fraction", c.tune.validation_fraction,
+          "share of every user's training ratings held out for validation (a user keeps at "
+          "least one); the test data is never read by the search; in (0, 1)");
+    r.add("metric", c.tune.metric,
+          "validation metric: rmse, mae (lower is better) or the ranking metrics at --eval.k "
+          "(higher is better); auto: rmse, or ndcg for implicit ALS");
+    r.add("group-size", c.tune.group_size,
+          "ranks that train one candidate together (the ranks form groups that train "
+          "candidates in parallel); 0: one rank per 128 MiB of training file, at most all");
+    r.add("refit", c.tune.refit,
+          "train the best candidate on all training data (as --output.model, else "
+          "<dir>/model.h5) and evaluate it once on the test data");
 }
 
 /// What the command line of each command accepts.
@@ -582,6 +652,12 @@ const std::vector<CommandInfo>& command_table() {
          "predict",
          "Predicted ratings (or preference scores) of a model for (user, item) pairs.",
          {model_file_group, serve_group, data_group}},
+        {Command::tune,
+         "tune",
+         "Searches hyper-parameters (successive halving / Hyperband over a search space) on a "
+         "validation split of the training data, with the ranks in parallel groups.",
+         {data_group, model_group, als_group, ials_group, eval_group, train_group, dsgd_group,
+          bpmf_group, output_group, checkpoint_group, tune_group}},
     };
     return table;
 }
@@ -801,6 +877,26 @@ std::string read_text_file(const std::string& path) {
     return text;
 }
 
+/// Stores the value `value` of the option `name` (one of `all`'s) into `values`, as a config
+/// file's `key = value` line; throws ConfigError starting with `where` for a value it cannot read.
+void store_option_value(const po::options_description& all, const std::string& name,
+                        const std::string& value, po::variables_map& values,
+                        const OptionRegistry& registry, Command command, const std::string& where) {
+    po::parsed_options parsed(&all);
+    po::option option(name, {value});
+    option.original_tokens = {name, value};
+    parsed.options.push_back(std::move(option));
+    try {
+        po::store(parsed, values);
+    } catch (po::error_with_option_name& error) {
+        // what() is a C string: quote the value escaped, or a NUL in it would cut the message
+        error.set_substitute("value", printable_text(value));
+        throw describe(error, registry, command, where);
+    } catch (const po::error& error) {
+        throw describe(error, registry, command, where);
+    }
+}
+
 /// Reads the config file `path` into `values` (where the command line's values, stored
 /// first, win) and returns its entries.
 std::vector<IniEntry> read_config_file(const std::string& path, const OptionRegistry& registry,
@@ -810,19 +906,8 @@ std::vector<IniEntry> read_config_file(const std::string& path, const OptionRegi
                     [&](const IniEntry& entry) { check_key(entry, registry, command, path); });
     const po::options_description all = description_for(registry, ini_groups(registry, command));
     for (const IniEntry& entry : entries) {
-        po::parsed_options parsed(&all);
-        po::option option(entry.name(), {entry.value});
-        option.original_tokens = {entry.name(), entry.value};
-        parsed.options.push_back(std::move(option));
-        try {
-            po::store(parsed, values);
-        } catch (po::error_with_option_name& error) {
-            // what() is a C string: quote the value escaped, or a NUL in it would cut the message
-            error.set_substitute("value", printable_text(entry.value));
-            throw describe(error, registry, command, file_location(path, entry.line));
-        } catch (const po::error& error) {
-            throw describe(error, registry, command, file_location(path, entry.line));
-        }
+        store_option_value(all, entry.name(), entry.value, values, registry, command,
+                           file_location(path, entry.line));
     }
     return entries;
 }
@@ -965,10 +1050,60 @@ Config config_from_ini(const std::string& ini_text, Command command) {
     }
     return config;
 }
+Config config_with_settings(const Config& base, const std::vector<Setting>& settings,
+                            Command command) {
+    Config config = base;
+    OptionRegistry registry;
+    declare_options(config, registry);  // the defaults are now base's values
+    const po::options_description all = description_for(registry, groups_of(command));
+    po::variables_map values;
+    for (auto setting = settings.begin(); setting != settings.end(); ++setting) {
+        const std::string& name = setting->option;
+        if (registry.find(name, groups_of(command)) == nullptr) {
+            throw ConfigError(printable_text("unknown option --" + name + " for distmf " +
+                                             command_name(command) +
+                                             suggestion(registry, command, name, false)));
+        }
+        if (std::any_of(settings.begin(), setting,
+                        [&](const Setting& earlier) { return earlier.option == name; })) {
+            throw ConfigError(printable_text("option --" + name + " is given twice"));
+        }
+        store_option_value(all, name, setting->value, values, registry, command, "");
+    }
+    po::notify(values);
+    return config;
+}
+
+OptionKind option_kind(const std::string& option, Command command) {
+    Config config;
+    OptionRegistry registry;
+    declare_options(config, registry);
+    const DeclaredOption* declared = registry.find(option, groups_of(command));
+    return declared == nullptr ? OptionKind::unknown : declared->kind;
+}
+
+std::vector<std::string> option_names(Command command) {
+    Config config;
+    OptionRegistry registry;
+    declare_options(config, registry);
+    const std::vector<std::size_t>& groups = groups_of(command);
+    std::vector<std::string> names;
+    for (const DeclaredOption& option : registry.options()) {
+        if (std::find(groups.begin(), groups.end(), option.group) != groups.end()) {
+            names.push_back(registry.full_name(option));
+        }
+    }
+    return names;
+}
+
 std::ostream& operator<<(std::ostream& out, StepSchedule value) { return write_enum(out, value); }
 std::istream& operator>>(std::istream& in, StepSchedule& value) { return read_enum(in, value); }
 std::ostream& operator<<(std::ostream& out, PlanFormat value) { return write_enum(out, value); }
 std::istream& operator>>(std::istream& in, PlanFormat& value) { return read_enum(in, value); }
+std::ostream& operator<<(std::ostream& out, SearchMethod value) { return write_enum(out, value); }
+std::istream& operator>>(std::istream& in, SearchMethod& value) { return read_enum(in, value); }
+std::ostream& operator<<(std::ostream& out, TuneMetric value) { return write_enum(out, value); }
+std::istream& operator>>(std::istream& in, TuneMetric& value) { return read_enum(in, value); }
 
 const char* command_name(Command command) { return info_of(command).name; }
 

@@ -135,13 +135,57 @@ void validate_serving(const Config& config, Command command, FailFunction fail) 
 
 }  // namespace
 
+/// `distmf tune`: the [tune] options (the space file itself is read by search_space.cpp).
+void validate_tune(const Config& config, FailFunction fail) {
+    const TuneConfig& t = config.tune;
+    if (t.space.empty()) fail("tune", "space", "a search-space file is required");
+    if (t.dir.empty()) fail("tune", "dir", "a folder for the search is required");
+    if (t.candidates < 1) fail("tune", "candidates", "must be >= 1, got " + value_text(t.candidates));
+    if (t.budget < 0) fail("tune", "budget", "must be >= 0, got " + value_text(t.budget));
+    if (t.max_iterations < 0) {
+        fail("tune", "max-iterations", "must be >= 0, got " + value_text(t.max_iterations));
+    }
+    const int max_iterations = t.max_iterations > 0 ? t.max_iterations : config.train.iterations;
+    if (t.min_iterations < 0 || t.min_iterations > max_iterations) {
+        fail("tune", "min-iterations",
+             "must be in [0, " + value_text(max_iterations) + "] (the last rung's iterations), got " +
+                 value_text(t.min_iterations));
+    }
+    if (t.eta < 2 || t.eta > 100) fail("tune", "eta", "must be in [2, 100], got " + value_text(t.eta));
+    if (t.brackets < 1) fail("tune", "brackets", "must be >= 1, got " + value_text(t.brackets));
+    if (t.brackets > 1 && t.search == SearchMethod::grid) {
+        fail("tune", "brackets", "Hyperband brackets need --tune.search random");
+    }
+    if (t.grid_points < 2 || t.grid_points > 1000) {
+        fail("tune", "grid-points", "must be in [2, 1000], got " + value_text(t.grid_points));
+    }
+    if (!(t.validation_fraction > 0.0 && t.validation_fraction < 1.0)) {
+        fail("tune", "validation-fraction",
+             "must be in (0, 1), got " + value_text(t.validation_fraction));
+    }
+    if (t.group_size < 0) {
+        fail("tune", "group-size", "must be >= 0, got " + value_text(t.group_size));
+    }
+    const bool implicit = config.model.algorithm == Algorithm::ials;
+    const bool ranking = t.metric != TuneMetric::automatic && t.metric != TuneMetric::rmse &&
+                         t.metric != TuneMetric::mae;
+    if (implicit && !ranking && t.metric != TuneMetric::automatic) {
+        fail("tune", "metric", "implicit ALS is measured by a ranking metric (ndcg, precision, "
+                               "recall, map or auc)");
+    }
+    if (!implicit && ranking) {
+        fail("tune", "metric", "an explicit model is measured by rmse or mae");
+    }
+}
+
 void validate(const Config& config, Command command) {
     const FailFunction fail = fail_option;
     const DataConfig& d = config.data;
-    if (command == Command::data || command == Command::train) {
+    const bool trains = command == Command::train || command == Command::tune;
+    if (command == Command::data || trains) {
         if (d.train.empty()) fail("data", "train", "a ratings file is required");
     }
-    if (command == Command::data || command == Command::train || command == Command::evaluate) {
+    if (command == Command::data || trains || command == Command::evaluate) {
         if (!(d.test_fraction >= 0.0 && d.test_fraction < 1.0)) {
             fail("data", "test-fraction", "must be in [0, 1), got " + value_text(d.test_fraction));
         }
@@ -159,7 +203,7 @@ void validate(const Config& config, Command command) {
         plan_rank_counts(config.plan.ranks);
         validate_model_rank(config.model, fail);
     }
-    if (command == Command::train) {
+    if (trains) {
         const ModelConfig& m = config.model;
         validate_model_rank(m, fail);
         if (!(m.lambda >= 0.0) || !std::isfinite(m.lambda)) {
@@ -187,7 +231,8 @@ void validate(const Config& config, Command command) {
         if (t.patience < 0) {
             fail("train", "patience", "must be >= 0, got " + value_text(t.patience));
         }
-        if (t.patience > 0 && d.test.empty() && d.test_fraction <= 0.0) {
+        if (command == Command::train && t.patience > 0 && d.test.empty() &&
+            d.test_fraction <= 0.0) {
             fail("train", "patience", "needs test data (--data.test or --data.test-fraction)");
         }
         const CheckpointConfig& c = config.checkpoint;
@@ -201,6 +246,7 @@ void validate(const Config& config, Command command) {
         validate_dsgd(config.dsgd, fail);
         validate_bpmf(config, fail);
     }
+    if (command == Command::tune) validate_tune(config, fail);
     if (command == Command::evaluate || command == Command::inspect ||
         command == Command::recommend || command == Command::predict) {
         if (config.model_file.model.empty()) fail("", "model", "a model file is required");

@@ -21,7 +21,8 @@ namespace distmf {
 namespace {
 
 constexpr std::int64_t layout_head_bytes = 64 << 10;
-constexpr std::uint64_t per_user_stream = 0x7065722d75736572ULL;  // "per-user"
+constexpr std::uint64_t per_user_stream = 0x7065722d75736572ULL;    // "per-user"
+constexpr std::uint64_t validation_stream = 0x76616c6964617465ULL;  // "validate"
 
 /// Runs `step` on every rank; if any rank throws InputError, every rank throws the one from the
 /// lowest rank, so all ranks leave together.
@@ -369,6 +370,31 @@ Dataset parse_dataset(const Communicator& comm, const DataConfig& options) {
 Dataset load_dataset(const Communicator& comm, const DataConfig& options) {
     if (options.cache.empty()) return parse_dataset(comm, options);
     return load_dataset_through_cache(comm, options, [&] { return parse_dataset(comm, options); });
+}
+
+Dataset load_validation_dataset(const Communicator& comm, DataConfig options,
+                                double validation_fraction) {
+    options.test.clear();  // the test file is never opened
+    Dataset dataset = load_dataset(comm, options);
+    // The test share of --data.train (hash or per-user hold-out) is dropped here; the
+    // validation hold-out replaces it, out of the training ratings alone.
+    dataset.test_ratings =
+        hold_out_per_user(dataset.user_ratings, validation_fraction,
+                          hash_keys(options.seed, validation_stream), dataset.user_ids,
+                          dataset.item_ids);
+    dataset.item_ratings =
+        transpose_to_item_owners(comm, dataset.user_ratings, dataset.item_blocks);
+    if (dataset.user_balance_counts.empty()) {  // keep what the blocks were balanced on
+        dataset.user_balance_counts = std::move(dataset.user_train_counts);
+        dataset.item_balance_counts = std::move(dataset.item_train_counts);
+    }
+    dataset.user_train_counts =
+        global_row_sizes(comm, dataset.user_ratings, dataset.user_ids.size());
+    dataset.item_train_counts =
+        global_row_sizes(comm, dataset.item_ratings, dataset.item_ids.size());
+    summarize_dataset(comm, dataset);
+    dataset.summary.test_layout.clear();
+    return dataset;
 }
 
 }  // namespace distmf

@@ -513,6 +513,36 @@ TrainOutcome train_model(const Communicator& comm, const Config& config, const D
     return TrainOutcome::finished;
 }
 
+CheckpointedTraining train_with_checkpoints(const Communicator& comm, const Config& config,
+                                            const Dataset& dataset, const Logger& log,
+                                            double run_start, const IterationHook& after_iteration,
+                                            const StopCheck& stop_check) {
+    const std::uint64_t fingerprint = data_fingerprint(comm, dataset, config.data.seed);
+    CheckpointedTraining run;
+    TrainState& state = run.state;
+    if (auto resumed = resume_from_checkpoint(comm, config, dataset, fingerprint, log)) {
+        state = std::move(resumed->state);
+        log.info(format_text("resuming from %s: %lld iteration%s done%s", resumed->path.c_str(),
+                             static_cast<long long>(state.iteration),
+                             state.iteration == 1 ? "" : "s", partial_iteration(state).c_str()));
+        if (!config.model.init.empty()) {
+            log.info("--model.init " + config.model.init + " is not used: the checkpoint wins");
+        }
+    } else {
+        state = starting_state(comm, config, dataset, log);
+    }
+    CheckpointSchedule checkpoints(comm, config, dataset, fingerprint, state, log);
+    run.outcome = train_model(
+        comm, config, dataset, state, log, run_start,
+        [&](const TrainState& s) {
+            checkpoints.after_iteration(s);
+            if (after_iteration) after_iteration(s);
+        },
+        stop_check);
+    if (checkpoints.active()) run.checkpoint_path = checkpoints.write_now(state);
+    return run;
+}
+
 int run_train_command(const Communicator& comm, const Config& config) {
     const double run_start = MPI_Wtime();
     install_stop_handlers();
@@ -533,43 +563,24 @@ int run_train_command(const Communicator& comm, const Config& config) {
                         config.model.rank, static_cast<long long>(dataset.summary.n_users),
                         static_cast<long long>(dataset.summary.n_items)));
     }
-    const std::uint64_t fingerprint = data_fingerprint(comm, dataset, config.data.seed);
-
-    TrainState state;
-    if (auto resumed = resume_from_checkpoint(comm, config, dataset, fingerprint, log)) {
-        state = std::move(resumed->state);
-        log.info(format_text("resuming from %s: %lld iteration%s done%s", resumed->path.c_str(),
-                             static_cast<long long>(state.iteration),
-                             state.iteration == 1 ? "" : "s", partial_iteration(state).c_str()));
-        if (!config.model.init.empty()) {
-            log.info("--model.init " + config.model.init + " is not used: the checkpoint wins");
-        }
-    } else {
-        state = starting_state(comm, config, dataset, log);
-    }
-    CheckpointSchedule checkpoints(comm, config, dataset, fingerprint, state, log);
-    const TrainOutcome outcome =
-        train_model(comm, config, dataset, state, log, run_start,
-                    [&checkpoints](const TrainState& s) { checkpoints.after_iteration(s); });
-
-    if (outcome == TrainOutcome::interrupted) {
+    const CheckpointedTraining run = train_with_checkpoints(comm, config, dataset, log, run_start);
+    const TrainState& state = run.state;
+    if (run.outcome == TrainOutcome::interrupted) {
         const int signal_number = comm.all_reduce_max(stop_signal());
-        if (!checkpoints.active()) {
+        if (run.checkpoint_path.empty()) {
             log.info(
                 format_text("stopped by signal %d after iteration %lld; no --checkpoint.dir, so "
                             "nothing was saved",
                             signal_number, static_cast<long long>(state.iteration)));
             return 128 + signal_number;
         }
-        const std::string path = checkpoints.write_now(state);
         log.info(format_text(
             "stopped by signal %d: checkpoint %s holds %lld iteration%s%s; resume "
             "with --checkpoint.resume auto (exit code %d)",
-            signal_number, path.c_str(), static_cast<long long>(state.iteration),
+            signal_number, run.checkpoint_path.c_str(), static_cast<long long>(state.iteration),
             state.iteration == 1 ? "" : "s", partial_iteration(state).c_str(), exit_checkpointed));
         return exit_checkpointed;
     }
-    checkpoints.write_now(state);
     write_final_model(comm, config, dataset, state, log);
     const MemoryReport memory = peak_memory(comm);
     log.info(format_text("done in %.2f s; peak memory %.1f MB on the largest rank, %.1f MB in all",
