@@ -283,6 +283,31 @@ std::string algorithm_name(Algorithm algorithm);
 /// Local. The configuration of `command` read from INI text (such as a model file's `config`
 /// attribute); throws ConfigError for text it cannot read.
 Config config_from_ini(const std::string& ini_text, Command command);
+
+/// One option's value of a candidate: `option` as on the command line without dashes
+/// ("model.lambda"), `value` as text ("0.05").
+struct Setting {
+    std::string option;
+    std::string value;
+};
+
+/// Local. `base` with `settings` applied, parsed exactly as the command line would parse them
+/// (the same types, enum names, bool spellings), for `command`'s options; untouched options
+/// keep base's values. Throws ConfigError naming the option (and its value) for an unknown
+/// option, an option given twice, or a value it cannot read. Does not validate
+/// (config_validation.hpp does).
+Config config_with_settings(const Config& base, const std::vector<Setting>& settings,
+                            Command command);
+
+/// What an option holds: `unknown` (no such option), an integer (int, int64, the unsigned
+/// seeds), a floating-point number, or another type (enum, bool, string).
+enum class OptionKind { unknown, integer, floating, other };
+
+/// Local. The kind of `command`'s option `option` ("model.rank": integer).
+OptionKind option_kind(const std::string& option, Command command);
+
+/// Local. The names of `command`'s options ("model.rank", ...), in declaration order.
+std::vector<std::string> option_names(Command command);
 std::ostream& operator<<(std::ostream& out, StepSchedule value);
 std::istream& operator>>(std::istream& in, StepSchedule& value);
 std::ostream& operator<<(std::ostream& out, PlanFormat value);

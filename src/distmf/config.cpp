@@ -12,6 +12,7 @@
 #include <ostream>
 #include <sstream>
 #include <string_view>
+#include <type_traits>
 #include <utility>
 
 #include "distmf/error.hpp"
@@ -227,6 +228,7 @@ struct DeclaredOption {
     std::size_t group;
     std::string key;
     std::string help;
+    OptionKind kind;
     std::function<std::string()> value_text;
     std::function<bool()> is_default;
     std::function<void()> reset;
@@ -237,9 +239,13 @@ template <class T>
 DeclaredOption bound_option(std::size_t group, const std::string& key, const std::string& help,
                             T& field) {
     const T initial = field;
+    OptionKind kind = OptionKind::other;
+    if constexpr (std::is_integral_v<T> && !std::is_same_v<T, bool>) kind = OptionKind::integer;
+    if constexpr (std::is_floating_point_v<T>) kind = OptionKind::floating;
     return {group,
             key,
             help,
+            kind,
             [&field] { return format_value(field); },
             [&field, initial] { return field == initial; },
             [&field, initial] { field = initial; }};
@@ -801,6 +807,26 @@ std::string read_text_file(const std::string& path) {
     return text;
 }
 
+/// Stores the value `value` of the option `name` (one of `all`'s) into `values`, as a config
+/// file's `key = value` line; throws ConfigError starting with `where` for a value it cannot read.
+void store_option_value(const po::options_description& all, const std::string& name,
+                        const std::string& value, po::variables_map& values,
+                        const OptionRegistry& registry, Command command, const std::string& where) {
+    po::parsed_options parsed(&all);
+    po::option option(name, {value});
+    option.original_tokens = {name, value};
+    parsed.options.push_back(std::move(option));
+    try {
+        po::store(parsed, values);
+    } catch (po::error_with_option_name& error) {
+        // what() is a C string: quote the value escaped, or a NUL in it would cut the message
+        error.set_substitute("value", printable_text(value));
+        throw describe(error, registry, command, where);
+    } catch (const po::error& error) {
+        throw describe(error, registry, command, where);
+    }
+}
+
 /// Reads the config file `path` into `values` (where the command line's values, stored
 /// first, win) and returns its entries.
 std::vector<IniEntry> read_config_file(const std::string& path, const OptionRegistry& registry,
@@ -810,19 +836,8 @@ std::vector<IniEntry> read_config_file(const std::string& path, const OptionRegi
                     [&](const IniEntry& entry) { check_key(entry, registry, command, path); });
     const po::options_description all = description_for(registry, ini_groups(registry, command));
     for (const IniEntry& entry : entries) {
-        po::parsed_options parsed(&all);
-        po::option option(entry.name(), {entry.value});
-        option.original_tokens = {entry.name(), entry.value};
-        parsed.options.push_back(std::move(option));
-        try {
-            po::store(parsed, values);
-        } catch (po::error_with_option_name& error) {
-            // what() is a C string: quote the value escaped, or a NUL in it would cut the message
-            error.set_substitute("value", printable_text(entry.value));
-            throw describe(error, registry, command, file_location(path, entry.line));
-        } catch (const po::error& error) {
-            throw describe(error, registry, command, file_location(path, entry.line));
-        }
+        store_option_value(all, entry.name(), entry.value, values, registry, command,
+                           file_location(path, entry.line));
     }
     return entries;
 }
@@ -965,6 +980,52 @@ Config config_from_ini(const std::string& ini_text, Command command) {
     }
     return config;
 }
+Config config_with_settings(const Config& base, const std::vector<Setting>& settings,
+                            Command command) {
+    Config config = base;
+    OptionRegistry registry;
+    declare_options(config, registry);  // the defaults are now base's values
+    const po::options_description all = description_for(registry, groups_of(command));
+    po::variables_map values;
+    for (auto setting = settings.begin(); setting != settings.end(); ++setting) {
+        const std::string& name = setting->option;
+        if (registry.find(name, groups_of(command)) == nullptr) {
+            throw ConfigError(printable_text("unknown option --" + name + " for distmf " +
+                                             command_name(command) +
+                                             suggestion(registry, command, name, false)));
+        }
+        if (std::any_of(settings.begin(), setting,
+                        [&](const Setting& earlier) { return earlier.option == name; })) {
+            throw ConfigError(printable_text("option --" + name + " is given twice"));
+        }
+        store_option_value(all, name, setting->value, values, registry, command, "");
+    }
+    po::notify(values);
+    return config;
+}
+
+OptionKind option_kind(const std::string& option, Command command) {
+    Config config;
+    OptionRegistry registry;
+    declare_options(config, registry);
+    const DeclaredOption* declared = registry.find(option, groups_of(command));
+    return declared == nullptr ? OptionKind::unknown : declared->kind;
+}
+
+std::vector<std::string> option_names(Command command) {
+    Config config;
+    OptionRegistry registry;
+    declare_options(config, registry);
+    const std::vector<std::size_t>& groups = groups_of(command);
+    std::vector<std::string> names;
+    for (const DeclaredOption& option : registry.options()) {
+        if (std::find(groups.begin(), groups.end(), option.group) != groups.end()) {
+            names.push_back(registry.full_name(option));
+        }
+    }
+    return names;
+}
+
 std::ostream& operator<<(std::ostream& out, StepSchedule value) { return write_enum(out, value); }
 std::istream& operator>>(std::istream& in, StepSchedule& value) { return read_enum(in, value); }
 std::ostream& operator<<(std::ostream& out, PlanFormat value) { return write_enum(out, value); }
