@@ -220,8 +220,8 @@ void save_search(const SearchContext& context, const SearchSpace& space,
     });
 }
 
-/// World-collective. The results saved in <dir>/search-state.txt, or none.
-std::vector<CandidateResult> load_search(const Communicator& world, const std::string& dir,
+/// World-collective. The results saved in <dir>/search-state.txt; nullopt when there is none.
+std::optional<std::vector<CandidateResult>> load_search(const Communicator& world, const std::string& dir,
                                          std::uint64_t fingerprint) {
     const std::string path = (fs::path(dir) / "search-state.txt").string();
     std::string text;
@@ -235,7 +235,7 @@ std::vector<CandidateResult> load_search(const Communicator& world, const std::s
     }
     world.broadcast(present);
     if (present == 2) throw InputError("search state '" + path + "': cannot be read");
-    if (present == 0) return {};
+    if (present == 0) return std::nullopt;
     world.broadcast(text);
     return parse_search_state(text, path, fingerprint);
 }
@@ -313,6 +313,31 @@ Search plan_candidates(const Config& config, const SearchSpace& space) {
     return search;
 }
 
+/// Local. Throws ConfigError, naming the candidate, unless every candidate's configuration is
+/// valid at the first rung it trains in (checked on every rank alike, before any training, so
+/// that no group fails alone).
+void check_candidates(const Config& config, const Search& search) {
+    for (const BracketPlan& bracket : search.plan.brackets) {
+        const std::int64_t n = bracket.rungs.front().candidates;
+        for (std::int64_t c = bracket.first_candidate; c < bracket.first_candidate + n; ++c) {
+            const std::vector<Setting>& settings = search.settings[static_cast<std::size_t>(c)];
+            try {
+                Config candidate = config_with_settings(config, settings, Command::train);
+                candidate.train.iterations = static_cast<int>(bracket.rungs.front().iterations);
+                validate(candidate, Command::train);
+            } catch (const ConfigError& e) {
+                throw ConfigError(format_text("candidate %lld (%s), trained for %lld iterations "
+                                              "in its first rung: %s",
+                                              static_cast<long long>(c),
+                                              describe_settings(settings).c_str(),
+                                              static_cast<long long>(
+                                                  bracket.rungs.front().iterations),
+                                              e.what()));
+            }
+        }
+    }
+}
+
 std::string ladder_text(const std::vector<std::int64_t>& ladder) {
     std::string text;
     for (const std::int64_t iterations : ladder) {
@@ -346,7 +371,7 @@ int finish_search(const SearchContext& context, std::vector<CandidateResult>& re
         file.write(effective_ini(config, Command::train));
         file.commit();
     });
-    log.info(format_text("tune: best: candidate %lld, validation %s %.6g at iteration %lld: %s",
+    log.info(format_text("tune: best candidate %lld, validation %s %.6g at iteration %lld: %s",
                          static_cast<long long>(best->candidate), context.training.metric.name.c_str(),
                          best->value, static_cast<long long>(best->best_iteration),
                          describe_settings(
@@ -377,6 +402,7 @@ int run_tune_command(const Communicator& world, const Config& config) {
     agreed(world, [&] {
         space = read_search_space(config.tune.space, config);
         search = plan_candidates(config, space);
+        check_candidates(config, search);
     });
     on_rank_zero(world, [&] {
         std::error_code error;
@@ -401,8 +427,11 @@ int run_tune_command(const Communicator& world, const Config& config) {
     const SearchContext context{world, training};
     const std::uint64_t fingerprint = text_fingerprint(
         search_identity(config, space), data_fingerprint(split.comm(), dataset, config.data.seed));
-    std::vector<CandidateResult> results;
-    agreed(world, [&] { results = load_search(world, config.tune.dir, fingerprint); });
+    std::optional<std::vector<CandidateResult>> saved;
+    agreed(world, [&] { saved = load_search(world, config.tune.dir, fingerprint); });
+    std::vector<CandidateResult> results = saved.value_or(std::vector<CandidateResult>{});
+    // From the start, the folder belongs to this search (another one is refused).
+    if (!saved) save_search(context, space, fingerprint, results);
     const SearchPlan& plan = search.plan;
     log.info(format_text(
         "tune: %lld candidates in %zu bracket%s, rungs of %s iterations (%lld in all); %d "
@@ -416,7 +445,7 @@ int run_tune_command(const Communicator& world, const Config& config) {
         std::isnan(context.training.baseline)
             ? ""
             : format_text(" (the training mean scores %.6g)", context.training.baseline).c_str()));
-    if (!results.empty()) {
+    if (saved) {
         log.info(format_text("tune: continuing the search in %s: %zu results so far",
                              config.tune.dir.c_str(), results.size()));
     }

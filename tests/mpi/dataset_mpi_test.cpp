@@ -6,6 +6,7 @@
 #include <limits>
 #include <map>
 #include <optional>
+#include <set>
 #include <sstream>
 #include <string>
 #include <tuple>
@@ -563,4 +564,62 @@ TEST_CASE("load_dataset: the per-user hold-out is the same for any number of ran
               std::min<std::int64_t>(n - 1, std::llround(0.25 * static_cast<double>(n))));
     }
     CHECK(reseeded.test != gathered.test);
+}
+
+TEST_CASE("load_validation_dataset: the validation ratings come out of the training part only, "
+          "the same for any number of ranks",
+          "[dataset][tune]") {
+    const Communicator comm;
+    const Communicator self(MPI_COMM_SELF);
+    const TempDir dir(comm);
+    const std::string path = dir.file("ratings.csv");
+    const bool written = write_on_rank0(comm, path, fixture_text());
+    struct Case {
+        const char* name;
+        DataConfig options;
+    };
+    std::vector<Case> cases(3);
+    for (Case& c : cases) {
+        c.options.train = path;
+        c.options.seed = 9;
+    }
+    cases[0].name = "hash split";
+    cases[0].options.test_fraction = 0.2;
+    cases[1].name = "per-user split";
+    cases[1].options.test_fraction = 0.25;
+    cases[1].options.split = distmf::SplitMethod::per_user;
+    cases[2].name = "a test file, which is never opened";
+    cases[2].options.test = dir.file("no-such-test-file.csv");
+    for (const Case& c : cases) {
+        DataConfig ordinary = c.options;
+        ordinary.test.clear();  // the ordinary run's test data (none for the test file)
+        const Dataset full = distmf::load_dataset(comm, ordinary);
+        const Dataset validation = distmf::load_validation_dataset(comm, c.options, 0.3);
+        const Dataset alone = distmf::load_validation_dataset(self, c.options, 0.3);
+        const Gathered gathered_alone = gather(self, alone);
+        const Gathered gathered_full = gather(comm, full);
+        const Gathered gathered = gather(comm, validation);
+
+        INFO(c.name);
+        REQUIRE(written);
+        REQUIRE_FALSE(gathered.test.empty());
+        // No validation rating is a test rating, checked on the external IDs.
+        std::set<std::pair<std::int64_t, std::int64_t>> test_pairs;
+        for (const Triple& t : gathered_full.test) test_pairs.insert({t.user, t.item});
+        for (const Triple& t : gathered.test) CHECK(test_pairs.count({t.user, t.item}) == 0);
+        // Training and validation together are exactly the ordinary training ratings.
+        std::vector<Triple> together = gathered.train_by_user;
+        together.insert(together.end(), gathered.test.begin(), gathered.test.end());
+        std::sort(together.begin(), together.end());
+        std::vector<Triple> ordinary_train = gathered_full.train_by_user;
+        std::sort(ordinary_train.begin(), ordinary_train.end());
+        CHECK(together == ordinary_train);
+        CHECK(validation.summary.n_test == static_cast<std::int64_t>(gathered.test.size()));
+        CHECK(validation.summary.n_train ==
+              static_cast<std::int64_t>(gathered.train_by_user.size()));
+        // The same split on one rank as on all of them; the item side agrees with the user side.
+        CHECK(gathered.test == gathered_alone.test);
+        CHECK(gathered.train_by_user == gathered_alone.train_by_user);
+        CHECK(gathered.train_by_item == gathered.train_by_user);
+    }
 }

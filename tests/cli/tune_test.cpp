@@ -1,0 +1,186 @@
+// `distmf tune` end to end through the binary, MPI and HDF5: the same choice on 1, 2 and 4
+// ranks, a search stopped by SIGTERM and rerun (on another number of ranks) ends as one never
+// stopped, the test file is never read by the search, the refit model is an ordinary model that
+// best.ini reproduces, hopeless candidates, implicit ALS measured by NDCG, and bad input.
+#include <signal.h>
+
+#include <catch2/catch.hpp>
+#include <filesystem>
+#include <string>
+#include <vector>
+
+#include "background_run.hpp"
+#include "cli_support.hpp"
+#include "model_files.hpp"
+#include "test_support.hpp"
+#include "train_runs.hpp"
+
+namespace {
+
+namespace fs = std::filesystem;
+using distmf::testing::BackgroundRun;
+using distmf::testing::check_same_model;
+using distmf::testing::CommandResult;
+using distmf::testing::contains_line;
+using distmf::testing::entries;
+using distmf::testing::expect_agreed_error;
+using distmf::testing::final_test_rmse;
+using distmf::testing::generate_main;
+using distmf::testing::lines_of;
+using distmf::testing::lines_starting;
+using distmf::testing::number_after;
+using distmf::testing::read_text;
+using distmf::testing::run_distmf;
+using distmf::testing::run_ok;
+using distmf::testing::SplitData;
+using distmf::testing::TempDir;
+using distmf::testing::with;
+using distmf::testing::write_text;
+
+constexpr double job_timeout_seconds = 120.0;
+
+/// An ALS search space: six candidates over rank and lambda.
+const char* const als_space =
+    "# a small ALS space\n"
+    "[model]\n"
+    "rank = 2, 4, 8\n"
+    "lambda = log-range(0.01, 1)\n";
+
+/// `distmf tune` on the main fixture with `space` (written to dir/space.ini), results in
+/// dir/<folder>: 9 candidates, rungs of 2, 6 and 18 iterations (eta 3).
+std::vector<std::string> tune_args(const TempDir& dir, const SplitData& data,
+                                   const std::string& space, const std::string& folder) {
+    write_text(dir.file("space.ini"), space);
+    return {"tune",
+            "--data.train=" + data.train,
+            "--data.test=" + data.test,
+            "--train.threads=1",
+            "--tune.space=" + dir.file("space.ini"),
+            "--tune.dir=" + dir.file(folder),
+            "--tune.candidates=9",
+            "--tune.max-iterations=18",
+            "--tune.min-iterations=2",
+            "--tune.seed=5"};
+}
+
+/// results.csv without its seconds column (the one figure that may differ between runs).
+std::string results_without_seconds(const std::string& path) {
+    std::string kept;
+    for (const std::string& line : lines_of(read_text(path))) {
+        std::vector<std::string> fields;
+        std::size_t start = 0;
+        for (std::size_t comma = line.find(','); comma != std::string::npos;
+             comma = line.find(',', start)) {
+            fields.push_back(line.substr(start, comma - start));
+            start = comma + 1;
+        }
+        fields.push_back(line.substr(start));
+        REQUIRE(fields.size() > 8);
+        fields.erase(fields.begin() + 8);  // seconds
+        for (const std::string& field : fields) kept += field + ",";
+        kept += "\n";
+    }
+    return kept;
+}
+
+/// best.ini without its comment lines.
+std::string best_settings(const std::string& path) {
+    std::string kept;
+    for (const std::string& line : lines_of(read_text(path))) {
+        if (!line.empty() && line.front() != '#') kept += line + "\n";
+    }
+    return kept;
+}
+
+}  // namespace
+
+TEST_CASE("tune chooses the same settings with the same results on 1, 2 and 4 ranks",
+          "[cli][tune]") {
+    const TempDir dir;
+    const SplitData data = generate_main(dir);
+    std::string reference_results;
+    std::string reference_best;
+    for (const int ranks : {1, 2, 4}) {
+        const std::string folder = "search-" + std::to_string(ranks);
+        const CommandResult run = run_ok(ranks, tune_args(dir, data, als_space, folder));
+        INFO(run.out);
+        // 9 + 3 + 1 candidate runs, one line each, then the best
+        CHECK(lines_starting(run.out, "tune: bracket 0 rung ").size() == 13);
+        CHECK(lines_starting(run.out, "tune: best candidate ").size() == 1);
+        CHECK(lines_starting(run.out, "tune: finished in ").size() == 1);
+        const std::string results = results_without_seconds(dir.file(folder + "/results.csv"));
+        const std::string best = best_settings(dir.file(folder + "/best.ini"));
+        CHECK(lines_of(results).size() == 14);
+        CHECK(best.find("iterations = ") != std::string::npos);
+        if (ranks == 1) {
+            reference_results = results;
+            reference_best = best;
+        } else {
+            CHECK(results == reference_results);
+            CHECK(best == reference_best);
+        }
+        // the candidates' checkpoints are removed, but the best one's
+        CHECK(entries(dir.file(folder + "/candidates")).size() == 1);
+    }
+}
+
+TEST_CASE("tune stopped by SIGTERM and rerun (on another number of ranks) ends as a search "
+          "never stopped",
+          "[cli][tune][checkpoint]") {
+    const TempDir dir;
+    const SplitData data = generate_main(dir);
+    run_ok(2, tune_args(dir, data, als_space, "uninterrupted"));
+    const std::vector<std::string> args = tune_args(dir, data, als_space, "stopped");
+    {
+        BackgroundRun job(2, args);
+        REQUIRE(job.wait_for_file(dir.file("stopped/candidates/c000001"), job_timeout_seconds));
+        CHECK(job.signal_ranks(SIGTERM) == 2);  // as srun does; mpiexec would abort the job
+        const CommandResult stopped = job.wait(job_timeout_seconds);
+        INFO(stopped.out << stopped.err);
+        REQUIRE(stopped.exit_code == 75);
+        CHECK(lines_starting(stopped.out, "tune: stopped by signal 15: the search state is saved")
+                  .size() == 1);
+    }
+    const CommandResult rerun = run_ok(1, args);
+    INFO(rerun.out);
+    CHECK(lines_starting(rerun.out, "tune: continuing the search in ").size() == 1);
+    CHECK(results_without_seconds(dir.file("stopped/results.csv")) ==
+          results_without_seconds(dir.file("uninterrupted/results.csv")));
+    CHECK(best_settings(dir.file("stopped/best.ini")) ==
+          best_settings(dir.file("uninterrupted/best.ini")));
+    // A rerun of a finished search trains nothing and says the same.
+    const CommandResult again = run_ok(2, args);
+    CHECK(lines_starting(again.out, "tune: bracket ").empty());
+    CHECK(best_settings(dir.file("stopped/best.ini")) ==
+          best_settings(dir.file("uninterrupted/best.ini")));
+}
+
+TEST_CASE("tune never reads the test file, and the refit model is an ordinary model that best.ini "
+          "trains again",
+          "[cli][tune]") {
+    const TempDir dir;
+    const SplitData data = generate_main(dir);
+    // Without --tune.refit the test file is not opened: a missing one is no error.
+    std::vector<std::string> args = tune_args(dir, data, als_space, "search");
+    for (std::string& arg : args) {
+        if (arg.rfind("--data.test=", 0) == 0) arg = "--data.test=" + dir.file("missing.tsv");
+    }
+    run_ok(2, args);
+    // With it, the best settings train on all the training data, tested once.
+    const CommandResult refit = run_ok(
+        2, with(tune_args(dir, data, als_space, "refit"),
+                {"--tune.refit=true", "--output.metrics=" + dir.file("refit.jsonl")}));
+    INFO(refit.out);
+    CHECK(lines_of(read_text(dir.file("refit.jsonl"))).size() == 1);  // one evaluation
+    const double refit_rmse = final_test_rmse(refit.out);
+    REQUIRE(refit_rmse > 0.0);
+    const std::string model = dir.file("refit/model.h5");
+    const CommandResult evaluated =
+        run_ok(1, {"evaluate", "--model=" + model, "--data.test=" + data.test});
+    CHECK(number_after(evaluated.out, "RMSE ", "RMSE ") == Approx(refit_rmse).margin(1e-4));
+    CHECK(run_ok(1, {"inspect", model}).out.find("model") != std::string::npos);
+    // best.ini is an ordinary configuration: training it gives the refit's model bit for bit.
+    run_ok(2, {"train", "--config=" + dir.file("refit/best.ini"),
+               "--output.model=" + dir.file("again.h5")});
+    check_same_model(dir.file("again.h5"), model);
+}
