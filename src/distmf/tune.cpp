@@ -8,6 +8,7 @@
 #include <fstream>
 #include <optional>
 #include <sstream>
+#include <tuple>
 
 #include "distmf/atomic_file.hpp"
 #include "distmf/checkpoint.hpp"
@@ -200,9 +201,14 @@ std::vector<std::int64_t> decide_rung(const SearchContext& context, const Bracke
     return promoted;
 }
 
-/// World-collective. Writes the search state, results.jsonl and results.csv (rank 0).
+/// World-collective. Sorts the results by bracket, rung and candidate (the same order however
+/// the search was interrupted) and writes the search state, results.jsonl and results.csv
+/// (rank 0).
 void save_search(const SearchContext& context, const SearchSpace& space,
-                 std::uint64_t fingerprint, const std::vector<CandidateResult>& results) {
+                 std::uint64_t fingerprint, std::vector<CandidateResult>& results) {
+    std::sort(results.begin(), results.end(), [](const CandidateResult& a, const CandidateResult& b) {
+        return std::tie(a.bracket, a.rung, a.candidate) < std::tie(b.bracket, b.rung, b.candidate);
+    });
     const fs::path dir(context.training.base.tune.dir);
     std::vector<std::string> options;
     for (const SearchDimension& dimension : space.dimensions) options.push_back(dimension.option);

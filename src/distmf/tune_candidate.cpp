@@ -10,6 +10,7 @@
 
 #include "distmf/checkpoint.hpp"
 #include "distmf/config_validation.hpp"
+#include "distmf/error.hpp"
 #include "distmf/exact_sum.hpp"
 #include "distmf/log.hpp"
 #include "distmf/signals.hpp"
@@ -126,10 +127,16 @@ std::optional<CandidateResult> train_candidate(const CandidateTraining& training
     const double start = MPI_Wtime();
     const Logger quiet(training.group.rank(), true);
     bool hopeless = false;
-    const CheckpointedTraining run = train_with_checkpoints(
-        training.group, config, training.dataset, quiet, start,
-        [&](const TrainState& state) { hopeless = hopeless || is_hopeless(training, state); },
-        [&] { return stop_agreed(training.group) || hopeless; });
+    CheckpointedTraining run;
+    try {
+        run = train_with_checkpoints(
+            training.group, config, training.dataset, quiet, start,
+            [&](const TrainState& state) { hopeless = hopeless || is_hopeless(training, state); },
+            [&] { return stop_agreed(training.group) || hopeless; });
+    } catch (const NumericalError&) {  // agreed by the group: diverged (DSGD) or singular
+        hopeless = true;
+        run.outcome = TrainOutcome::interrupted;
+    }
     if (run.outcome == TrainOutcome::interrupted && !hopeless) return std::nullopt;
     CandidateResult result;
     result.candidate = candidate;

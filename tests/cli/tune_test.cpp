@@ -63,6 +63,19 @@ std::vector<std::string> tune_args(const TempDir& dir, const SplitData& data,
             "--tune.seed=5"};
 }
 
+/// `args` with the value of `option` ("--tune.dir") replaced by `value`, or added.
+std::vector<std::string> replaced(std::vector<std::string> args, const std::string& option,
+                                  const std::string& value) {
+    for (std::string& arg : args) {
+        if (arg.rfind(option + "=", 0) == 0) {
+            arg = option + "=" + value;
+            return args;
+        }
+    }
+    args.push_back(option + "=" + value);
+    return args;
+}
+
 /// results.csv without its seconds column (the one figure that may differ between runs).
 std::string results_without_seconds(const std::string& path) {
     std::string kept;
@@ -161,11 +174,8 @@ TEST_CASE("tune never reads the test file, and the refit model is an ordinary mo
     const TempDir dir;
     const SplitData data = generate_main(dir);
     // Without --tune.refit the test file is not opened: a missing one is no error.
-    std::vector<std::string> args = tune_args(dir, data, als_space, "search");
-    for (std::string& arg : args) {
-        if (arg.rfind("--data.test=", 0) == 0) arg = "--data.test=" + dir.file("missing.tsv");
-    }
-    run_ok(2, args);
+    run_ok(2, replaced(tune_args(dir, data, als_space, "search"), "--data.test",
+                       dir.file("missing.tsv")));
     // With it, the best settings train on all the training data, tested once.
     const CommandResult refit = run_ok(
         2, with(tune_args(dir, data, als_space, "refit"),
@@ -183,4 +193,91 @@ TEST_CASE("tune never reads the test file, and the refit model is an ordinary mo
     run_ok(2, {"train", "--config=" + dir.file("refit/best.ini"),
                "--output.model=" + dir.file("again.h5")});
     check_same_model(dir.file("again.h5"), model);
+}
+
+TEST_CASE("tune searches DSGD (diverging candidates are hopeless), implicit ALS by NDCG and BPMF",
+          "[cli][tune]") {
+    const TempDir dir;
+    const SplitData data = generate_main(dir);
+    SECTION("DSGD") {
+        const CommandResult run = run_ok(
+            2, tune_args(dir, data,
+                         "[model]\nalgorithm = dsgd\n[dsgd]\nschedule = fixed\n"
+                         "step-size = 0.01, 80\n",
+                         "dsgd"));
+        INFO(run.out);
+        const std::string results = read_text(dir.file("dsgd/results.csv"));
+        CHECK(results.find(",hopeless,") != std::string::npos);
+        CHECK(results.find(",promoted,") != std::string::npos);
+        CHECK(contains_line(read_text(dir.file("dsgd/best.ini")), "step-size = 0.01"));
+    }
+    SECTION("implicit ALS") {
+        write_text(dir.file("implicit.tsv"), distmf::testing::implicit_interactions(200, 150, 4, 20, 3));
+        const std::vector<std::string> args{
+            "tune", "--data.train=" + dir.file("implicit.tsv"), "--data.split=per-user",
+            "--data.test-fraction=0.2", "--model.algorithm=ials", "--model.biases=false",
+            "--train.threads=1", "--tune.space=" + dir.file("space.ini"),
+            "--tune.dir=" + dir.file("ials"), "--tune.candidates=4", "--tune.max-iterations=4",
+            "--tune.min-iterations=2", "--tune.eta=2"};
+        write_text(dir.file("space.ini"), "[ials]\nalpha = 1, 20\n[model]\nrank = 2, 6\n");
+        const CommandResult run = run_ok(2, args);
+        INFO(run.out);
+        CHECK(lines_starting(run.out, "tune: best candidate ").at(0).find("validation ndcg ") !=
+              std::string::npos);
+        CHECK(read_text(dir.file("ials/results.jsonl")).find("\"metric\": \"ndcg\"") !=
+              std::string::npos);
+    }
+    SECTION("BPMF") {
+        std::vector<std::string> args =
+            tune_args(dir, data, "[bpmf]\nalpha = range(1, 4)\nburn-in = 1\n", "bpmf");
+        args.push_back("--model.algorithm=bpmf");
+        args.push_back("--model.biases=false");
+        args.push_back("--bpmf.burn-in=1");
+        const CommandResult run = run_ok(1, args);
+        INFO(run.out);
+        CHECK(lines_starting(run.out, "tune: bracket 0 rung 2 ").size() == 1);
+        CHECK(contains_line(read_text(dir.file("bpmf/best.ini")), "algorithm = bpmf"));
+    }
+}
+
+TEST_CASE("tune: bad space files and [tune] values are agreed errors naming the line or option",
+          "[cli][tune]") {
+    const TempDir dir;
+    const SplitData data = generate_main(dir);
+    const std::vector<std::string> args = tune_args(dir, data, als_space, "search");
+    write_text(dir.file("bad-space.ini"), "[model]\nrank = 2, 4\nlamda = range(0.1, 1)\n");
+    expect_agreed_error(replaced(args, "--tune.space", dir.file("bad-space.ini")),
+                        {"bad-space.ini", "line 3", "lamda"});
+    write_text(dir.file("low-high.ini"), "[model]\nlambda = log-range(1, 0.1)\n");
+    expect_agreed_error(replaced(args, "--tune.space", dir.file("low-high.ini")),
+                        {"low-high.ini", "line 2"});
+    expect_agreed_error(replaced(args, "--tune.space", dir.path()), {"space file"});
+    expect_agreed_error(with(args, {"--tune.eta=1"}), {"--tune.eta"});
+    expect_agreed_error(with(args, {"--tune.validation-fraction=1"}),
+                        {"--tune.validation-fraction"});
+    // BPMF's burn-in must end before the first rung does.
+    expect_agreed_error(with(args, {"--model.algorithm=bpmf", "--model.biases=false", "--bpmf.burn-in=5"}),
+                        {"candidate 0", "--bpmf.burn-in"});
+}
+
+TEST_CASE("tune: a damaged search state, another search's folder and a file for the folder are "
+          "agreed errors that leave them as they are",
+          "[cli][tune]") {
+    const TempDir dir;
+    const SplitData data = generate_main(dir);
+    const std::vector<std::string> args = tune_args(dir, data, als_space, "search");
+    run_ok(2, args);
+    const std::string state = dir.file("search/search-state.txt");
+    std::string damaged = read_text(state);
+    damaged[damaged.size() / 2] = static_cast<char>(damaged[damaged.size() / 2] ^ 0x01);
+    write_text(state, damaged);
+    expect_agreed_error(args, {"search-state.txt", "damaged"});
+    CHECK(read_text(state) == damaged);
+    const std::vector<std::string> other = replaced(args, "--tune.dir", dir.file("other"));
+    run_ok(1, other);
+    write_text(dir.file("space.ini"), "[model]\nrank = 2, 3\n");  // another search
+    expect_agreed_error(other, {"other/search-state.txt", "belongs to another search"});
+    write_text(dir.file("a-file"), "not a folder\n");
+    expect_agreed_error(replaced(args, "--tune.dir", dir.file("a-file")), {"--tune.dir", "a-file"});
+    CHECK(read_text(dir.file("a-file")) == "not a folder\n");
 }
