@@ -289,6 +289,8 @@ Config config_from_ini(const std::string& ini_text, Command command);
 struct Setting {
     std::string option;
     std::string value;
+    /// Equal when option and value are.
+    bool operator==(const Setting&) const = default;
 };
 
 /// Local. `base` with `settings` applied, parsed exactly as the command line would parse them
