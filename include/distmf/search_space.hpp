@@ -85,7 +85,8 @@ SearchSpace parse_search_space(std::string_view text, const std::string& path, c
 /// u = unit_interval(hash_keys(seed, candidate, d)), so a candidate does not depend on how
 /// many are drawn, nor on the other dimensions. With n values, a list takes value
 /// floor(u n); a range low + u (high - low); a log-range exp(log low + u (log high - log low)).
-/// Integer options round to the nearest integer; floating values are written with "%.6g"
+/// Integer options round to the nearest integer (so the bounds come half as often as the
+/// integers between them); floating values are written with "%.6g"
 /// (clamped to the bounds: the text is what training parses, so a candidate's run uses
 /// exactly that value).
 std::vector<Setting> random_candidate(const SearchSpace& space, std::uint64_t seed,

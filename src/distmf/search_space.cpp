@@ -373,8 +373,8 @@ SearchSpace parse_search_space(std::string_view text, const std::string& path, c
     std::string section;
     for (int line_number = 1; !text.empty(); ++line_number) {
         const std::size_t end = std::min(text.find('\n'), text.size());
-        const std::string_view line =
-            trim_blanks(text.substr(0, end).substr(0, text.substr(0, end).find_first_of("#;")));
+        const std::string_view raw_line = text.substr(0, end);
+        const std::string_view line = trim_blanks(raw_line.substr(0, raw_line.find_first_of("#;")));
         text.remove_prefix(std::min(end + 1, text.size()));
         if (line.empty()) continue;
         const std::string where = space_location(path, line_number);
