@@ -39,10 +39,10 @@ struct SearchDimension {
     std::string option;               ///< as on the command line without dashes: "model.lambda"
     Kind kind = Kind::list;           ///< list, range or log-range
     std::vector<std::string> values;  ///< list: the values as written (no blanks around them)
-    double low = 0;                   ///< range, log_range: the bounds, low < high
-    double high = 0;
-    bool integer = false;  ///< the option holds an integer: range values are rounded
-    int line = 0;          ///< 1-based line of the space file, for messages
+    double low = 0;                   ///< range, log_range: the low bound, < high
+    double high = 0;                  ///< range, log_range: the high bound
+    bool integer = false;             ///< the option holds an integer: range values are rounded
+    int line = 0;                     ///< 1-based line of the space file, for messages
 };
 
 /// A parsed space file.
