@@ -57,17 +57,17 @@ struct SearchSpace {
 };
 
 /// Local. Reads the space file `path` against `base` (a validated train Config); see
-/// parse_search_space. Throws ConfigError "cannot open space file 'PATH'" for a missing or
-/// unreadable file, and for a folder or a file larger than 1 MiB.
+/// parse_search_space. Throws ConfigError naming the space file for a missing or unreadable
+/// file ("cannot open space file 'PATH'"), a folder, and a file larger than 1 MiB.
 SearchSpace read_search_space(const std::string& path, const Config& base);
 
 /// Local. Parses space-file text (`path` names it in messages). Throws ConfigError
 /// "space file 'PATH', line N: ..." (text from the file quoted with printable_text) for: a
 /// line that is neither `[section]` nor `key = value`, a key before any [section], a section
-/// other than the searchable ones, an unknown key (naming the same key in another section or
-/// a key of this section within two edits), an option that is not searchable (above), a key
-/// given twice, an empty value or list element, a list value given twice, malformed range
-/// syntax (any value with parentheses must be `range(LOW, HIGH)` or `log-range(LOW, HIGH)`,
+/// other than the searchable ones, an unknown key (suggesting the searchable options with the
+/// same key in another section or within two edits of it), an option that is not searchable
+/// (above), a key given twice, an empty value or list element, a list value given twice, malformed
+/// range syntax (any value with parentheses must be `range(LOW, HIGH)` or `log-range(LOW, HIGH)`,
 /// finite numbers), low >= high, a log-range with low <= 0, a range on an option that is not
 /// numeric, and a list value or range bound that the option cannot take. That last check reads
 /// each value as the command line would (config_with_settings) and validates the train
@@ -75,9 +75,9 @@ SearchSpace read_search_space(const std::string& path, const Config& base);
 /// settings and that value; a conflict among the fixed settings themselves (unless about an
 /// option searched over several values) is reported on the fixed line without which the
 /// others are valid (or the first fixed line). Options not in the file keep base's values: for
-/// BPMF, base's --train.iterations must exceed every --bpmf.burn-in. Combinations of
-/// two multi-value dimensions are not checked: validate each candidate's configuration. A
-/// file with no dimension at all is an error too.
+/// BPMF, base's --train.iterations must exceed every --bpmf.burn-in. Combinations of two
+/// multi-value dimensions are not checked: validate each candidate's configuration. A file
+/// with no dimension at all is an error too.
 SearchSpace parse_search_space(std::string_view text, const std::string& path, const Config& base);
 
 /// Local. Candidate `candidate` (0-based) of a random search of `space` with `seed`: one
@@ -86,9 +86,8 @@ SearchSpace parse_search_space(std::string_view text, const std::string& path, c
 /// many are drawn, nor on the other dimensions. With n values, a list takes value
 /// floor(u n); a range low + u (high - low); a log-range exp(log low + u (log high - log low)).
 /// Integer options round to the nearest integer (so the bounds come half as often as the
-/// integers between them); floating values are written with "%.6g"
-/// (clamped to the bounds: the text is what training parses, so a candidate's run uses
-/// exactly that value).
+/// integers between them); floating values are written with "%.6g", clamped to the bounds
+/// (the text is what training parses, so a candidate's run uses exactly that value).
 std::vector<Setting> random_candidate(const SearchSpace& space, std::uint64_t seed,
                                       std::int64_t candidate);
 
