@@ -877,12 +877,14 @@ std::string read_text_file(const std::string& path) {
     return text;
 }
 
-/// Stores the value `value` of the option `name` (one of `all`'s) into `values`, as a config
-/// file's `key = value` line; throws ConfigError starting with `where` for a value it cannot read.
+/// Stores the value `value` of the option `name` (one of `all`'s) into `values`; throws
+/// ConfigError starting with `where` for a value it cannot read, naming the option as a config
+/// file's key (`style` 0) or as a command-line option (po::command_line_style::allow_long).
 void store_option_value(const po::options_description& all, const std::string& name,
                         const std::string& value, po::variables_map& values,
-                        const OptionRegistry& registry, Command command, const std::string& where) {
-    po::parsed_options parsed(&all);
+                        const OptionRegistry& registry, Command command, const std::string& where,
+                        int style = 0) {
+    po::parsed_options parsed(&all, style);
     po::option option(name, {value});
     option.original_tokens = {name, value};
     parsed.options.push_back(std::move(option));
@@ -1068,7 +1070,8 @@ Config config_with_settings(const Config& base, const std::vector<Setting>& sett
                         [&](const Setting& earlier) { return earlier.option == name; })) {
             throw ConfigError(printable_text("option --" + name + " is given twice"));
         }
-        store_option_value(all, name, setting->value, values, registry, command, "");
+        store_option_value(all, name, setting->value, values, registry, command, "",
+                           po::command_line_style::allow_long);
     }
     po::notify(values);
     return config;

@@ -901,3 +901,91 @@ TEST_CASE("no default prints a double with 17 digits", "[config]") {
         CHECK(ini.find("99999999") == std::string::npos);
     }
 }
+
+TEST_CASE("config_with_settings applies settings as the command line reads them", "[config]") {
+    Config base = valid_data_config();
+    base.model.rank = 24;
+    base.model.lambda = 0.125;
+    base.dsgd.step_size = 0.02;
+    base.data.delimiter = "tab";
+    const Config changed = distmf::config_with_settings(base,
+                                                        {{"model.lambda", "0.05"},
+                                                         {"model.regularization", "plain"},
+                                                         {"model.biases", "no"},
+                                                         {"bpmf.burn-in", "3"},
+                                                         {"train.seed", "7"}},
+                                                        Command::train);
+    CHECK(changed.model.lambda == 0.05);
+    CHECK(changed.model.regularization == distmf::Regularization::plain);
+    CHECK_FALSE(changed.model.biases);
+    CHECK(changed.bpmf.burn_in == 3);
+    CHECK(changed.train.seed == 7);
+    // Untouched options keep base's values, not the declared defaults.
+    CHECK(changed.model.rank == 24);
+    CHECK(changed.dsgd.step_size == 0.02);
+    CHECK(changed.data.train == "ratings.tsv");
+    CHECK(changed.data.delimiter == "tab");
+    // No settings: base itself, to the bit (the same effective INI).
+    CHECK(distmf::effective_ini(distmf::config_with_settings(base, {}, Command::train),
+                                Command::train) == distmf::effective_ini(base, Command::train));
+    // The same result as the command line.
+    const Config cli = parse({"train", "--data.train", "ratings.tsv", "--model.lambda", "0.05",
+                              "--model.regularization", "plain", "--model.biases", "no"})
+                           .config;
+    const Config from_defaults = distmf::config_with_settings(
+        valid_data_config(),
+        {{"model.lambda", "0.05"}, {"model.regularization", "plain"}, {"model.biases", "no"}},
+        Command::train);
+    CHECK(distmf::effective_ini(from_defaults, Command::train) ==
+          distmf::effective_ini(cli, Command::train));
+    for (const char* spelling : {"true", "yes", "1", "on"}) {
+        INFO(spelling);
+        CHECK(distmf::config_with_settings(base, {{"model.biases", spelling}}, Command::train)
+                  .model.biases);
+    }
+}
+
+TEST_CASE("config_with_settings names the option of an unknown option or unreadable value",
+          "[config]") {
+    const Config base = valid_data_config();
+    const auto error = [&](const std::vector<distmf::Setting>& settings) {
+        try {
+            distmf::config_with_settings(base, settings, Command::train);
+        } catch (const ConfigError& e) {
+            return std::string(e.what());
+        }
+        return std::string();
+    };
+    CHECK_THAT(error({{"model.lamda", "0.1"}}), Contains("--model.lamda"));
+    CHECK_THAT(error({{"model.alpha", "1"}}), Contains("[ials] alpha") || Contains("--ials.alpha"));
+    CHECK_THAT(error({{"users", "10"}}), Contains("--users"));  // generate's, not train's
+    CHECK_THAT(error({{"model.rank", "ten"}}), Contains("model.rank") && Contains("'ten'"));
+    CHECK_THAT(error({{"model.rank", "8.5"}}), Contains("model.rank") && Contains("8.5"));
+    CHECK_THAT(error({{"model.regularization", "heavy"}}),
+               Contains("regularization") && Contains("weighted|plain"));
+    CHECK_THAT(error({{"model.biases", "maybe"}}), Contains("model.biases"));
+    CHECK_THAT(error({{"train.seed", "-1"}}), Contains("train.seed"));
+    CHECK_THAT(error({{"model.rank", "8"}, {"model.rank", "16"}}),
+               Contains("--model.rank") && Contains("twice"));
+    CHECK_THAT(error({{"model.rank", std::string("1\0x", 3)}}), Contains("\\x00"));
+    // Not validated: a value out of range reads.
+    CHECK(distmf::config_with_settings(base, {{"model.rank", "0"}}, Command::train).model.rank ==
+          0);
+}
+
+TEST_CASE("option_kind tells integers, floating-point numbers and other options apart",
+          "[config]") {
+    using distmf::OptionKind;
+    CHECK(distmf::option_kind("model.rank", Command::train) == OptionKind::integer);
+    CHECK(distmf::option_kind("train.seed", Command::train) == OptionKind::integer);
+    CHECK(distmf::option_kind("model.lambda", Command::train) == OptionKind::floating);
+    CHECK(distmf::option_kind("model.regularization", Command::train) == OptionKind::other);
+    CHECK(distmf::option_kind("model.biases", Command::train) == OptionKind::other);
+    CHECK(distmf::option_kind("model.init", Command::train) == OptionKind::other);
+    CHECK(distmf::option_kind("model.lamda", Command::train) == OptionKind::unknown);
+    CHECK(distmf::option_kind("users", Command::train) == OptionKind::unknown);
+    CHECK(distmf::option_kind("users", Command::generate) == OptionKind::integer);
+    const std::vector<std::string> names = distmf::option_names(Command::train);
+    CHECK(std::find(names.begin(), names.end(), "bpmf.burn-in") != names.end());
+    CHECK(std::find(names.begin(), names.end(), "users") == names.end());
+}
