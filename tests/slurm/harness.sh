@@ -8,6 +8,7 @@
 #   harness_start NAME DISTMF_BINARY SOURCE_DIR CPUS   sets distmf, source_dir and dir
 #   fail WHY / check DESCRIPTION COMMAND...            the test's verdicts
 #   gone JOB / field JOB NAME / has FILE REGEX         what Slurm and the logs say
+#   wait_for_all_jobs DEADLINE                         until no job is left (fails at $SECONDS = DEADLINE)
 #
 # DISTMF_SLURM_TEST_KEEP=1 keeps the temporary folder (daemon logs, job outputs) afterwards.
 
@@ -75,3 +76,11 @@ harness_start() {
 gone() { [ -z "$(squeue -h -j "$1" -o %i 2>/dev/null)" ]; }
 field() { scontrol show job "$1" | grep -oE "(^| )$2=[^ ]*" | head -n 1 | cut -d= -f2; }
 has() { grep -qE "$2" "$1"; }
+
+wait_for_all_jobs() {
+    while [ -n "$(squeue -h -o %i 2>/dev/null)" ]; do
+        [ $SECONDS -lt "$1" ] || fail "timed out waiting for the jobs to end: $(squeue)"
+        sleep 0.2
+    done
+    echo "all jobs ended after $SECONDS s"
+}

@@ -64,11 +64,7 @@ while [ -z "$signalled_b" ] || [ -z "$cancelled_c" ]; do
     fi
     sleep 0.1
 done
-while [ -n "$(squeue -h -o %i 2>/dev/null)" ]; do
-    [ $SECONDS -lt $deadline ] || fail "timed out waiting for the jobs to end: $(squeue)"
-    sleep 0.2
-done
-echo "all jobs ended after $SECONDS s"
+wait_for_all_jobs "$deadline"
 
 says() { has "$1" "^tune.sbatch: job [0-9]+ $2"; }  # the batch script's own lines
 rows() { grep -c . "tune-$1/results.jsonl"; }
