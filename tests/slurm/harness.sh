@@ -8,7 +8,7 @@
 #   harness_start NAME DISTMF_BINARY SOURCE_DIR CPUS   sets distmf, source_dir and dir
 #   fail WHY / check DESCRIPTION COMMAND...            the test's verdicts
 #   gone JOB / field JOB NAME / has FILE REGEX         what Slurm and the logs say
-#   wait_for_all_jobs DEADLINE                         until no job is left (fails at $SECONDS = DEADLINE)
+#   wait_for_all_jobs DEADLINE                         until no job is left (fails at DEADLINE s)
 #
 # DISTMF_SLURM_TEST_KEEP=1 keeps the temporary folder (daemon logs, job outputs) afterwards.
 
