@@ -44,7 +44,11 @@ job_pass_on() {  # $1: the signal this script got; mpirun aborts the ranks on TE
     [ "$stop_signal" = TERM ] || stop_signal=$1
     echo "$job_script: got SIG$1, asking distmf to checkpoint and stop"
     if [ -n "${job_app:-}" ]; then
-        if [ "${LAUNCHER:-srun}" = mpirun ]; then kill -USR1 "$job_app"; else kill -"$1" "$job_app"; fi
+        if [ "${LAUNCHER:-srun}" = mpirun ]; then
+            kill -USR1 "$job_app"
+        else
+            kill -"$1" "$job_app"
+        fi
     fi
 }
 
