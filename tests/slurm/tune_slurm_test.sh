@@ -20,6 +20,7 @@ source "$(dirname "$0")/harness.sh"
 deadline=230
 harness_start "tune slurm test" "$1" "$2" 4
 export DISTMF=$distmf
+"$distmf" tune --help >/dev/null 2>&1 || fail "$distmf has no tune command"
 
 "$distmf" generate --users 4000 --items 1500 --ratings 200000 --rank 8 --noise 0.5 --seed 3 \
     --out ratings.tsv >/dev/null
