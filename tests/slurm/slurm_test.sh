@@ -8,63 +8,17 @@
 #   d) train.sbatch with srun, plain `scancel` (SIGTERM): checkpoint, no requeue;
 #   e) sweep.sbatch as a 3-task array, then collect_sweep.py: 3 finished rows, best RMSE first.
 # Prints "SKIPPED: ..." and exits 77 when it cannot run a cluster (not root, no packages).
+# Job a) finds distmf-job.sh as a user's job does (no DISTMF_SLURM_DIR: from Slurm's Command=).
 #
 # Usage: slurm_test.sh DISTMF_BINARY SOURCE_DIR
 # DISTMF_SLURM_TEST_KEEP=1 keeps the temporary folder (daemon logs, job outputs) afterwards.
 set -euo pipefail
-distmf=$(realpath "$1")
-source_dir=$(realpath "$2")
-skip() {
-    echo "SKIPPED: $*"
-    exit 77
-}
-[ "$(id -u)" -eq 0 ] || skip "the Slurm test starts slurmctld, slurmd and munged: run it as root"
-# shellcheck source-path=SCRIPTDIR source=cluster.sh
-source "$source_dir/tests/slurm/cluster.sh"
-cluster_install || skip "slurmctld slurmd slurm-client munge are missing and could not be installed"
-for tool in h5diff python3 setpriv mungekey; do
-    command -v "$tool" >/dev/null || { echo "FAILED: no $tool (scripts/install-deps.sh)"; exit 1; }
-done
-# A Slurm job around this test (a developer's salloc) must not leak into the jobs it submits.
-while read -r name; do unset "$name"; done < <(compgen -e | grep -E '^(SLURM|SBATCH|SRUN)_' || true)
-
+# shellcheck source-path=SCRIPTDIR source=harness.sh
+source "$(dirname "$0")/harness.sh"
 # Everything below ends by 230 s, and the cleanup takes at most about 50 s: well inside CTest's
 # TIMEOUT of 300 s, so that the daemons are always stopped by us, not left behind by a kill.
 deadline=230
-dir=$(mktemp -d /tmp/distmf-slurm-test.XXXXXX)
-finish() {
-    local status=$?
-    set +e
-    if [ "$status" -ne 0 ]; then
-        for log in "$dir"/work/*.out "$dir"/log/slurmctld.log "$dir"/log/slurmd.log; do
-            [ -f "$log" ] || continue
-            echo "---- $log (without progress lines)"
-            grep -vE '^(iter |checkpoint )' "$log" | tail -n 40
-        done
-    fi
-    cluster_down "$dir"
-    if [ "${DISTMF_SLURM_TEST_KEEP:-0}" = 1 ]; then echo "kept $dir"; else rm -rf "$dir"; fi
-    echo "slurm test: $([ "$status" -eq 0 ] && echo passed || echo FAILED) in $SECONDS s"
-}
-trap finish EXIT
-trap 'exit 130' INT
-trap 'exit 143' TERM
-fail() {
-    echo "FAILED: $*"
-    exit 1
-}
-check() {  # check DESCRIPTION COMMAND...: the test fails with DESCRIPTION unless COMMAND succeeds
-    local what=$1
-    shift
-    "$@" || fail "$what"
-    echo "ok: $what"
-}
-
-cluster_up "$dir" 4 || fail "could not bring up Slurm"
-echo "Slurm is up after $SECONDS s (4 CPUs declared on a $(nproc)-core machine)"
-mkdir "$dir/work"
-cd "$dir/work"
-source "$source_dir/scripts/mpi-env.sh"  # Open MPI as root; sbatch passes the environment on
+harness_start "slurm test" "$1" "$2" 4
 export DISTMF=$distmf DISTMF_SLURM_DIR=$source_dir/slurm
 
 "$distmf" generate --users 20000 --items 5000 --ratings 1000000 --rank 8 --noise 0.5 --seed 3 \
@@ -90,7 +44,8 @@ train=$source_dir/slurm/train.sbatch
 # more than its checkpoint holds and lifts the time limit, so that the second run finishes.
 job_c=$(submit -n 1 --time=1 --signal=B:USR1@25 -o c.out "$train" c.ini \
     --checkpoint.every 10 --output.model c.h5)
-job_a=$(submit -n 2 -o a.out "$train" run.ini --output.model a.h5 --output.metrics a.jsonl)
+job_a=$(unset DISTMF_SLURM_DIR &&
+    submit -n 2 -o a.out "$train" run.ini --output.model a.h5 --output.metrics a.jsonl)
 job_b=$(LAUNCHER=mpirun submit -n 2 -o b.out "$train" run.ini --output.model b.h5)
 job_d=$(submit -n 2 -o d.out "$train" run.ini --output.model d.h5)
 job_e=$(submit --array=1-3 -n 1 -o 'e-%A_%a.out' "$source_dir/slurm/sweep.sbatch" settings.txt \
@@ -99,7 +54,6 @@ echo "submitted: a=$job_a b=$job_b c=$job_c d=$job_d e=$job_e (array of 3)"
 
 # Act on the jobs' progress as it comes: USR1 to b's batch script and a plain scancel of d after
 # their second iteration; once c has requeued itself, cut it short.
-gone() { [ -z "$(squeue -h -j "$1" -o %i 2>/dev/null)" ]; }
 stopped_at() {  # LOG: the iteration distmf's first stop on SIGUSR1 saved
     sed -nE 's/^stopped by signal 10: .* holds ([0-9]+) iteration.*/\1/p' "$1" | head -n 1
 }
@@ -127,14 +81,8 @@ while [ -z "$signalled_b" ] || [ -z "$cancelled_d" ] || [ -z "$lifted_c" ]; do
     fi
     sleep 0.1
 done
-while [ -n "$(squeue -h -o %i 2>/dev/null)" ]; do
-    [ $SECONDS -lt $deadline ] || fail "timed out waiting for the jobs to end: $(squeue)"
-    sleep 0.2
-done
-echo "all jobs ended after $SECONDS s"
+wait_for_all_jobs "$deadline"
 
-field() { scontrol show job "$1" | grep -oE "(^| )$2=[^ ]*" | head -n 1 | cut -d= -f2; }
-has() { grep -qE "$2" "$1"; }
 says() { has "$1" "^train.sbatch: job [0-9]+ $2"; }  # the batch script's own lines
 # The first run stopped after iteration N (0 < N < total) and the second resumed from N.
 resumed_where_stopped() {  # LOG TOTAL
