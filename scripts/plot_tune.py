@@ -8,6 +8,8 @@ One line per candidate (its longest curve: a later rung's curve extends the earl
 Candidates never promoted are drawn thin and light (dotted when stopped early as hopeless),
 promoted ones thicker, and the best one (status "best"; while the search is unfinished, the
 best value among the candidates that got furthest) in black, labelled with its settings.
+Statuses: "trained" (its rung is not decided yet), "promoted", "stopped" (not promoted),
+"hopeless", "final" (trained in a bracket's last rung) and "best".
 --log-x spreads the first rungs' few iterations; --ymax/--ymin cut the y axis (the first
 iterations' values would otherwise flatten the converged part). OUT is written whole or not at
 all. Needs matplotlib (Debian: python3-matplotlib).
@@ -30,7 +32,7 @@ except ImportError as missing:  # one line, not a traceback: what is missing, wh
 
 LOWER_IS_BETTER = {"rmse": True, "mae": True, "ndcg": False, "precision": False,
                    "recall": False, "map": False, "auc": False}
-STATUSES = ("promoted", "stopped", "hopeless", "best")
+STATUSES = ("trained", "promoted", "stopped", "hopeless", "final", "best")
 FIELDS = ("candidate", "rung", "settings", "metric", "value", "status", "curve")
 
 

@@ -406,7 +406,9 @@ int run_tune_command(const Communicator& world, const Config& config) {
     SearchSpace space;
     Search search;
     agreed(world, [&] {
-        space = read_search_space(config.tune.space, config);
+        Config base = config;  // the space's values are checked as the last rung trains
+        if (config.tune.max_iterations > 0) base.train.iterations = config.tune.max_iterations;
+        space = read_search_space(config.tune.space, base);
         search = plan_candidates(config, space);
         check_candidates(config, search);
     });

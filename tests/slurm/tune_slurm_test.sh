@@ -124,7 +124,7 @@ echo "== d) a bad space file"
 check "job d failed" [ "$(field "$job_d" JobState)" = FAILED ]
 check "job d's exit code is 2" [ "$(field "$job_d" ExitCode)" = 2:0 ]
 check "job d was not requeued" [ "$(field "$job_d" Restarts)" = 0 ]
-check "distmf named the bad line" has d.out 'bad-space.ini:2'
+check "distmf named the bad line" has d.out "bad-space.ini', line 2"
 # (from --print-config if it reads the space file, else from the search)
 check "job d's closing line says it failed" \
     says d.out 'failed(: no configuration from .*| with 0 results) \(exit 2\)'
