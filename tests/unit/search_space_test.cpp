@@ -4,6 +4,7 @@
 #include <catch2/catch.hpp>
 #include <cmath>
 #include <cstdlib>
+#include <filesystem>
 #include <set>
 #include <string>
 #include <vector>
@@ -338,5 +339,31 @@ TEST_CASE("every candidate of the example space reads into a valid configuration
             distmf::config_with_settings(base_config(), settings, distmf::Command::train);
         CHECK_NOTHROW(distmf::validate(config, distmf::Command::train));
         CHECK(distmf::value_text(config.model.lambda) == value_of(settings, "model.lambda"));
+    }
+}
+
+TEST_CASE("every shipped space (configs/tune-*.ini) reads against a default configuration, and "
+          "its random candidates are valid",
+          "[search_space]") {
+    const std::filesystem::path folder = distmf::testing::source_dir() + "/configs";
+    std::vector<std::string> files;
+    for (const auto& entry : std::filesystem::directory_iterator(folder)) {
+        const std::string name = entry.path().filename().string();
+        if (name.rfind("tune-", 0) == 0 && entry.path().extension() == ".ini") {
+            files.push_back(entry.path().string());
+        }
+    }
+    CHECK(files.size() >= 4);  // one space per algorithm
+    Config base = base_config();
+    base.train.iterations = 1000;  // the space's values are checked as a long last rung trains
+    for (const std::string& file : files) {
+        INFO(file);
+        SearchSpace space;
+        REQUIRE_NOTHROW(space = distmf::read_search_space(file, base));
+        for (std::int64_t c = 0; c < 50; ++c) {
+            const Config config = distmf::config_with_settings(
+                base, distmf::random_candidate(space, 1, c), distmf::Command::train);
+            CHECK_NOTHROW(distmf::validate(config, distmf::Command::train));
+        }
     }
 }
