@@ -169,6 +169,9 @@ class RowSolver {
     /// exit the new ones. Returns false when the system cannot be solved.
     virtual bool solve(const RatingMatrix& ratings, std::int64_t row,
                        Eigen::Ref<Eigen::VectorXf> solution) = 0;
+    /// Local. Whether rows without ratings are solved too (BPMF draws them from the prior);
+    /// otherwise solve_rows sets them to 0.
+    virtual bool solves_empty_rows() const { return false; }
 };
 
 /// Makes one RowSolver per thread.

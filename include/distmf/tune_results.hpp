@@ -8,7 +8,7 @@
 ///       distmf-tune-state 1
 ///       fingerprint <16 hex digits>      of the search's settings, space and data
 ///       result <one line of serialize_result> ...
-///       checksum <16 hex digits>         FNV-1a of every byte before this line
+///       checksum <16 hex digits>         hash_bytes of every byte before this line
 ///   A file whose first line or checksum is wrong is damaged (or not a search state), one of
 ///   another search (fingerprint) is refused: neither is ever deleted or overwritten.
 /// - results.jsonl and results.csv: one row per candidate and rung (the settings, iterations,

@@ -255,7 +255,7 @@ std::int64_t solve_rows(const RatingMatrix& ratings, const RowSolverFactory& mak
                 progress();
             }
             const std::int64_t global_row = ratings.first_row + row;
-            if (ratings.row_size(row) == 0) {
+            if (ratings.row_size(row) == 0 && !solver->solves_empty_rows()) {
                 solved.row(global_row).setZero();
                 continue;
             }

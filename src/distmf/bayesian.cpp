@@ -68,10 +68,12 @@ GaussianPrior sample_prior(const RowMoments& moments, double beta0, SplitMix64& 
 bool sample_row(const Eigen::Ref<const RowMatrixXf>& x, const Eigen::Ref<const Eigen::VectorXf>& y,
                 double alpha, const GaussianPrior& prior, SplitMix64& random,
                 Eigen::Ref<Eigen::VectorXf> sample) {
-    Eigen::MatrixXf gram;
-    gram_matrix(x, gram);
     Eigen::MatrixXd precision = prior.precision;
-    precision.triangularView<Eigen::Lower>() += alpha * gram.cast<double>();
+    if (x.rows() > 0) {  // a row without ratings is drawn from the prior
+        Eigen::MatrixXf gram;
+        gram_matrix(x, gram);
+        precision.triangularView<Eigen::Lower>() += alpha * gram.cast<double>();
+    }
     Eigen::VectorXd rhs = prior.precision * prior.mean;
     if (x.rows() > 0) rhs += alpha * (x.transpose() * y).cast<double>();
     const Eigen::LLT<Eigen::MatrixXd, Eigen::Lower> factor(precision);

@@ -28,6 +28,7 @@ class BpmfRowSampler final : public RowSolver {
         SplitMix64 random(hash_keys(stream_, static_cast<std::uint64_t>(id)));
         return sample_row(x_, y_, settings_.alpha, prior_, random, solution);
     }
+    bool solves_empty_rows() const override { return true; }
 
   private:
     const FactorTable& fixed_;

@@ -284,6 +284,22 @@ PartitionWeights partition_weights(const Dataset& dataset) {
 
 namespace {
 
+/// Collective. Once dataset.user_ratings holds the final training rows: builds the item side
+/// (item_ratings) and counts every row's training ratings. With `keep_balance_counts`, the
+/// counts the blocks were balanced on are kept first (partition_weights).
+void finish_training_side(const Communicator& comm, Dataset& dataset, bool keep_balance_counts) {
+    dataset.item_ratings =
+        transpose_to_item_owners(comm, dataset.user_ratings, dataset.item_blocks);
+    if (keep_balance_counts) {
+        dataset.user_balance_counts = std::move(dataset.user_train_counts);
+        dataset.item_balance_counts = std::move(dataset.item_train_counts);
+    }
+    dataset.user_train_counts =
+        global_row_sizes(comm, dataset.user_ratings, dataset.user_ids.size());
+    dataset.item_train_counts =
+        global_row_sizes(comm, dataset.item_ratings, dataset.item_ids.size());
+}
+
 /// Collective. The text ingest: load_dataset without a cache.
 Dataset parse_dataset(const Communicator& comm, const DataConfig& options) {
     Dataset dataset;
@@ -348,18 +364,9 @@ Dataset parse_dataset(const Communicator& comm, const DataConfig& options) {
                                                  hash_keys(options.seed, per_user_stream),
                                                  dataset.user_ids, dataset.item_ids);
     }
-    dataset.item_ratings =
-        transpose_to_item_owners(comm, dataset.user_ratings, dataset.item_blocks);
     dataset.summary.duplicates_merged = merged;
-    if (per_user || merged > 0) {  // keep what the blocks were balanced on (partition_weights)
-        dataset.user_balance_counts = std::move(dataset.user_train_counts);
-        dataset.item_balance_counts = std::move(dataset.item_train_counts);
-    }
     // Exact counts after merging duplicates (the partition was balanced on the raw counts).
-    dataset.user_train_counts =
-        global_row_sizes(comm, dataset.user_ratings, dataset.user_ids.size());
-    dataset.item_train_counts =
-        global_row_sizes(comm, dataset.item_ratings, dataset.item_ids.size());
+    finish_training_side(comm, dataset, per_user || merged > 0);
     dataset.timings.shuffle_seconds = MPI_Wtime() - clock;
     summarize_dataset(comm, dataset);
     return dataset;
@@ -382,16 +389,7 @@ Dataset load_validation_dataset(const Communicator& comm, DataConfig options,
         hold_out_per_user(dataset.user_ratings, validation_fraction,
                           hash_keys(options.seed, validation_stream), dataset.user_ids,
                           dataset.item_ids);
-    dataset.item_ratings =
-        transpose_to_item_owners(comm, dataset.user_ratings, dataset.item_blocks);
-    if (dataset.user_balance_counts.empty()) {  // keep what the blocks were balanced on
-        dataset.user_balance_counts = std::move(dataset.user_train_counts);
-        dataset.item_balance_counts = std::move(dataset.item_train_counts);
-    }
-    dataset.user_train_counts =
-        global_row_sizes(comm, dataset.user_ratings, dataset.user_ids.size());
-    dataset.item_train_counts =
-        global_row_sizes(comm, dataset.item_ratings, dataset.item_ids.size());
+    finish_training_side(comm, dataset, dataset.user_balance_counts.empty());
     summarize_dataset(comm, dataset);
     dataset.summary.test_layout.clear();
     return dataset;

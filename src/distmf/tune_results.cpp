@@ -6,6 +6,7 @@
 #include <sstream>
 
 #include "distmf/error.hpp"
+#include "distmf/hashing.hpp"
 
 namespace distmf {
 namespace {
@@ -24,13 +25,9 @@ std::string hex_text(std::uint64_t value) {
     return text;
 }
 
-std::uint64_t fnv1a_of(std::string_view text) {
-    std::uint64_t hash = 14695981039346656037ULL;
-    for (const char c : text) {
-        hash ^= static_cast<unsigned char>(c);
-        hash *= 1099511628211ULL;
-    }
-    return hash;
+/// The checksum of a state file's text.
+std::uint64_t checksum_of(std::string_view text) {
+    return hash_bytes(0x7475'6e65'7374'6174ULL, text.data(), text.size());  // "tunestat"
 }
 
 /// Wall seconds, to the millisecond.
@@ -119,7 +116,7 @@ CandidateResult parse_result(std::string_view line, const std::string& where) {
 std::string search_state_text(std::uint64_t fingerprint, std::span<const CandidateResult> results) {
     std::string text = std::string(state_header) + "\nfingerprint " + hex_text(fingerprint) + "\n";
     for (const CandidateResult& result : results) text += "result " + serialize_result(result) + "\n";
-    return text + "checksum " + hex_text(fnv1a_of(text)) + "\n";
+    return text + "checksum " + hex_text(checksum_of(text)) + "\n";
 }
 
 std::vector<CandidateResult> parse_search_state(const std::string& text, const std::string& path,
@@ -131,7 +128,7 @@ std::vector<CandidateResult> parse_search_state(const std::string& text, const s
     const std::size_t checksum_at = text.rfind("checksum ");
     if (checksum_at == std::string::npos || checksum_at == 0 || text[checksum_at - 1] != '\n' ||
         text.size() != checksum_at + 9 + 16 + 1 || text.back() != '\n' ||
-        text.substr(checksum_at + 9, 16) != hex_text(fnv1a_of(text.substr(0, checksum_at)))) {
+        text.substr(checksum_at + 9, 16) != hex_text(checksum_of(text.substr(0, checksum_at)))) {
         throw InputError(where +
                          ": damaged (its checksum does not match); it is left as it is: move it "
                          "away to start the search afresh");
