@@ -5,6 +5,7 @@
 #   [ingest|kernel|train|converge|checkpoint|implicit|recommend|dsgd|layout|ingest-cache|overlap|
 #    cg|threads|launch|all]   (default all)
 #   or dsgd-schedules (fixed vs bold driver vs adaptive steps, 40 epochs each; not in all)
+#   or tune (distmf tune with the shipped spaces on the real data sets, DISTMF_DATA_DIR; not in all)
 # (layout needs ~5 GB of disk and 8 GB of memory: a 4 M-user set, P up to 8)
 # Needs a Release build (cmake --preset release && cmake --build --preset release; ingest-cache
 # also needs the ingest_bench target). Run it on
@@ -368,4 +369,30 @@ if [ "$what" = threads ] || [ "$what" = all ]; then
             --model.rank 64 --train.threads 2 --train.iterations 3 --model.algorithm "$@" |
             grep -E "^iter|done"
     done
+fi
+if [ "$what" = tune ]; then
+    # distmf tune on the real data sets (DISTMF_DATA_DIR; not in all): the shipped spaces with
+    # the settings their comments recommend, P = 2 (two groups of one rank), refit and tested
+    # once. Prints the chosen settings, the test figure of the refit model and the wall time.
+    data_root=${DISTMF_DATA_DIR:?tune needs DISTMF_DATA_DIR (the folder of ml-100k, ...)}
+    run_search() {  # name, then distmf tune options
+        local name=$1
+        shift
+        rm -rf "$data_dir/tune-$name"
+        echo "== distmf tune: $name"
+        /usr/bin/time -f "wall %e s" mpirun -np 2 $bin tune --tune.dir "$data_dir/tune-$name" \
+            --tune.refit true --output.model "" --output.metrics "" --train.threads 1 "$@" 2>&1 |
+            grep -E "^tune: [0-9]+ candidates|^tune: best|^final|^tune: finished|^wall"
+    }
+    run_search ml100k --config configs/movielens-100k.ini \
+        --data.train "$data_root/ml-100k/u1.base" --data.test "$data_root/ml-100k/u1.test" \
+        --tune.space configs/tune-bpmf.ini --tune.candidates 16 --tune.max-iterations 200 \
+        --tune.min-iterations 50 --tune.eta 2 --eval.every 25
+    run_search ml-latest-small --config configs/ml-latest-small.ini \
+        --data.train "$data_root/ml-latest-small/ratings.csv" \
+        --tune.space configs/tune-bpmf.ini --tune.candidates 16 --tune.max-iterations 200 \
+        --tune.min-iterations 50 --tune.eta 2 --eval.every 25
+    run_search lastfm --config configs/lastfm-implicit.ini \
+        --data.train "$data_root/hetrec-lastfm-2k/user_artists.dat" \
+        --tune.space configs/tune-ials.ini --tune.candidates 16 --tune.max-iterations 32
 fi

@@ -12,9 +12,11 @@
 ///                                   b_i = alpha sum_{j in Omega_i} f_j (a_ij - mu)
 ///                                         + Lambda_S mu_S.
 ///
-/// Rows without training ratings are set to 0 (as in ALS): they predict mu. They are not
-/// observations of the prior, so they do not enter its statistics (many test-only users or
-/// items would otherwise pull mu_S toward 0 and inflate Lambda_S).
+/// Rows without training ratings (Omega_i empty) are drawn by the same rule, which leaves
+/// x_i ~ N(mu_S, Lambda_S^-1): the prior. Averaged over the sweeps, a user's prediction for an
+/// item seen only in the test data is mu + w_i.mu_H rather than mu. They are not observations
+/// of the prior, so they do not enter its statistics (many test-only users or items would
+/// otherwise pull mu_S toward 0 and inflate Lambda_S).
 ///
 /// Randomness: the prior of (sweep t, side S) is drawn from the stream hash(seed, t, S), row i
 /// from hash(seed, t, S, external ID of i). After the all-gather every rank holds every row of

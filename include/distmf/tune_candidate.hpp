@@ -15,8 +15,10 @@
 #include "distmf/comm.hpp"
 #include "distmf/config.hpp"
 #include "distmf/dataset.hpp"
+#include "distmf/search_space.hpp"
 #include "distmf/train_state.hpp"
 #include "distmf/tune_results.hpp"
+#include "distmf/tune_schedule.hpp"
 
 namespace distmf {
 
@@ -40,6 +42,24 @@ double baseline_value(const Communicator& comm, const Dataset& dataset, TuneMetr
 
 /// Local. The checkpoint folder of candidate `candidate`: <dir>/candidates/c000042.
 std::string candidate_dir(const std::string& dir, std::int64_t candidate);
+
+/// The candidates of a search: its plan (tune_schedule.hpp) and every candidate's settings.
+struct Search {
+    SearchPlan plan;
+    std::vector<std::vector<Setting>> settings;  ///< by candidate number
+};
+
+/// Local. The search [tune] asks for over `space`: the rung ladder from --tune.max-iterations,
+/// --tune.min-iterations and --tune.eta; grid: every combination of the space, one bracket;
+/// random: --tune.candidates (or as many as fit --tune.budget) in the first bracket and
+/// --tune.brackets brackets, candidate c drawn by random_candidate(space, --tune.seed, c).
+/// Throws ConfigError when --tune.budget is too small for one candidate.
+Search plan_candidates(const Config& config, const SearchSpace& space);
+
+/// Local. Throws ConfigError, naming the candidate and its settings, unless every candidate's
+/// configuration is valid at the first rung it trains in (checked alike on every rank before
+/// any training, so that no group fails alone).
+void check_candidates(const Config& config, const Search& search);
 
 /// What every candidate of a search shares.
 struct CandidateTraining {

@@ -285,65 +285,6 @@ Config best_config(const SearchContext& context, const CandidateResult& best) {
     return config;
 }
 
-/// The plan of the search and every candidate's settings.
-struct Search {
-    SearchPlan plan;
-    std::vector<std::vector<Setting>> settings;
-};
-
-Search plan_candidates(const Config& config, const SearchSpace& space) {
-    const TuneConfig& t = config.tune;
-    const int max_iterations = t.max_iterations > 0 ? t.max_iterations : config.train.iterations;
-    std::vector<std::int64_t> ladder = rung_ladder(max_iterations, t.min_iterations, t.eta);
-    Search search;
-    if (t.search == SearchMethod::grid) {
-        search.settings = grid_candidates(space, t.grid_points, 100000);
-        search.plan = plan_search(std::move(ladder),
-                                  static_cast<std::int64_t>(search.settings.size()), t.eta, 1);
-        return search;
-    }
-    std::int64_t candidates = t.candidates;
-    if (t.budget > 0) {
-        candidates = candidates_within_budget(ladder, t.budget, t.eta, t.brackets);
-        if (candidates == 0) {
-            throw ConfigError(format_text(
-                "--tune.budget %lld: not even one candidate fits (one candidate trains %lld "
-                "iterations per bracket)",
-                static_cast<long long>(t.budget), static_cast<long long>(ladder.back())));
-        }
-    }
-    search.plan = plan_search(std::move(ladder), candidates, t.eta, t.brackets);
-    for (std::int64_t c = 0; c < search.plan.total_candidates; ++c) {
-        search.settings.push_back(random_candidate(space, t.seed, c));
-    }
-    return search;
-}
-
-/// Local. Throws ConfigError, naming the candidate, unless every candidate's configuration is
-/// valid at the first rung it trains in (checked on every rank alike, before any training, so
-/// that no group fails alone).
-void check_candidates(const Config& config, const Search& search) {
-    for (const BracketPlan& bracket : search.plan.brackets) {
-        const std::int64_t n = bracket.rungs.front().candidates;
-        for (std::int64_t c = bracket.first_candidate; c < bracket.first_candidate + n; ++c) {
-            const std::vector<Setting>& settings = search.settings[static_cast<std::size_t>(c)];
-            try {
-                Config candidate = config_with_settings(config, settings, Command::train);
-                candidate.train.iterations = static_cast<int>(bracket.rungs.front().iterations);
-                validate(candidate, Command::train);
-            } catch (const ConfigError& e) {
-                throw ConfigError(format_text("candidate %lld (%s), trained for %lld iterations "
-                                              "in its first rung: %s",
-                                              static_cast<long long>(c),
-                                              describe_settings(settings).c_str(),
-                                              static_cast<long long>(
-                                                  bracket.rungs.front().iterations),
-                                              e.what()));
-            }
-        }
-    }
-}
-
 std::string ladder_text(const std::vector<std::int64_t>& ladder) {
     std::string text;
     for (const std::int64_t iterations : ladder) {
@@ -390,6 +331,8 @@ int finish_search(const SearchContext& context, std::vector<CandidateResult>& re
     refit.train.patience = 0;            // the test data must not choose anything
     refit.eval.every = refit.train.iterations;  // one evaluation: the final model's
     refit.checkpoint.dir = (fs::path(context.training.base.tune.dir) / "refit").string();
+    refit.checkpoint.every = 0;  // by time (and on a stop signal), not every iteration
+    if (refit.checkpoint.every_seconds <= 0.0) refit.checkpoint.every_seconds = 60.0;
     if (refit.output.model.empty()) {
         refit.output.model = (fs::path(context.training.base.tune.dir) / "model.h5").string();
     }

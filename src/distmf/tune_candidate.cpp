@@ -15,6 +15,7 @@
 #include "distmf/log.hpp"
 #include "distmf/signals.hpp"
 #include "distmf/train.hpp"
+#include "distmf/tune_schedule.hpp"
 
 namespace distmf {
 namespace {
@@ -146,6 +147,56 @@ std::optional<CandidateResult> train_candidate(const CandidateTraining& training
     result.seconds = training.group.all_reduce_max(MPI_Wtime() - start);
     record_curve(training, run.state, result);
     return result;
+}
+
+Search plan_candidates(const Config& config, const SearchSpace& space) {
+    const TuneConfig& t = config.tune;
+    const int max_iterations = t.max_iterations > 0 ? t.max_iterations : config.train.iterations;
+    std::vector<std::int64_t> ladder = rung_ladder(max_iterations, t.min_iterations, t.eta);
+    Search search;
+    if (t.search == SearchMethod::grid) {
+        search.settings = grid_candidates(space, t.grid_points, 100000);
+        search.plan = plan_search(std::move(ladder),
+                                  static_cast<std::int64_t>(search.settings.size()), t.eta, 1);
+        return search;
+    }
+    std::int64_t candidates = t.candidates;
+    if (t.budget > 0) {
+        candidates = candidates_within_budget(ladder, t.budget, t.eta, t.brackets);
+        if (candidates == 0) {
+            throw ConfigError(format_text(
+                "--tune.budget %lld: not even one candidate fits (one candidate trains %lld "
+                "iterations per bracket)",
+                static_cast<long long>(t.budget), static_cast<long long>(ladder.back())));
+        }
+    }
+    search.plan = plan_search(std::move(ladder), candidates, t.eta, t.brackets);
+    for (std::int64_t c = 0; c < search.plan.total_candidates; ++c) {
+        search.settings.push_back(random_candidate(space, t.seed, c));
+    }
+    return search;
+}
+
+void check_candidates(const Config& config, const Search& search) {
+    for (const BracketPlan& bracket : search.plan.brackets) {
+        const std::int64_t n = bracket.rungs.front().candidates;
+        for (std::int64_t c = bracket.first_candidate; c < bracket.first_candidate + n; ++c) {
+            const std::vector<Setting>& settings = search.settings[static_cast<std::size_t>(c)];
+            try {
+                Config candidate = config_with_settings(config, settings, Command::train);
+                candidate.train.iterations = static_cast<int>(bracket.rungs.front().iterations);
+                validate(candidate, Command::train);
+            } catch (const ConfigError& e) {
+                throw ConfigError(format_text("candidate %lld (%s), trained for %lld iterations "
+                                              "in its first rung: %s",
+                                              static_cast<long long>(c),
+                                              describe_settings(settings).c_str(),
+                                              static_cast<long long>(
+                                                  bracket.rungs.front().iterations),
+                                              e.what()));
+            }
+        }
+    }
 }
 
 }  // namespace distmf
