@@ -6,6 +6,7 @@
 #    cg|threads|launch|all]   (default all)
 #   or dsgd-schedules (fixed vs bold driver vs adaptive steps, 40 epochs each; not in all)
 #   or tune (distmf tune with the shipped spaces on the real data sets, DISTMF_DATA_DIR; not in all)
+#   or bpmf (seconds per BPMF sweep at the start and after 100 sweeps; not in all)
 # (layout needs ~5 GB of disk and 8 GB of memory: a 4 M-user set, P up to 8)
 # Needs a Release build (cmake --preset release && cmake --build --preset release; ingest-cache
 # also needs the ingest_bench target). Run it on
@@ -395,4 +396,28 @@ if [ "$what" = tune ]; then
     run_search lastfm --config configs/lastfm-implicit.ini \
         --data.train "$data_root/hetrec-lastfm-2k/user_artists.dat" \
         --tune.space configs/tune-ials.ini --tune.candidates 16 --tune.max-iterations 32
+fi
+if [ "$what" = bpmf ]; then
+    # BPMF at scale (issue 14; not in all): seconds per sweep at the start and after ~100
+    # sweeps, k = 32. The averaged model's evaluation used to cost O(nnz k T) per sweep and its
+    # samples k T floats per row; the running sums of the predictions make a sweep O(nnz k)
+    # whatever T. BPMF_BIN=<another build's distmf> runs the same with it (before/after);
+    # BPMF_SWEEPS_20M sets the sweeps of the 20 M run (default 110: 100 averaged).
+    bpmf_bin=${BPMF_BIN:-$bin}
+    small=$data_dir/synthetic-1m.tsv  # the size of MovieLens 1M
+    if [ ! -s "$small" ]; then
+        $bin generate --users 6040 --items 3700 --ratings 1000000 --rank 16 --noise 0.5 \
+            --seed 1 --out "$small"
+    fi
+    bpmf=(--model.algorithm bpmf --model.biases false --model.rank 32 --bpmf.burn-in 10
+          --data.test-fraction 0.1 --data.seed 42 --output.model "" --output.metrics "")
+    echo "== BPMF k = 32, 1 M ratings (6040 x 3700), P = 1 x 1 thread, 110 sweeps: $bpmf_bin"
+    OMP_NUM_THREADS=1 mpirun -np 1 $bpmf_bin train --data.train "$small" "${bpmf[@]}" \
+        --train.iterations 110 --train.threads 1 |
+        grep -E "^iter +(1|10|11|12|20|50|100|110)/|final|model file|done"
+    sweeps=${BPMF_SWEEPS_20M:-110}
+    echo "== BPMF k = 32, 20 M ratings, P = 2 x 1 thread, $sweeps sweeps: $bpmf_bin"
+    OMP_NUM_THREADS=1 mpirun -np 2 $bpmf_bin train --data.train "$data" "${bpmf[@]}" \
+        --train.iterations "$sweeps" --train.threads 1 |
+        grep -E "^iter +(1|10|11|12|20|30|50|100|110)/|final|model file|done"
 fi

@@ -24,13 +24,25 @@
 /// chain is therefore bitwise the same for any number of ranks and threads, and a resumed run
 /// continues it exactly.
 ///
-/// The model is the posterior mean of the predictions over the T sweeps after the burn-in:
-///   a_hat_ij = mu + (1/T) sum_t w_i^(t) . h_j^(t) = mu + w_i . h_j,
-///   w_i = [w_i^(1), ..., w_i^(T)] / sqrt(T),   h_j = [h_j^(1), ..., h_j^(T)] / sqrt(T),
-/// an ordinary factor model of rank k T: the samples side by side.
+/// The figures are those of the posterior mean of the predictions over the T sweeps after
+/// the burn-in, a_hat_ij = mu + (1/T) sum_t w_i^(t) . h_j^(t). They are kept as running sums:
+/// after each such sweep, every training and test rating (i, j) of a rank's users adds
+/// w_i^(t) . h_j^(t) (a float dot product, added in double) to its sum, O(nnz k) per sweep, so
+/// the evaluation costs O(nnz) whatever T (add_sample, averaged_rating_errors).
+///
+/// The model file cannot hold the sums (it predicts any pair); it holds what
+/// --bpmf.keep-samples N says (bpmf_model):
+///   N > 0: the last S = min(T, N) samples side by side, scaled by 1 / sqrt(S),
+///          w_i = [w_i^(T-S+1), ..., w_i^(T)] / sqrt(S), h_j likewise, an ordinary factor model
+///          of rank k S predicting mu + (1/S) sum of the last S samples' predictions (the
+///          figures above when S = T);
+///   N = 0: the posterior mean factors, w_i = (1/T) sum_t w_i^(t), h_j likewise, rank k. The
+///          product of the means is not the mean of the products: it predicts differently
+///          (train_model logs its own figures).
 
 #include <cstdint>
 #include <span>
+#include <string>
 
 #include "distmf/als.hpp"
 #include "distmf/bayesian.hpp"
@@ -80,20 +92,46 @@ void bpmf_half_sweep(const Communicator& comm, const RatingMatrix& ratings,
                      std::span<const std::int64_t> train_counts, std::span<const std::int64_t> ids,
                      const char* side, const RowChunks& chunks = {});
 
-/// Local. The number of samples state.user_samples holds (T).
-std::int64_t sample_count(const TrainState& state);
+/// Local. Adds the current draw (state.users, state.items: this rank's own rows, no biases)
+/// as the next sample after the burn-in (T = ++state.samples_averaged):
+///   - every rating e = (i, j) of `train` and `test` (this rank's users' training and test
+///     ratings, columns indexing `items_read`, the current item rows they read) adds
+///     w_i . h_j to state.train_prediction_sums[e] / state.test_prediction_sums[e];
+///   - keep_samples N > 0: the draw becomes column block (T - 1) mod N of state.user_samples
+///     and state.item_samples (appended while T <= N, then overwriting the oldest);
+///     N = 0: they are the running mean, x_bar += (x - x_bar) / T (in float).
+void add_sample(TrainState& state, const RatingMatrix& train, const RatingMatrix& test,
+                const FactorTable& items_read, int keep_samples, int threads);
 
-/// Local. Appends the current factors (state.users, state.items, which have no biases) to the
-/// samples: user_samples = [user_samples, users], item_samples likewise.
-void keep_sample(TrainState& state);
+/// Local. sums[e] += w_i . h_j for every entry e = (i, j) of `by_user` in its CSR order (rows:
+/// users, rows of `users`; columns: rows of `items`). Each entry's sum depends on its row's
+/// factors only: bitwise the same for any split over ranks and threads.
+void add_predictions(const RatingMatrix& by_user, const FactorTable& users,
+                     const FactorTable& items, std::span<double> sums, int threads);
 
-/// The posterior-mean model of the samples: both sides of rank k T, scaled by 1 / sqrt(T).
-struct PosteriorMean {
+/// Local. The number of samples the model keeps, S = min(T, N) (1 with N = 0 once T > 0: the
+/// mean), from the width of state.user_samples.
+std::int64_t samples_kept(const TrainState& state);
+
+/// Local. Whether the model of the samples kept predicts other than the running sums, i.e.
+/// keeps fewer samples than were averaged or only their mean (N = 0).
+bool model_differs_from_average(const TrainState& state, int keep_samples);
+
+/// A BPMF model for the model file: both sides, without biases.
+struct BpmfModel {
     FactorTable users;
     FactorTable items;
 };
 
-/// Local. The posterior mean of the samples kept (precondition: sample_count(state) > 0).
-PosteriorMean posterior_mean(const TrainState& state);
+/// Local. The model of the samples kept (see the file comment; precondition
+/// state.samples_averaged > 0): this rank's own rows, with N > 0 the last S samples in
+/// chronological order, scaled by 1 / sqrt(S); with N = 0 the mean factors.
+BpmfModel bpmf_model(const TrainState& state, int keep_samples);
+
+/// Local. The line on the figures `record` of the model file (bpmf_model) for when it predicts
+/// other than the running sums: "model file (the posterior mean factors, rank 10): train RMSE
+/// ..., test RMSE ..., MAE ... (the figures above average the predictions of all T samples)".
+std::string describe_bpmf_model(const TrainState& state, int keep_samples,
+                                const IterationRecord& record);
 
 }  // namespace distmf

@@ -19,8 +19,15 @@
 ///            dsgd_schedule adaptive: each row's AdaGrad accumulator G, sgd.hpp; kept out of the
 ///            model file. Resuming such a run needs them; a checkpoint of another schedule is
 ///            refused by --dsgd.schedule, and with --checkpoint.force its rows start at G = 1)
-///   BPMF only: attrs bpmf_alpha, bpmf_beta0, bpmf_burn_in, bpmf_samples (T), and with T > 0
-///   /state/user_samples, /state/item_samples  float32 [rows, k T]  (the samples kept, bpmf.hpp)
+///   BPMF only: attrs bpmf_alpha, bpmf_beta0, bpmf_burn_in, bpmf_keep_samples (N; absent in
+///   older files, which kept every sample), bpmf_samples (T, the sweeps averaged), and with T > 0
+///   /state/user_samples, /state/item_samples  float32 [rows, k S]  (the samples kept,
+///            bpmf.hpp: N > 0: the last S = min(T, N), column block (t - 1) mod N holding the
+///            t-th after the burn-in, unscaled; N = 0: S = 1, the mean of the T samples)
+///   /state/bpmf_train_prediction_sums, /state/bpmf_test_prediction_sums  float64 [n_train],
+///            [n_test]  (sum over the T samples of w_i . h_j for every training / test rating,
+///            in the global order: users by global index, within a user items by global
+///            index; each rank holds a contiguous range of it, so any P reads its own)
 ///
 /// Files are named as checkpoint_name.hpp says (checkpoint-000012.h5, or with +u or +s3 after a
 /// stop inside the next iteration). They

@@ -172,9 +172,11 @@ struct DsgdConfig {
 /// [bpmf]: Bayesian probabilistic matrix factorization (with --model.algorithm bpmf). Every
 /// --train.iterations is one Gibbs sweep; the model averages the sweeps after the burn-in.
 struct BpmfConfig {
-    double alpha = 2.0;  ///< precision of the rating noise, 1 / sigma^2
-    double beta0 = 2.0;  ///< Normal-Wishart hyper-prior: weight of its mean 0
-    int burn_in = 10;    ///< sweeps drawn but not averaged; < --train.iterations
+    double alpha = 2.0;    ///< precision of the rating noise, 1 / sigma^2
+    double beta0 = 2.0;    ///< Normal-Wishart hyper-prior: weight of its mean 0
+    int burn_in = 10;      ///< sweeps drawn but not averaged; < --train.iterations
+    int keep_samples = 0;  ///< samples the model file holds (the last ones); 0: the
+                           ///< posterior mean factors only (bpmf.hpp)
 };
 
 /// [output]: what training writes.

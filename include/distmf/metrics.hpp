@@ -41,6 +41,14 @@ ErrorSums rating_errors(const RatingMatrix& by_user, const FactorTable& users,
                         const FactorTable& items, double global_mean, RatingRange range,
                         int threads);
 
+/// Local. Error sums over the ratings of `by_user` predicted by the mean of `samples`
+/// predictions whose sums are given: a_hat_e = global_mean + sums[e] / samples for entry e in
+/// the CSR order of `by_user` (BPMF's running sums, bpmf.hpp). Summed in the order
+/// rating_errors sums.
+ErrorSums averaged_rating_errors(const RatingMatrix& by_user, std::span<const double> sums,
+                                 std::int64_t samples, double global_mean, RatingRange range,
+                                 int threads);
+
 /// Local. The penalty term of rows [first, first + count) of `table`:
 /// sum_i row_penalty(settings, counts[i]) . row_i^2 (bias and factors).
 ExactSum penalty_sum(const FactorTable& table, std::span<const std::int64_t> counts,

@@ -46,10 +46,18 @@ struct TrainState {
     /// user and item row (one column, rows as in users and items); empty otherwise.
     FactorTable user_step_sums;
     FactorTable item_step_sums;
-    /// BPMF: the T samples drawn after the burn-in, side by side ([U_1 ... U_T], rows x k T,
-    /// unscaled; bpmf.hpp); empty before.
+    /// BPMF: the sweeps after the burn-in so far, T (bpmf.hpp).
+    std::int64_t samples_averaged = 0;
+    /// BPMF: the samples the model keeps (--bpmf.keep-samples N; bpmf.hpp): with N > 0 the last
+    /// min(T, N) draws, column block (t - 1) mod N holding the t-th (rows x k min(T, N),
+    /// unscaled); with N = 0 the mean of the T draws (rows x k); empty before.
     FactorTable user_samples;
     FactorTable item_samples;
+    /// BPMF: for every training (test) rating of this rank's users, in their CSR order (users
+    /// ascending, within a user items ascending: a range of the global order), the sum over
+    /// the T samples of w_i^(t) . h_j^(t); empty before.
+    std::vector<double> train_prediction_sums;
+    std::vector<double> test_prediction_sums;
 };
 
 }  // namespace distmf

@@ -81,7 +81,38 @@ struct BpmfState {
     double alpha = 0.0;
     double beta0 = 0.0;
     std::int64_t burn_in = -1;
+    std::int64_t keep_samples = -1;  ///< -1: absent (an older version, which kept every sample)
+    bool has_prediction_sums = false;
 };
+
+constexpr const char* train_sums_name = "bpmf_train_prediction_sums";
+constexpr const char* test_sums_name = "bpmf_test_prediction_sums";
+
+/// Collective. Writes every rank's prediction sums (its users' ratings, a range of the global
+/// order: users ascending, within a user items ascending) as the 1-D dataset `name`.
+void write_prediction_sums(const Communicator& comm, const H5Handle& group, const char* name,
+                           const std::vector<double>& mine) {
+    const auto count = static_cast<std::int64_t>(mine.size());
+    write_checked_rows(comm, group, name, comm.all_reduce_sum(count), 0,
+                       comm.exclusive_scan_sum(count), count, mine.data());
+}
+
+/// Collective. Reads the prediction sums `name` of /state: with `own_count` (this rank's
+/// ratings), this rank's range of the global order, or nothing if the dataset does not have
+/// the length of this run's ratings (other data: check_compatible refuses the checkpoint);
+/// without, every entry.
+std::vector<double> read_prediction_sums(const Communicator& comm, const H5Handle& file,
+                                         const char* name, std::optional<std::int64_t> own_count) {
+    const std::string path = std::string("state/") + name;
+    if (!own_count) {
+        return read_checked_share<double>(comm, file, path, 0, {0, dataset_rows(file, path)},
+                                          ShareCoverage::whole);
+    }
+    const std::int64_t first = comm.exclusive_scan_sum(*own_count);
+    if (dataset_rows(file, path) != comm.all_reduce_sum(*own_count)) return {};
+    return read_checked_share<double>(comm, file, path, 0, {first, *own_count},
+                                      ShareCoverage::partition);
+}
 
 /// The [dsgd] settings a DSGD run's results depend on, as /state attributes; `grid` is the
 /// grid the epochs ran on (--dsgd.grid, or the one it chose), 0 in files of older versions.
@@ -184,11 +215,13 @@ void write_state(const Communicator& comm, const H5Handle& file, const Config& c
     write_attribute<double>(group, "bpmf_alpha", config.bpmf.alpha);
     write_attribute<double>(group, "bpmf_beta0", config.bpmf.beta0);
     write_attribute<std::int64_t>(group, "bpmf_burn_in", config.bpmf.burn_in);
-    const std::int64_t samples = sample_count(state);
-    write_attribute<std::int64_t>(group, "bpmf_samples", samples);
-    if (samples > 0) {
+    write_attribute<std::int64_t>(group, "bpmf_keep_samples", config.bpmf.keep_samples);
+    write_attribute<std::int64_t>(group, "bpmf_samples", state.samples_averaged);
+    if (state.samples_averaged > 0) {
         write_table_pair(comm, group, dataset, state.user_samples, state.item_samples,
                          {"user_samples", "item_samples"});
+        write_prediction_sums(comm, group, train_sums_name, state.train_prediction_sums);
+        write_prediction_sums(comm, group, test_sums_name, state.test_prediction_sums);
     }
 }
 
@@ -234,16 +267,36 @@ ShareLayout checkpoint_layout(const ModelInfo& info, const Dataset* dataset) {
             RowRange{items.first(rank), items.size(rank)}, ShareCoverage::partition};
 }
 
-/// Reads the BPMF part of /state: the [bpmf] settings and the samples kept.
+/// Reads the BPMF part of /state: the [bpmf] settings, the samples kept and (this rank's share
+/// of `dataset`'s ratings, or every one when null) the prediction sums.
 void read_bpmf_state(const Communicator& comm, const H5Handle& file, const H5Handle& group,
-                     const ShareLayout& rows, LoadedCheckpoint& loaded) {
-    loaded.bpmf.alpha = read_attribute<double>(group, "bpmf_alpha");
-    loaded.bpmf.beta0 = read_attribute<double>(group, "bpmf_beta0");
-    loaded.bpmf.burn_in = read_attribute<std::int64_t>(group, "bpmf_burn_in");
+                     const ShareLayout& rows, const Dataset* dataset, LoadedCheckpoint& loaded) {
+    BpmfState& bpmf = loaded.bpmf;
+    bpmf.alpha = read_attribute<double>(group, "bpmf_alpha");
+    bpmf.beta0 = read_attribute<double>(group, "bpmf_beta0");
+    bpmf.burn_in = read_attribute<std::int64_t>(group, "bpmf_burn_in");
+    if (has_attribute(group, "bpmf_keep_samples")) {
+        bpmf.keep_samples = read_attribute<std::int64_t>(group, "bpmf_keep_samples");
+    }
     const std::int64_t samples = read_attribute<std::int64_t>(group, "bpmf_samples");
+    loaded.state.samples_averaged = std::max<std::int64_t>(0, samples);
     if (samples <= 0) return;
+    bpmf.has_prediction_sums = has_object(group, train_sums_name);
+    if (bpmf.has_prediction_sums) {
+        const bool own = dataset != nullptr && rows.user_coverage == ShareCoverage::partition;
+        loaded.state.train_prediction_sums =
+            read_prediction_sums(comm, file, train_sums_name,
+                                 own ? std::optional(dataset->user_ratings.nnz()) : std::nullopt);
+        loaded.state.test_prediction_sums =
+            read_prediction_sums(comm, file, test_sums_name,
+                                 own ? std::optional(dataset->test_ratings.nnz()) : std::nullopt);
+    }
+    // The samples kept: min(T, N), the mean's one with N = 0, every one in older versions.
+    const std::int64_t kept = bpmf.keep_samples < 0    ? samples
+                              : bpmf.keep_samples == 0 ? 1
+                                                       : std::min(samples, bpmf.keep_samples);
     const ModelInfo& info = loaded.model.info;
-    const auto width = static_cast<std::int64_t>(info.k) * samples;
+    const auto width = static_cast<std::int64_t>(info.k) * kept;
     if (info.biases || width > std::numeric_limits<int>::max()) {
         throw InputError(file.file() + ": the BPMF samples do not fit the model");
     }
@@ -335,7 +388,9 @@ LoadedCheckpoint read_checkpoint(const Communicator& comm, const H5Handle& file,
         state.best_items = state_table(comm, file, "state/best_items", rows.items,
                                        rows.item_coverage, info.k, info.biases);
     }
-    if (has_attribute(group, "bpmf_samples")) read_bpmf_state(comm, file, group, rows, loaded);
+    if (has_attribute(group, "bpmf_samples")) {
+        read_bpmf_state(comm, file, group, rows, dataset, loaded);
+    }
     if (has_attribute(group, "dsgd_grid")) loaded.dsgd = read_dsgd_settings(group);
     if (loaded.dsgd && loaded.dsgd->schedule == "adaptive") {
         state.user_step_sums = state_table(comm, file, "state/dsgd_user_step_sums", rows.users,
@@ -468,6 +523,28 @@ std::vector<std::string> dsgd_differences(const LoadedCheckpoint& loaded, const 
     return differences;
 }
 
+/// Why a BPMF checkpoint past its burn-in cannot continue this run, if it cannot: it keeps
+/// other samples than --bpmf.keep-samples asks for, or it was written before the running
+/// sums of the predictions (by a version that kept every sample).
+std::optional<std::string> bpmf_refusal(const BpmfState& bpmf, const TrainState& state,
+                                        const Config& config) {
+    if (state.samples_averaged == 0) return std::nullopt;  // burn-in: nothing kept yet
+    if (!bpmf.has_prediction_sums) {
+        return std::string(
+            "it was written by an older distmf, which kept every BPMF sample and no running "
+            "sums of the predictions (continue it with that version, or start afresh with "
+            "--checkpoint.resume never)");
+    }
+    if (bpmf.keep_samples != config.bpmf.keep_samples) {
+        return "it has --bpmf.keep-samples " + number_text(bpmf.keep_samples) + ", this run " +
+               number_text(config.bpmf.keep_samples) +
+               " (the samples it kept cannot make the other model: resume with "
+               "--bpmf.keep-samples " +
+               number_text(bpmf.keep_samples) + ")";
+    }
+    return std::nullopt;
+}
+
 /// Throws ConfigError naming the first difference that forbids resuming `loaded` in this run.
 /// Differences --checkpoint.force may override are then reported in one warning each.
 void check_compatible(const LoadedCheckpoint& loaded, const std::string& path, const Config& config,
@@ -503,6 +580,9 @@ void check_compatible(const LoadedCheckpoint& loaded, const std::string& path, c
     if (loaded.fingerprint != fingerprint || loaded.model.user_ids != dataset.user_ids ||
         loaded.model.item_ids != dataset.item_ids) {
         refuse("the training data differs (another file, split or test set)");
+    }
+    if (config.model.algorithm == Algorithm::bpmf) {
+        if (const auto refusal = bpmf_refusal(loaded.bpmf, loaded.state, config)) refuse(*refusal);
     }
     if (loaded.eval_every > 0 && loaded.eval_every != config.eval.every) {
         log.info("evaluations follow --eval.every " + number_text(config.eval.every) +
@@ -768,14 +848,18 @@ std::string describe_checkpoint_state(const H5Handle& file) {
         read_string_attribute(group, "regularization").c_str());
     std::string description = text;
     if (has_attribute(group, "bpmf_samples")) {
-        std::snprintf(
-            text, sizeof text,
-            "              BPMF alpha %g, beta0 %g, burn-in %lld; samples averaged: %lld\n",
-            read_attribute<double>(group, "bpmf_alpha"),
-            read_attribute<double>(group, "bpmf_beta0"),
-            static_cast<long long>(read_attribute<std::int64_t>(group, "bpmf_burn_in")),
-            static_cast<long long>(read_attribute<std::int64_t>(group, "bpmf_samples")));
+        std::snprintf(text, sizeof text,
+                      "              BPMF alpha %g, beta0 %g, burn-in %lld; samples averaged: %lld",
+                      read_attribute<double>(group, "bpmf_alpha"),
+                      read_attribute<double>(group, "bpmf_beta0"),
+                      static_cast<long long>(read_attribute<std::int64_t>(group, "bpmf_burn_in")),
+                      static_cast<long long>(read_attribute<std::int64_t>(group, "bpmf_samples")));
         description += text;
+        if (has_attribute(group, "bpmf_keep_samples")) {
+            description += ", keep-samples " +
+                           std::to_string(read_attribute<std::int64_t>(group, "bpmf_keep_samples"));
+        }
+        description += "\n";
     }
     if (has_attribute(group, "step_size")) {
         std::snprintf(

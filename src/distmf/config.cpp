@@ -498,6 +498,11 @@ void declare_options(Config& c, OptionRegistry& r) {
     r.add("burn-in", c.bpmf.burn_in,
           "sweeps drawn but not averaged into the model (the model is the mean of the "
           "predictions of the later sweeps); >= 0 and < --train.iterations");
+    r.add("keep-samples", c.bpmf.keep_samples,
+          "samples the model file (and the checkpoints) keep: the last N, side by side (a "
+          "model of rank k N); 0: the posterior mean factors only (rank k, which predicts "
+          "differently from the mean of the predictions); the reported metrics average every "
+          "sample after the burn-in whatever N; >= 0, k N < 2^31");
 
     r.group("output", "Output [output]");
     r.add("model", c.output.model, "HDF5 model file to write (empty: none)");

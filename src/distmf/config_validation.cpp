@@ -3,6 +3,7 @@
 #include <algorithm>
 #include <charconv>
 #include <cmath>
+#include <limits>
 #include <string>
 #include <string_view>
 
@@ -94,6 +95,18 @@ void validate_bpmf(const Config& config, FailFunction fail) {
         fail("bpmf", "beta0", "must be a finite number > 0, got " + value_text(b.beta0));
     }
     if (b.burn_in < 0) fail("bpmf", "burn-in", "must be >= 0, got " + value_text(b.burn_in));
+    if (b.keep_samples < 0) {
+        fail(
+            "bpmf", "keep-samples",
+            "must be >= 0 (0: the posterior mean factors only), got " + value_text(b.keep_samples));
+    } else if (config.model.rank > 0 &&
+               b.keep_samples > std::numeric_limits<int>::max() / config.model.rank) {
+        fail("bpmf", "keep-samples",
+             "must be at most " + value_text(std::numeric_limits<int>::max() / config.model.rank) +
+                 " with --model.rank " + value_text(config.model.rank) +
+                 " (the model's width k N must stay below 2^31), got " +
+                 value_text(b.keep_samples));
+    }
     if (config.model.algorithm != Algorithm::bpmf) return;
     if (config.model.biases) {
         fail("model", "biases",

@@ -379,6 +379,9 @@ template std::vector<std::int32_t> read_checked_share(const Communicator&, const
 template std::vector<std::int64_t> read_checked_share(const Communicator&, const H5Handle&,
                                                       const std::string&, std::int64_t, RowRange,
                                                       ShareCoverage, std::optional<RowRange>);
+template std::vector<double> read_checked_share(const Communicator&, const H5Handle&,
+                                                const std::string&, std::int64_t, RowRange,
+                                                ShareCoverage, std::optional<RowRange>);
 
 ShareLayout whole_layout(const ModelInfo& info) {
     return {RowRange{0, info.n_users}, ShareCoverage::whole, RowRange{0, info.n_items},

@@ -73,18 +73,6 @@ void half_sweep(const Communicator& comm, const Config& config, const RatingMatr
                    settings.threads, solved, ids, side, chunks);
 }
 
-/// Calls `use(users, items)` with the tables the model predicts with: the current factors, or
-/// with BPMF after its burn-in the posterior mean of the samples kept.
-template <class Use>
-void with_model_tables(const TrainState& state, const Use& use) {
-    if (sample_count(state) == 0) {
-        use(state.users, state.items);
-        return;
-    }
-    const PosteriorMean mean = posterior_mean(state);
-    use(mean.users, mean.items);
-}
-
 /// The implicit figures of the iteration just completed (collective): the objective (weighted
 /// squared error over every cell plus the penalty) and the ranking metrics of the test set.
 /// `items` are the item rows this rank's users read (`views.items()` or one as wide as the
@@ -116,6 +104,21 @@ void measure_implicit(const Communicator& comm, const Config& config, const Data
     record.test_auc = ranking.auc;
 }
 
+RatingRange training_range(const Dataset& dataset) {
+    return RatingRange{dataset.summary.min_rating, dataset.summary.max_rating};
+}
+
+/// Fills the explicit figures of `record` from the global training and test errors; the
+/// objective adds the squared training error (unclipped).
+void record_errors(const ErrorMetrics& train, const ErrorMetrics& test, IterationRecord& record) {
+    record.train_rmse = train.rmse;
+    if (test.count > 0) {
+        record.test_rmse = test.rmse;
+        record.test_mae = test.mae;
+    }
+    record.objective += train.squared_unclipped;
+}
+
 /// Computes the figures of the model after an iteration (collective): `users` and `own_items`
 /// are this rank's own rows of the model, `items` the item rows its users read (as laid out by
 /// `views`). The objective is the squared training error plus the penalty; BPMF has no penalty
@@ -136,36 +139,46 @@ IterationRecord measure(const Communicator& comm, const Config& config, const Da
         measure_implicit(comm, config, dataset, views, users, items, own_items, settings, record);
         return record;
     }
-    const RatingRange range{dataset.summary.min_rating, dataset.summary.max_rating};
-    const ErrorMetrics train =
+    const RatingRange range = training_range(dataset);
+    record_errors(
         all_reduce_errors(comm, rating_errors(views.user_ratings(), users, items,
-                                              settings.global_mean, range, settings.threads));
-    const ErrorMetrics test =
+                                              settings.global_mean, range, settings.threads)),
         all_reduce_errors(comm, rating_errors(views.test_ratings(), users, items,
-                                              settings.global_mean, range, settings.threads));
-    record.train_rmse = train.rmse;
-    if (test.count > 0) {
-        record.test_rmse = test.rmse;
-        record.test_mae = test.mae;
-    }
-    record.objective += train.squared_unclipped;
+                                              settings.global_mean, range, settings.threads)),
+        record);
     return record;
 }
 
 /// measure() of the model `state` predicts with: its current tables, or with BPMF after its
-/// burn-in the posterior mean of the samples kept, whose item rows are passed to the readers
-/// for the occasion (they are k T wide).
+/// burn-in the mean of the predictions of its T samples, from their running sums (O(nnz)).
 IterationRecord measure_state(const Communicator& comm, const Config& config,
                               const Dataset& dataset, const FactorViews& views,
                               const TrainState& state, const AlsSettings& settings) {
-    if (sample_count(state) == 0) {
+    if (state.samples_averaged == 0) {
         return measure(comm, config, dataset, views, state.users, views.items(), state.items,
                        settings);
     }
-    const PosteriorMean mean = posterior_mean(state);
-    FactorTable items = views.item_routing().make_view(mean.items);
-    views.item_routing().exchange(comm, mean.items, items);
-    return measure(comm, config, dataset, views, mean.users, items, mean.items, settings);
+    const auto errors = [&](const RatingMatrix& ratings, const std::vector<double>& sums) {
+        return all_reduce_errors(
+            comm,
+            averaged_rating_errors(ratings, sums, state.samples_averaged, settings.global_mean,
+                                   training_range(dataset), settings.threads));
+    };
+    IterationRecord record;
+    record_errors(errors(views.user_ratings(), state.train_prediction_sums),
+                  errors(views.test_ratings(), state.test_prediction_sums), record);
+    return record;
+}
+
+/// measure() of the model BPMF writes (bpmf_model: the last samples kept or their mean),
+/// whose item rows are passed to the readers for the occasion (they are k S wide).
+IterationRecord measure_bpmf_model(const Communicator& comm, const Config& config,
+                                   const Dataset& dataset, const FactorViews& views,
+                                   const TrainState& state, const AlsSettings& settings) {
+    const BpmfModel model = bpmf_model(state, config.bpmf.keep_samples);
+    FactorTable items = views.item_routing().make_view(model.items);
+    views.item_routing().exchange(comm, model.items, items);
+    return measure(comm, config, dataset, views, model.users, items, model.items, settings);
 }
 
 /// The figure early stopping minimizes: the test RMSE, or minus the test NDCG (implicit).
@@ -248,7 +261,7 @@ class MetricsFile {
 
 /// Collective. One ALS iteration (BPMF: Gibbs sweep) from where `state` is (possibly after its
 /// user half-sweep); false when the ranks agreed to stop between the half-sweeps. A BPMF sweep
-/// after the burn-in adds its sample to the model.
+/// after the burn-in adds its sample to the running sums and the samples kept.
 bool alternating_iteration(const Communicator& comm, const Config& config, const Dataset& dataset,
                            const AlsSettings& settings, FactorViews& views, TrainState& state,
                            const StopCheck& stop_requested) {
@@ -269,7 +282,10 @@ bool alternating_iteration(const Communicator& comm, const Config& config, const
                    dataset.item_train_counts, dataset.item_ids, "item", solving);
     });
     state.users_half_done = false;
-    if (is_bpmf(config) && iteration > config.bpmf.burn_in) keep_sample(state);
+    if (is_bpmf(config) && iteration > config.bpmf.burn_in) {
+        add_sample(state, views.user_ratings(), views.test_ratings(), views.items(),
+                   config.bpmf.keep_samples, settings.threads);
+    }
     return true;
 }
 
@@ -277,7 +293,7 @@ bool alternating_iteration(const Communicator& comm, const Config& config, const
 std::string progress_suffix(const Config& config, const TrainState& state, double step_size) {
     if (config.model.algorithm == Algorithm::dsgd) return format_text("  step %.4g", step_size);
     if (!is_bpmf(config)) return "";
-    const std::int64_t samples = sample_count(state);
+    const std::int64_t samples = state.samples_averaged;
     return samples == 0 ? std::string("  burn-in")
                         : format_text("  mean of %lld samples", static_cast<long long>(samples));
 }
@@ -381,7 +397,7 @@ void write_final_model(const Communicator& comm, const Config& config, const Dat
     const double start = MPI_Wtime();
     const auto save = [&](const FactorTable& users, const FactorTable& items) {
         ModelInfo info = run_model_info(comm, config, dataset, final_record.iteration, "model");
-        info.k = users.k();  // BPMF: k times the samples averaged
+        info.k = users.k();  // BPMF: k times the samples kept
         save_model(
             comm, config.output.model, info,
             ModelView{dataset.user_ids, dataset.item_ids, users, items, dataset.user_blocks,
@@ -389,8 +405,11 @@ void write_final_model(const Communicator& comm, const Config& config, const Dat
     };
     if (keep_best) {
         save(state.best_users, state.best_items);
+    } else if (state.samples_averaged > 0) {
+        const BpmfModel model = bpmf_model(state, config.bpmf.keep_samples);
+        save(model.users, model.items);
     } else {
-        with_model_tables(state, save);
+        save(state.users, state.items);
     }
     log.info(format_text("model written to %s (%.2f s)", config.output.model.c_str(),
                          MPI_Wtime() - start));
@@ -501,6 +520,12 @@ TrainOutcome train_model(const Communicator& comm, const Config& config, const D
         record.iteration = state.iteration;
         evaluate(record, MPI_Wtime());
         log.info(progress_line(record, true, total, 0.0, config.eval.k, ""));
+    }
+    if (is_bpmf(config) && state.samples_averaged > 0 &&
+        model_differs_from_average(state, config.bpmf.keep_samples)) {
+        log.info(
+            describe_bpmf_model(state, config.bpmf.keep_samples,
+                                measure_bpmf_model(comm, config, dataset, views, state, settings)));
     }
     if (iterations_run > 0) {
         log.info(describe_factor_costs(comm, views, state.users, state.items,

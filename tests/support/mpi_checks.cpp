@@ -4,6 +4,7 @@
 
 #include <cstddef>
 #include <cstring>
+#include <span>
 #include <utility>
 
 #include "distmf/checkpoint.hpp"
@@ -34,6 +35,11 @@ TrainState whole_state(const Communicator& comm, const Dataset& dataset, TrainSt
     whole(state.best_items, dataset.item_blocks);
     whole(state.user_samples, dataset.user_blocks);
     whole(state.item_samples, dataset.item_blocks);
+    // BPMF's prediction sums: every rank holds a range of the global order, in rank order.
+    state.train_prediction_sums =
+        comm.all_gather_v(std::span<const double>(state.train_prediction_sums));
+    state.test_prediction_sums =
+        comm.all_gather_v(std::span<const double>(state.test_prediction_sums));
     return state;
 }
 

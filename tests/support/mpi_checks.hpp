@@ -45,8 +45,8 @@ CaughtError catch_on_every_rank(const Communicator& comm, const std::function<vo
 
 /// Collective. `state` with every factor table of it (this rank's own rows, as training
 /// keeps them) replaced by the whole table of its side, gathered from every rank, so that
-/// states trained on different numbers of ranks can be compared row for row. Tables that are
-/// empty stay empty.
+/// states trained on different numbers of ranks can be compared row for row (BPMF's prediction
+/// sums likewise, in the global order). Tables that are empty stay empty.
 TrainState whole_state(const Communicator& comm, const Dataset& dataset, TrainState state);
 
 /// Local. True if `a` and `b` have the same shape (first row, rows, k, biases) and the same

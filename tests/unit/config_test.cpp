@@ -572,18 +572,21 @@ TEST_CASE("the [bpmf] options reach the config", "[config][bpmf]") {
     CHECK(defaults.bpmf.alpha == 2.0);
     CHECK(defaults.bpmf.beta0 == 2.0);
     CHECK(defaults.bpmf.burn_in == 10);
-    const auto parsed =
-        parse({"train", "--data.train", "r.tsv", "--model.algorithm", "bpmf", "--model.biases",
-               "false", "--bpmf.alpha", "1.5", "--bpmf.beta0", "3", "--bpmf.burn-in", "4"});
+    CHECK(defaults.bpmf.keep_samples == 0);  // the posterior mean factors
+    const auto parsed = parse({"train", "--data.train", "r.tsv", "--model.algorithm", "bpmf",
+                               "--model.biases", "false", "--bpmf.alpha", "1.5", "--bpmf.beta0",
+                               "3", "--bpmf.burn-in", "4", "--bpmf.keep-samples", "7"});
     const Config& c = parsed.config;
     CHECK(c.model.algorithm == distmf::Algorithm::bpmf);
     CHECK(c.bpmf.alpha == 1.5);
     CHECK(c.bpmf.beta0 == 3.0);
     CHECK(c.bpmf.burn_in == 4);
+    CHECK(c.bpmf.keep_samples == 7);
     CHECK(validate_error(c, Command::train).empty());
     CHECK(distmf::uses_global_mean(c.model));  // BPMF centres the ratings, with no biases
     CHECK(distmf::effective_ini(c, Command::train).find("[bpmf]\n") != std::string::npos);
     CHECK(distmf::help_text(Command::train).find("--bpmf.burn-in") != std::string::npos);
+    CHECK(distmf::help_text(Command::train).find("--bpmf.keep-samples") != std::string::npos);
     CHECK_THAT(parse_error({"train", "--model.algorithm", "gibbs"}),
                Contains("als|ials|dsgd|bpmf"));
 }
@@ -612,6 +615,17 @@ TEST_CASE("validate: bpmf option ranges and rules", "[config][bpmf]") {
     SECTION("burn-in negative") {
         b.burn_in = -1;
         option = "--bpmf.burn-in";
+    }
+    SECTION("keep-samples negative") {
+        b.keep_samples = -1;
+        option = "--bpmf.keep-samples";
+        why = ">= 0";
+    }
+    SECTION("keep-samples too many for the model's width") {
+        config.model.rank = 64;
+        b.keep_samples = 40000000;
+        option = "--bpmf.keep-samples";
+        why = "at most 33554431 with --model.rank 64";
     }
     SECTION("burn-in not below the iterations") {
         b.burn_in = 20;
