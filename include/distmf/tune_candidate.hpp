@@ -73,7 +73,8 @@ struct CandidateTraining {
 
 /// Local. The configuration candidate `candidate` trains with until `iterations`: the base
 /// with its settings, checkpoints in candidate_dir (at the end and on a stop signal, plus
-/// --checkpoint.every-seconds), no model or metrics file.
+/// --checkpoint.every-seconds), no model or metrics file, BPMF keeping no samples (its running
+/// sums give the figures; the refit keeps what --bpmf.keep-samples asks).
 Config candidate_config(const CandidateTraining& training, std::int64_t candidate,
                         std::int64_t iterations);
 

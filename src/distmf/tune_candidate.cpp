@@ -108,6 +108,7 @@ Config candidate_config(const CandidateTraining& training, std::int64_t candidat
     config.checkpoint.keep = 1;
     config.checkpoint.resume = "auto";
     config.output = OutputConfig{};
+    config.bpmf.keep_samples = 0;  // BPMF: no samples in the checkpoints (the sums measure)
     return config;
 }
 
