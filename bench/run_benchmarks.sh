@@ -388,7 +388,10 @@ if [ "$what" = tune ]; then
     run_search ml100k --config configs/movielens-100k.ini \
         --data.train "$data_root/ml-100k/u1.base" --data.test "$data_root/ml-100k/u1.test" \
         --tune.space configs/tune-bpmf.ini --tune.candidates 16 --tune.max-iterations 200 \
-        --tune.min-iterations 50 --tune.eta 2 --eval.every 25
+        --tune.min-iterations 50 --tune.eta 2 --eval.every 25 --bpmf.keep-samples 200
+    # the refit's model file keeps every sample: it predicts the figure the refit prints
+    $bin evaluate --model "$data_dir/tune-ml100k/model.h5" \
+        --data.test "$data_root/ml-100k/u1.test" | grep RMSE
     run_search ml-latest-small --config configs/ml-latest-small.ini \
         --data.train "$data_root/ml-latest-small/ratings.csv" \
         --tune.space configs/tune-bpmf.ini --tune.candidates 16 --tune.max-iterations 200 \

@@ -40,7 +40,7 @@ distmf::ParsedCommandLine parse_and_validate(const distmf::Communicator& world, 
     std::optional<std::string> error;
     try {
         parsed = parse_command_line(argc, argv);
-        if (fault_requested_on_rank("invalid-config-on-rank", world.rank())) {
+        if (fault_requested_on_rank("invalid-config-on-rank")) {
             throw ConfigError("DISTMF_FAULT: the configuration is invalid on this rank");
         }
         if (!parsed.help && !parsed.print_config) validate(parsed.config, parsed.command);

@@ -49,8 +49,9 @@ struct CollectiveSection {
 
 /// Collective: every rank of comm must call (`body` makes the section's collective calls).
 /// Runs `body`. If it throws a failure that `section.failures` does not let through, prints
-/// "[rank r] distmf: error: <operation>: <what>" to stderr, removes section.remove_on_abort
-/// and calls MPI_Abort(comm, 1): it does not return, and closes nothing the caller owns.
+/// "[rank r] distmf: error: <operation>: <what>" (r: the rank in MPI_COMM_WORLD) to stderr, removes
+/// section.remove_on_abort and calls MPI_Abort(comm, 1): it does not return, and closes nothing the
+/// caller owns.
 void run_collective_section(const Communicator& comm, const CollectiveSection& section,
                             const std::function<void()>& body);
 

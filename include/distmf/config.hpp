@@ -199,21 +199,21 @@ struct CheckpointConfig {
 /// rungs of training iterations (Hyperband with brackets > 1), on a validation split carved out
 /// of the training data.
 struct TuneConfig {
-    std::string space;               ///< the search-space file (search_space.hpp; required)
-    std::string dir;                 ///< folder of the search state, results and best.ini
+    std::string space;  ///< the search-space file (search_space.hpp; required)
+    std::string dir;    ///< folder of the search state, results and best.ini
     SearchMethod search = SearchMethod::random;
-    int candidates = 27;             ///< random: candidates of the first bracket's first rung
-    std::int64_t budget = 0;         ///< training iterations the search may spend; 0: none
-    int max_iterations = 0;          ///< iterations of the last rung; 0: --train.iterations
-    int min_iterations = 0;          ///< iterations of the first rung; 0: max / eta^2
-    int eta = 3;                     ///< 1 / eta of a rung's candidates are promoted
-    int brackets = 1;                ///< 1: successive halving; > 1: Hyperband brackets
-    int grid_points = 3;             ///< grid: values of each range
-    std::uint64_t seed = 1;          ///< seeds the random candidates
+    int candidates = 27;               ///< random: candidates of the first bracket's first rung
+    std::int64_t budget = 0;           ///< training iterations the search may spend; 0: none
+    int max_iterations = 0;            ///< iterations of the last rung; 0: --train.iterations
+    int min_iterations = 0;            ///< iterations of the first rung; 0: max / eta^2
+    int eta = 3;                       ///< 1 / eta of a rung's candidates are promoted
+    int brackets = 1;                  ///< 1: successive halving; > 1: Hyperband brackets
+    int grid_points = 3;               ///< grid: values of each range
+    std::uint64_t seed = 1;            ///< seeds the random candidates
     double validation_fraction = 0.1;  ///< per-user share of the training ratings held out
     TuneMetric metric = TuneMetric::automatic;
-    int group_size = 0;              ///< ranks training one candidate; 0: from the data size
-    bool refit = false;              ///< train the best on all training data, test once
+    int group_size = 0;  ///< ranks training one candidate; 0: from the data size
+    bool refit = false;  ///< train the best on all training data, test once
 };
 
 /// Options of `distmf evaluate` and `distmf inspect` (top level).

@@ -29,12 +29,15 @@ namespace distmf {
 std::optional<std::string> requested_fault(std::string_view kind);
 
 /// Test only. Local. True if DISTMF_FAULT is "<kind>:<rank>" or starts with "<kind>:<rank>:"
-/// and, in the second case, continues with `point` (a fault meant for this rank only).
-bool fault_requested_on_rank(std::string_view kind, int rank, std::string_view point = {});
+/// and, in the second case, continues with `point` (a fault meant for this rank only). The
+/// rank is this process's in MPI_COMM_WORLD, also where a sub-communicator works (tune's
+/// groups). Needs MPI initialized.
+bool fault_requested_on_rank(std::string_view kind, std::string_view point = {});
 
 /// Test only. Local. Throws std::runtime_error ("DISTMF_FAULT: injected I/O error at <point>")
-/// if DISTMF_FAULT is io-error-on-rank:<rank>:<point>: a failure of this rank alone, in the
+/// if DISTMF_FAULT is io-error-on-rank:<rank>:<point> with this process's MPI_COMM_WORLD rank:
+/// a failure of this rank alone, in the
 /// middle of a collective I/O section (like bad_alloc or an I/O error seen by one aggregator).
-void inject_io_error_if_requested(int rank, std::string_view point);
+void inject_io_error_if_requested(std::string_view point);
 
 }  // namespace distmf

@@ -39,8 +39,8 @@ struct CandidateResult {
     std::int64_t iterations = 0;      ///< iterations trained when the rung ended
     std::int64_t best_iteration = 0;  ///< the evaluated iteration with the best value
     double value = std::numeric_limits<double>::quiet_NaN();  ///< the best validation value
-    bool hopeless = false;  ///< stopped early: diverged or worse than the baseline
-    double seconds = 0.0;   ///< wall seconds of this rung's training
+    bool hopeless = false;          ///< stopped early: diverged or worse than the baseline
+    double seconds = 0.0;           ///< wall seconds of this rung's training
     std::vector<CurvePoint> curve;  ///< every evaluation from iteration 1 on
     /// "trained" until its rung is decided, then "promoted", "stopped" (not promoted) or
     /// "hopeless"; the best candidate's last row says "best".

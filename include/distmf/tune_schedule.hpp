@@ -22,9 +22,9 @@ namespace distmf {
 
 /// One rung of a bracket: how long its candidates have trained when it ends, and how many.
 struct RungPlan {
-    int rung = 0;                     ///< index into the ladder
-    std::int64_t iterations = 0;      ///< r_rung
-    std::int64_t candidates = 0;      ///< candidates trained in this rung
+    int rung = 0;                 ///< index into the ladder
+    std::int64_t iterations = 0;  ///< r_rung
+    std::int64_t candidates = 0;  ///< candidates trained in this rung
 };
 
 /// One bracket: its candidates are numbered first_candidate .. first_candidate + n - 1.
@@ -55,8 +55,8 @@ SearchPlan plan_search(std::vector<std::int64_t> ladder, std::int64_t first_cand
 
 /// Local. The largest N whose plan_search(ladder, N, eta, brackets) spends at most `budget`
 /// iterations; 0 when not even N = 1 fits.
-std::int64_t candidates_within_budget(const std::vector<std::int64_t>& ladder,
-                                      std::int64_t budget, int eta, int brackets);
+std::int64_t candidates_within_budget(const std::vector<std::int64_t>& ladder, std::int64_t budget,
+                                      int eta, int brackets);
 
 /// A candidate's standing at the end of a rung.
 struct RungStanding {

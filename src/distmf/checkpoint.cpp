@@ -414,7 +414,7 @@ LoadedCheckpoint load_checkpoint(const Communicator& comm, const std::string& pa
         run_collective_section(
             comm, {"reading checkpoint '" + path + "'", SectionFailures::agreed_file_errors, ""},
             [&] {
-                inject_io_error_if_requested(comm.rank(), "checkpoint-read");
+                inject_io_error_if_requested("checkpoint-read");
                 loaded = read_checkpoint(comm, file, dataset);
             });
     } catch (const Error& e) {

@@ -11,8 +11,10 @@ namespace {
 
 [[noreturn]] void abort_section(const Communicator& comm, const CollectiveSection& section,
                                 const char* what) {
-    std::fprintf(stderr, "[rank %d] distmf: error: %s: %s\n", comm.rank(),
-                 section.operation.c_str(), what);
+    int world_rank = comm.rank();  // the job's rank, also inside a group (tune)
+    MPI_Comm_rank(MPI_COMM_WORLD, &world_rank);
+    std::fprintf(stderr, "[rank %d] distmf: error: %s: %s\n", world_rank, section.operation.c_str(),
+                 what);
     std::fflush(stderr);
     if (!section.remove_on_abort.empty()) std::remove(section.remove_on_abort.c_str());
     MPI_Abort(comm.get(), 1);

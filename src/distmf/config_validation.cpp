@@ -153,7 +153,8 @@ void validate_tune(const Config& config, FailFunction fail) {
     const TuneConfig& t = config.tune;
     if (t.space.empty()) fail("tune", "space", "a search-space file is required");
     if (t.dir.empty()) fail("tune", "dir", "a folder for the search is required");
-    if (t.candidates < 1) fail("tune", "candidates", "must be >= 1, got " + value_text(t.candidates));
+    if (t.candidates < 1)
+        fail("tune", "candidates", "must be >= 1, got " + value_text(t.candidates));
     if (t.budget < 0) fail("tune", "budget", "must be >= 0, got " + value_text(t.budget));
     if (t.max_iterations < 0) {
         fail("tune", "max-iterations", "must be >= 0, got " + value_text(t.max_iterations));
@@ -161,10 +162,11 @@ void validate_tune(const Config& config, FailFunction fail) {
     const int max_iterations = t.max_iterations > 0 ? t.max_iterations : config.train.iterations;
     if (t.min_iterations < 0 || t.min_iterations > max_iterations) {
         fail("tune", "min-iterations",
-             "must be in [0, " + value_text(max_iterations) + "] (the last rung's iterations), got " +
-                 value_text(t.min_iterations));
+             "must be in [0, " + value_text(max_iterations) +
+                 "] (the last rung's iterations), got " + value_text(t.min_iterations));
     }
-    if (t.eta < 2 || t.eta > 100) fail("tune", "eta", "must be in [2, 100], got " + value_text(t.eta));
+    if (t.eta < 2 || t.eta > 100)
+        fail("tune", "eta", "must be in [2, 100], got " + value_text(t.eta));
     if (t.brackets < 1) fail("tune", "brackets", "must be >= 1, got " + value_text(t.brackets));
     if (t.brackets > 1 && t.search == SearchMethod::grid) {
         fail("tune", "brackets", "Hyperband brackets need --tune.search random");
@@ -183,8 +185,9 @@ void validate_tune(const Config& config, FailFunction fail) {
     const bool ranking = t.metric != TuneMetric::automatic && t.metric != TuneMetric::rmse &&
                          t.metric != TuneMetric::mae;
     if (implicit && !ranking && t.metric != TuneMetric::automatic) {
-        fail("tune", "metric", "implicit ALS is measured by a ranking metric (ndcg, precision, "
-                               "recall, map or auc)");
+        fail("tune", "metric",
+             "implicit ALS is measured by a ranking metric (ndcg, precision, "
+             "recall, map or auc)");
     }
     if (!implicit && ranking) {
         fail("tune", "metric", "an explicit model is measured by rmse or mae");

@@ -385,10 +385,9 @@ Dataset load_validation_dataset(const Communicator& comm, DataConfig options,
     Dataset dataset = load_dataset(comm, options);
     // The test share of --data.train (hash or per-user hold-out) is dropped here; the
     // validation hold-out replaces it, out of the training ratings alone.
-    dataset.test_ratings =
-        hold_out_per_user(dataset.user_ratings, validation_fraction,
-                          hash_keys(options.seed, validation_stream), dataset.user_ids,
-                          dataset.item_ids);
+    dataset.test_ratings = hold_out_per_user(dataset.user_ratings, validation_fraction,
+                                             hash_keys(options.seed, validation_stream),
+                                             dataset.user_ids, dataset.item_ids);
     finish_training_side(comm, dataset, dataset.user_balance_counts.empty());
     summarize_dataset(comm, dataset);
     dataset.summary.test_layout.clear();

@@ -1,5 +1,7 @@
 #include "distmf/fault_injection.hpp"
 
+#include <mpi.h>
+
 #include <cstdlib>
 #include <stdexcept>
 
@@ -15,16 +17,18 @@ std::optional<std::string> requested_fault(std::string_view kind) {
     return std::string(request.substr(kind.size() + 1));
 }
 
-bool fault_requested_on_rank(std::string_view kind, int rank, std::string_view point) {
+bool fault_requested_on_rank(std::string_view kind, std::string_view point) {
     const std::optional<std::string> argument = requested_fault(kind);
     if (!argument) return false;
+    int rank = -1;
+    MPI_Comm_rank(MPI_COMM_WORLD, &rank);
     std::string expected = std::to_string(rank);
     if (!point.empty()) expected.append(":").append(point);
     return *argument == expected;
 }
 
-void inject_io_error_if_requested(int rank, std::string_view point) {
-    if (!fault_requested_on_rank("io-error-on-rank", rank, point)) return;
+void inject_io_error_if_requested(std::string_view point) {
+    if (!fault_requested_on_rank("io-error-on-rank", point)) return;
     throw std::runtime_error("DISTMF_FAULT: injected I/O error at " + std::string(point));
 }
 

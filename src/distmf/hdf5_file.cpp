@@ -180,7 +180,7 @@ int first_failed_rank(const H5Handle& dataset, herr_t status, std::string_view f
     int size = 0;
     MPI_Comm_rank(comm, &rank);
     MPI_Comm_size(comm, &size);
-    if (fault_requested_on_rank("io-error-on-rank", rank, fault_point)) status = -1;
+    if (fault_requested_on_rank("io-error-on-rank", fault_point)) status = -1;
     const int mine = status < 0 ? rank : size;
     int first = size;
     const int reduced = MPI_Allreduce(&mine, &first, 1, MPI_INT, MPI_MIN, comm);

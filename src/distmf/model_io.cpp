@@ -275,7 +275,7 @@ void save_model(const Communicator& comm, const std::string& path, const ModelIn
     run_collective_section(
         comm, {"writing " + info.kind + " '" + path + "'", SectionFailures::local, temporary}, [&] {
             write_contents(comm, file, info, model);
-            inject_io_error_if_requested(comm.rank(), info.kind + "-write");
+            inject_io_error_if_requested(info.kind + "-write");
             if (write_extra) write_extra(file);
             write_attribute<std::int64_t>(file, "complete", 1);  // last: without it, partial
             flush_file(file);
@@ -297,7 +297,7 @@ Model read_model_collectively(const Communicator& comm, const std::string& path,
         const H5Handle file = open_parallel_file(comm.get(), path);
         run_collective_section(
             comm, {"reading model '" + path + "'", SectionFailures::agreed_file_errors, ""}, [&] {
-                inject_io_error_if_requested(comm.rank(), "model-read");
+                inject_io_error_if_requested("model-read");
                 model = read(file);
             });
     } catch (const Error& e) {
@@ -346,7 +346,7 @@ std::vector<T> read_checked_share(const Communicator& comm, const H5Handle& pare
         }
         values.resize(static_cast<std::size_t>(range.count * row_width));
         read_rows(dataset, range.first, range.count, values.data(), false);
-        if (fault_requested_on_rank("io-error-on-rank", comm.rank(), "share-read")) {
+        if (fault_requested_on_rank("io-error-on-rank", "share-read")) {
             throw Hdf5Error("H5Dread failed for '" + parent.file() + "' (on rank " +
                             std::to_string(comm.rank()) + ")");
         }

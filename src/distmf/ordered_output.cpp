@@ -58,7 +58,7 @@ void write_at(const Communicator& comm, AgreedFileCalls& calls, MPI_File file, s
               const std::string& text) {
     const auto size = static_cast<std::int64_t>(text.size());
     const std::int64_t pieces = comm.all_reduce_max((size + max_piece_bytes - 1) / max_piece_bytes);
-    const bool fault = fault_requested_on_rank("io-error-on-rank", comm.rank(), "output-write");
+    const bool fault = fault_requested_on_rank("io-error-on-rank", "output-write");
     for (std::int64_t piece = 0; piece < pieces; ++piece) {
         const std::int64_t begin = std::min(size, piece * max_piece_bytes);
         const std::int64_t end = std::min(size, begin + max_piece_bytes);

@@ -78,8 +78,8 @@ int group_size_of(const Communicator& world, const Config& config) {
         }
         world.broadcast(bytes);
         const std::int64_t per_rank = std::int64_t{128} << 20;
-        size = static_cast<int>(std::clamp<std::int64_t>((bytes + per_rank - 1) / per_rank, 1,
-                                                         world.size()));
+        size = static_cast<int>(
+            std::clamp<std::int64_t>((bytes + per_rank - 1) / per_rank, 1, world.size()));
     }
     if (size > world.size()) {
         throw ConfigError("--tune.group-size: " + std::to_string(size) + " exceeds the " +
@@ -117,9 +117,9 @@ struct SearchContext {
 
 /// Where the groups are: which one this rank is in, and each one's first world rank.
 struct GroupLayout {
-    int size = 1;      ///< ranks per group (the last one also takes the remainder)
-    int count = 1;     ///< number of groups
-    int mine = 0;      ///< this rank's group
+    int size = 1;   ///< ranks per group (the last one also takes the remainder)
+    int count = 1;  ///< number of groups
+    int mine = 0;   ///< this rank's group
     int leader(int group_index) const { return group_index * size; }
 };
 
@@ -134,14 +134,14 @@ const CandidateResult* find_result(const std::vector<CandidateResult>& results,
 }
 
 std::string result_line(const SearchContext& context, const CandidateResult& r) {
-    return format_text("tune: bracket %d rung %d (%lld iterations) candidate %lld: %s %.6g at "
-                       "iteration %lld%s (%.2f s)  %s",
-                       r.bracket, r.rung, static_cast<long long>(r.iterations),
-                       static_cast<long long>(r.candidate), context.training.metric.name.c_str(), r.value,
-                       static_cast<long long>(r.best_iteration), r.hopeless ? ", hopeless" : "",
-                       r.seconds,
-                       describe_settings(context.training.settings[static_cast<std::size_t>(r.candidate)])
-                           .c_str());
+    return format_text(
+        "tune: bracket %d rung %d (%lld iterations) candidate %lld: %s %.6g at "
+        "iteration %lld%s (%.2f s)  %s",
+        r.bracket, r.rung, static_cast<long long>(r.iterations),
+        static_cast<long long>(r.candidate), context.training.metric.name.c_str(), r.value,
+        static_cast<long long>(r.best_iteration), r.hopeless ? ", hopeless" : "", r.seconds,
+        describe_settings(context.training.settings[static_cast<std::size_t>(r.candidate)])
+            .c_str());
 }
 
 /// World-collective. Trains the rung's candidates that have no result yet, dealt round-robin
@@ -152,18 +152,26 @@ bool run_rung(const SearchContext& context, const GroupLayout& groups, int brack
               std::vector<CandidateResult>& results, const Logger& log) {
     std::vector<std::string> finished(alive.size());
     bool stopped = false;
-    for (std::size_t j = 0; j < alive.size(); ++j) {
-        if (static_cast<int>(j % static_cast<std::size_t>(groups.count)) != groups.mine) continue;
-        if (find_result(results, alive[j], bracket, rung.rung) != nullptr) continue;
-        stopped = stopped || stop_agreed(context.training.group);
-        if (stopped) continue;
-        const auto result = train_candidate(context.training, alive[j], bracket, rung.rung, rung.iterations);
-        if (result) {
-            finished[j] = serialize_result(*result);
-        } else {
-            stopped = true;
+    // An agreed error of one group (a candidate's checkpoint that does not fit, ...) reaches
+    // its ranks only: every rank meets here before the next collective, so the whole job ends
+    // with it instead of the other groups waiting for this one's results.
+    agreed(context.world, [&] {
+        for (std::size_t j = 0; j < alive.size(); ++j) {
+            if (static_cast<int>(j % static_cast<std::size_t>(groups.count)) != groups.mine) {
+                continue;
+            }
+            if (find_result(results, alive[j], bracket, rung.rung) != nullptr) continue;
+            stopped = stopped || stop_agreed(context.training.group);
+            if (stopped) continue;
+            const auto result =
+                train_candidate(context.training, alive[j], bracket, rung.rung, rung.iterations);
+            if (result) {
+                finished[j] = serialize_result(*result);
+            } else {
+                stopped = true;
+            }
         }
-    }
+    });
     for (std::size_t j = 0; j < alive.size(); ++j) {
         if (find_result(results, alive[j], bracket, rung.rung) != nullptr) continue;
         std::string text = finished[j];
@@ -204,11 +212,13 @@ std::vector<std::int64_t> decide_rung(const SearchContext& context, const Bracke
 /// World-collective. Sorts the results by bracket, rung and candidate (the same order however
 /// the search was interrupted) and writes the search state, results.jsonl and results.csv
 /// (rank 0).
-void save_search(const SearchContext& context, const SearchSpace& space,
-                 std::uint64_t fingerprint, std::vector<CandidateResult>& results) {
-    std::sort(results.begin(), results.end(), [](const CandidateResult& a, const CandidateResult& b) {
-        return std::tie(a.bracket, a.rung, a.candidate) < std::tie(b.bracket, b.rung, b.candidate);
-    });
+void save_search(const SearchContext& context, const SearchSpace& space, std::uint64_t fingerprint,
+                 std::vector<CandidateResult>& results) {
+    std::sort(results.begin(), results.end(),
+              [](const CandidateResult& a, const CandidateResult& b) {
+                  return std::tie(a.bracket, a.rung, a.candidate) <
+                         std::tie(b.bracket, b.rung, b.candidate);
+              });
     const fs::path dir(context.training.base.tune.dir);
     std::vector<std::string> options;
     for (const SearchDimension& dimension : space.dimensions) options.push_back(dimension.option);
@@ -221,14 +231,15 @@ void save_search(const SearchContext& context, const SearchSpace& space,
         write(dir / "search-state.txt", search_state_text(fingerprint, results));
         write(dir / "results.jsonl",
               results_jsonl(results, context.training.settings, context.training.metric.name));
-        write(dir / "results.csv",
-              results_csv(results, context.training.settings, options, context.training.metric.name));
+        write(dir / "results.csv", results_csv(results, context.training.settings, options,
+                                               context.training.metric.name));
     });
 }
 
 /// World-collective. The results saved in <dir>/search-state.txt; nullopt when there is none.
-std::optional<std::vector<CandidateResult>> load_search(const Communicator& world, const std::string& dir,
-                                         std::uint64_t fingerprint) {
+std::optional<std::vector<CandidateResult>> load_search(const Communicator& world,
+                                                        const std::string& dir,
+                                                        std::uint64_t fingerprint) {
     const std::string path = (fs::path(dir) / "search-state.txt").string();
     std::string text;
     int present = 0;
@@ -269,7 +280,7 @@ CandidateResult* best_result(const SearchContext& context, std::vector<Candidate
         if (r.hopeless || !std::isfinite(r.value) || r.rung != top_rung) continue;
         const bool better = best == nullptr ||
                             (context.training.metric.lower_is_better ? r.value < best->value
-                                                            : r.value > best->value) ||
+                                                                     : r.value > best->value) ||
                             (r.value == best->value && r.candidate < best->candidate);
         if (better) best = &r;
     }
@@ -280,7 +291,8 @@ CandidateResult* best_result(const SearchContext& context, std::vector<Candidate
 /// best iteration count.
 Config best_config(const SearchContext& context, const CandidateResult& best) {
     Config config = config_with_settings(
-        context.training.base, context.training.settings[static_cast<std::size_t>(best.candidate)], Command::train);
+        context.training.base, context.training.settings[static_cast<std::size_t>(best.candidate)],
+        Command::train);
     config.train.iterations = static_cast<int>(best.best_iteration);
     return config;
 }
@@ -299,36 +311,37 @@ int finish_search(const SearchContext& context, std::vector<CandidateResult>& re
                   const Search& search, const Logger& log) {
     CandidateResult* best = best_result(context, results);
     if (best == nullptr) {
-        throw InputError("tune: every candidate was hopeless (diverged or worse than the "
-                         "training mean); widen or move the search space");
+        throw InputError(
+            "tune: every candidate was hopeless (diverged or worse than the "
+            "training mean); widen or move the search space");
     }
     best->status = "best";
     const Config config = best_config(context, *best);
     const std::string best_path = (fs::path(context.training.base.tune.dir) / "best.ini").string();
     on_rank_zero(context.world, [&] {
         AtomicFile file(best_path);
-        file.write(format_text("# distmf tune: the best of %lld candidates, validation %s %.6g "
-                               "at iteration %lld\n# settings: %s\n",
-                               static_cast<long long>(search.plan.total_candidates),
-                               context.training.metric.name.c_str(), best->value,
-                               static_cast<long long>(best->best_iteration),
-                               describe_settings(context.training.settings[static_cast<std::size_t>(
-                                                     best->candidate)])
-                                   .c_str()));
+        file.write(format_text(
+            "# distmf tune: the best of %lld candidates, validation %s %.6g "
+            "at iteration %lld\n# settings: %s\n",
+            static_cast<long long>(search.plan.total_candidates),
+            context.training.metric.name.c_str(), best->value,
+            static_cast<long long>(best->best_iteration),
+            describe_settings(context.training.settings[static_cast<std::size_t>(best->candidate)])
+                .c_str()));
         file.write(effective_ini(config, Command::train));
         file.commit();
     });
-    log.info(format_text("tune: best candidate %lld, validation %s %.6g at iteration %lld: %s",
-                         static_cast<long long>(best->candidate), context.training.metric.name.c_str(),
-                         best->value, static_cast<long long>(best->best_iteration),
-                         describe_settings(
-                             context.training.settings[static_cast<std::size_t>(best->candidate)])
-                             .c_str()));
-    log.info("tune: " + best_path + " holds its configuration (distmf train --config " +
-             best_path + ")");
+    log.info(format_text(
+        "tune: best candidate %lld, validation %s %.6g at iteration %lld: %s",
+        static_cast<long long>(best->candidate), context.training.metric.name.c_str(), best->value,
+        static_cast<long long>(best->best_iteration),
+        describe_settings(context.training.settings[static_cast<std::size_t>(best->candidate)])
+            .c_str()));
+    log.info("tune: " + best_path + " holds its configuration (distmf train --config " + best_path +
+             ")");
     if (!context.training.base.tune.refit) return 0;
     Config refit = config;
-    refit.train.patience = 0;            // the test data must not choose anything
+    refit.train.patience = 0;                   // the test data must not choose anything
     refit.eval.every = refit.train.iterations;  // one evaluation: the final model's
     refit.checkpoint.dir = (fs::path(context.training.base.tune.dir) / "refit").string();
     refit.checkpoint.every = 0;  // by time (and on a stop signal), not every iteration
@@ -369,11 +382,11 @@ int run_tune_command(const Communicator& world, const Config& config) {
     const SplitCommunicator split(world, groups.mine, world.rank());
     Dataset dataset;
     agreed(world, [&] {
-        dataset = load_validation_dataset(split.comm(), config.data,
-                                          config.tune.validation_fraction);
+        dataset =
+            load_validation_dataset(split.comm(), config.data, config.tune.validation_fraction);
     });
-    CandidateTraining training{config, split.comm(), dataset, metric_choice(config), 0.0,
-                               search.settings};
+    CandidateTraining training{config, split.comm(),   dataset, metric_choice(config),
+                               0.0,    search.settings};
     training.baseline = baseline_value(split.comm(), dataset, training.metric.metric);
     const SearchContext context{world, training};
     const std::uint64_t fingerprint = text_fingerprint(
@@ -433,7 +446,18 @@ int run_tune_command(const Communicator& world, const Config& config) {
     }
     const int code = finish_search(context, results, search, log);
     save_search(context, space, fingerprint, results);
-    log.info(format_text("tune: finished in %.2f s", world.all_reduce_max(MPI_Wtime() - run_start)));
+    std::vector<std::int64_t> finished;  // every candidate's checkpoint but the best one's
+    for (const CandidateResult& r : results) {
+        if (r.status == "best") continue;
+        if (std::none_of(results.begin(), results.end(), [&](const CandidateResult& other) {
+                return other.candidate == r.candidate && other.status == "best";
+            })) {
+            finished.push_back(r.candidate);
+        }
+    }
+    remove_checkpoints(world, config.tune.dir, finished);
+    log.info(
+        format_text("tune: finished in %.2f s", world.all_reduce_max(MPI_Wtime() - run_start)));
     return code;
 }
 

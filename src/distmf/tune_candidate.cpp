@@ -23,14 +23,15 @@ namespace {
 namespace fs = std::filesystem;
 
 /// The candidate's figures after training: its curve, best value and best iteration.
-void record_curve(const CandidateTraining& training, const TrainState& state, CandidateResult& result) {
+void record_curve(const CandidateTraining& training, const TrainState& state,
+                  CandidateResult& result) {
     result.iterations = state.iteration;
     for (const IterationRecord& record : state.history) {
         const double value = metric_value(record, training.metric.metric);
         result.curve.push_back({record.iteration, value});
-        const bool better = std::isnan(result.value) ||
-                            (training.metric.lower_is_better ? value < result.value
-                                                            : value > result.value);
+        const bool better =
+            std::isnan(result.value) ||
+            (training.metric.lower_is_better ? value < result.value : value > result.value);
         if (std::isfinite(value) && better) {
             result.value = value;
             result.best_iteration = record.iteration;
@@ -116,8 +117,7 @@ bool is_hopeless(const CandidateTraining& training, const TrainState& state) {
     if (state.history.empty() || state.history.back().iteration != state.iteration) return false;
     const double value = metric_value(state.history.back(), training.metric.metric);
     if (!std::isfinite(value)) return true;
-    return state.history.size() >= 2 && !std::isnan(training.baseline) &&
-           value > training.baseline;
+    return state.history.size() >= 2 && !std::isnan(training.baseline) && value > training.baseline;
 }
 
 std::optional<CandidateResult> train_candidate(const CandidateTraining& training,
@@ -188,13 +188,11 @@ void check_candidates(const Config& config, const Search& search) {
                 candidate.train.iterations = static_cast<int>(bracket.rungs.front().iterations);
                 validate(candidate, Command::train);
             } catch (const ConfigError& e) {
-                throw ConfigError(format_text("candidate %lld (%s), trained for %lld iterations "
-                                              "in its first rung: %s",
-                                              static_cast<long long>(c),
-                                              describe_settings(settings).c_str(),
-                                              static_cast<long long>(
-                                                  bracket.rungs.front().iterations),
-                                              e.what()));
+                throw ConfigError(format_text(
+                    "candidate %lld (%s), trained for %lld iterations "
+                    "in its first rung: %s",
+                    static_cast<long long>(c), describe_settings(settings).c_str(),
+                    static_cast<long long>(bracket.rungs.front().iterations), e.what()));
             }
         }
     }

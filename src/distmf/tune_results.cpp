@@ -115,7 +115,8 @@ CandidateResult parse_result(std::string_view line, const std::string& where) {
 
 std::string search_state_text(std::uint64_t fingerprint, std::span<const CandidateResult> results) {
     std::string text = std::string(state_header) + "\nfingerprint " + hex_text(fingerprint) + "\n";
-    for (const CandidateResult& result : results) text += "result " + serialize_result(result) + "\n";
+    for (const CandidateResult& result : results)
+        text += "result " + serialize_result(result) + "\n";
     return text + "checksum " + hex_text(checksum_of(text)) + "\n";
 }
 
@@ -163,11 +164,11 @@ std::string results_jsonl(std::span<const CandidateResult> results,
             text << separator << json_string(setting.option) << ": " << json_string(setting.value);
             separator = ", ";
         }
-        text << "}, \"iterations\": " << r.iterations << ", \"best_iteration\": "
-             << r.best_iteration << ", \"metric\": " << json_string(metric)
-             << ", \"value\": " << json_number(r.value) << ", \"status\": "
-             << json_string(r.status) << ", \"seconds\": " << seconds_text(r.seconds)
-             << ", \"curve\": [";
+        text << "}, \"iterations\": " << r.iterations
+             << ", \"best_iteration\": " << r.best_iteration
+             << ", \"metric\": " << json_string(metric) << ", \"value\": " << json_number(r.value)
+             << ", \"status\": " << json_string(r.status)
+             << ", \"seconds\": " << seconds_text(r.seconds) << ", \"curve\": [";
         separator = "";
         for (const CurvePoint& point : r.curve) {
             text << separator << "[" << point.iteration << ", " << json_number(point.value) << "]";

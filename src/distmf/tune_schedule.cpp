@@ -9,15 +9,15 @@ std::vector<std::int64_t> rung_ladder(std::int64_t max_iterations, std::int64_t 
                                       int eta) {
     const auto top = static_cast<double>(max_iterations);
     const double ratio = static_cast<double>(eta);
-    const double floor_iterations =
-        min_iterations > 0 ? static_cast<double>(min_iterations)
-                           : std::max(1.0, std::round(top / (ratio * ratio)));
+    const double floor_iterations = min_iterations > 0
+                                        ? static_cast<double>(min_iterations)
+                                        : std::max(1.0, std::round(top / (ratio * ratio)));
     int steps = 0;  // S
     while (top / std::pow(ratio, steps + 1) >= floor_iterations * (1.0 - 1e-12)) ++steps;
     std::vector<std::int64_t> ladder;
     for (int i = 0; i <= steps; ++i) {
-        const auto iterations = std::max<std::int64_t>(
-            1, std::llround(top / std::pow(ratio, steps - i)));
+        const auto iterations =
+            std::max<std::int64_t>(1, std::llround(top / std::pow(ratio, steps - i)));
         if (ladder.empty() || iterations > ladder.back()) ladder.push_back(iterations);
     }
     ladder.back() = max_iterations;
@@ -38,8 +38,8 @@ SearchPlan plan_search(std::vector<std::int64_t> ladder, std::int64_t first_cand
         BracketPlan bracket;
         bracket.bracket = b;
         bracket.first_candidate = plan.total_candidates;
-        const double share = static_cast<double>(n_rungs) /
-                             (static_cast<double>(n_rungs - b) * std::pow(eta, b));
+        const double share =
+            static_cast<double>(n_rungs) / (static_cast<double>(n_rungs - b) * std::pow(eta, b));
         std::int64_t candidates = std::max<std::int64_t>(
             1, static_cast<std::int64_t>(
                    std::ceil(static_cast<double>(first_candidates) * share - 1e-9)));
@@ -57,8 +57,8 @@ SearchPlan plan_search(std::vector<std::int64_t> ladder, std::int64_t first_cand
     return plan;
 }
 
-std::int64_t candidates_within_budget(const std::vector<std::int64_t>& ladder,
-                                      std::int64_t budget, int eta, int brackets) {
+std::int64_t candidates_within_budget(const std::vector<std::int64_t>& ladder, std::int64_t budget,
+                                      int eta, int brackets) {
     const auto cost = [&](std::int64_t n) {
         return plan_search(ladder, n, eta, brackets).total_iterations;
     };

@@ -107,8 +107,10 @@ std::string best_settings(const std::string& path) {
 
 }  // namespace
 
-TEST_CASE("tune chooses the same settings with the same results on 1, 2 and 4 ranks",
-          "[cli][tune]") {
+TEST_CASE(
+    "tune chooses the same settings with the same results on 1, 2 and 4 ranks, and in "
+    "groups of 2 ranks",
+    "[cli][tune]") {
     const TempDir dir;
     const SplitData data = generate_main(dir);
     std::string reference_results;
@@ -135,11 +137,19 @@ TEST_CASE("tune chooses the same settings with the same results on 1, 2 and 4 ra
         // the candidates' checkpoints are removed, but the best one's
         CHECK(entries(dir.file(folder + "/candidates")).size() == 1);
     }
+    // Groups of two ranks (ALS trains bitwise the same on any number of ranks): the same.
+    const CommandResult pairs =
+        run_ok(4, with(tune_args(dir, data, als_space, "pairs"), {"--tune.group-size=2"}));
+    CHECK(lines_starting(pairs.out, "tune: ").at(0).find("2 groups of 2 ranks") !=
+          std::string::npos);
+    CHECK(results_without_seconds(dir.file("pairs/results.csv")) == reference_results);
+    CHECK(best_settings(dir.file("pairs/best.ini")) == reference_best);
 }
 
-TEST_CASE("tune stopped by SIGTERM and rerun (on another number of ranks) ends as a search "
-          "never stopped",
-          "[cli][tune][checkpoint]") {
+TEST_CASE(
+    "tune stopped by SIGTERM and rerun (on another number of ranks) ends as a search "
+    "never stopped",
+    "[cli][tune][checkpoint]") {
     const TempDir dir;
     const SplitData data = generate_main(dir);
     run_ok(2, tune_args(dir, data, als_space, "uninterrupted"));
@@ -168,18 +178,19 @@ TEST_CASE("tune stopped by SIGTERM and rerun (on another number of ranks) ends a
           best_settings(dir.file("uninterrupted/best.ini")));
 }
 
-TEST_CASE("tune never reads the test file, and the refit model is an ordinary model that best.ini "
-          "trains again",
-          "[cli][tune]") {
+TEST_CASE(
+    "tune never reads the test file, and the refit model is an ordinary model that best.ini "
+    "trains again",
+    "[cli][tune]") {
     const TempDir dir;
     const SplitData data = generate_main(dir);
     // Without --tune.refit the test file is not opened: a missing one is no error.
     run_ok(2, replaced(tune_args(dir, data, als_space, "search"), "--data.test",
                        dir.file("missing.tsv")));
     // With it, the best settings train on all the training data, tested once.
-    const CommandResult refit = run_ok(
-        2, with(tune_args(dir, data, als_space, "refit"),
-                {"--tune.refit=true", "--output.metrics=" + dir.file("refit.jsonl")}));
+    const CommandResult refit =
+        run_ok(2, with(tune_args(dir, data, als_space, "refit"),
+                       {"--tune.refit=true", "--output.metrics=" + dir.file("refit.jsonl")}));
     INFO(refit.out);
     CHECK(lines_of(read_text(dir.file("refit.jsonl"))).size() == 1);  // one evaluation
     const double refit_rmse = final_test_rmse(refit.out);
@@ -200,11 +211,11 @@ TEST_CASE("tune searches DSGD (diverging candidates are hopeless), implicit ALS 
     const TempDir dir;
     const SplitData data = generate_main(dir);
     SECTION("DSGD") {
-        const CommandResult run = run_ok(
-            2, tune_args(dir, data,
-                         "[model]\nalgorithm = dsgd\n[dsgd]\nschedule = fixed\n"
-                         "step-size = 0.01, 80\n",
-                         "dsgd"));
+        const CommandResult run =
+            run_ok(2, tune_args(dir, data,
+                                "[model]\nalgorithm = dsgd\n[dsgd]\nschedule = fixed\n"
+                                "step-size = 0.01, 80\n",
+                                "dsgd"));
         INFO(run.out);
         const std::string results = read_text(dir.file("dsgd/results.csv"));
         CHECK(results.find(",hopeless,") != std::string::npos);
@@ -212,13 +223,21 @@ TEST_CASE("tune searches DSGD (diverging candidates are hopeless), implicit ALS 
         CHECK(contains_line(read_text(dir.file("dsgd/best.ini")), "step-size = 0.01"));
     }
     SECTION("implicit ALS") {
-        write_text(dir.file("implicit.tsv"), distmf::testing::implicit_interactions(200, 150, 4, 20, 3));
-        const std::vector<std::string> args{
-            "tune", "--data.train=" + dir.file("implicit.tsv"), "--data.split=per-user",
-            "--data.test-fraction=0.2", "--model.algorithm=ials", "--model.biases=false",
-            "--train.threads=1", "--tune.space=" + dir.file("space.ini"),
-            "--tune.dir=" + dir.file("ials"), "--tune.candidates=4", "--tune.max-iterations=4",
-            "--tune.min-iterations=2", "--tune.eta=2"};
+        write_text(dir.file("implicit.tsv"),
+                   distmf::testing::implicit_interactions(200, 150, 4, 20, 3));
+        const std::vector<std::string> args{"tune",
+                                            "--data.train=" + dir.file("implicit.tsv"),
+                                            "--data.split=per-user",
+                                            "--data.test-fraction=0.2",
+                                            "--model.algorithm=ials",
+                                            "--model.biases=false",
+                                            "--train.threads=1",
+                                            "--tune.space=" + dir.file("space.ini"),
+                                            "--tune.dir=" + dir.file("ials"),
+                                            "--tune.candidates=4",
+                                            "--tune.max-iterations=4",
+                                            "--tune.min-iterations=2",
+                                            "--tune.eta=2"};
         write_text(dir.file("space.ini"), "[ials]\nalpha = 1, 20\n[model]\nrank = 2, 6\n");
         const CommandResult run = run_ok(2, args);
         INFO(run.out);
@@ -256,13 +275,15 @@ TEST_CASE("tune: bad space files and [tune] values are agreed errors naming the 
     expect_agreed_error(with(args, {"--tune.validation-fraction=1"}),
                         {"--tune.validation-fraction"});
     // BPMF's burn-in must end before the first rung does.
-    expect_agreed_error(with(args, {"--model.algorithm=bpmf", "--model.biases=false", "--bpmf.burn-in=5"}),
-                        {"candidate 0", "--bpmf.burn-in"});
+    expect_agreed_error(
+        with(args, {"--model.algorithm=bpmf", "--model.biases=false", "--bpmf.burn-in=5"}),
+        {"candidate 0", "--bpmf.burn-in"});
 }
 
-TEST_CASE("tune: a damaged search state, another search's folder and a file for the folder are "
-          "agreed errors that leave them as they are",
-          "[cli][tune]") {
+TEST_CASE(
+    "tune: a damaged search state, another search's folder and a file for the folder are "
+    "agreed errors that leave them as they are",
+    "[cli][tune]") {
     const TempDir dir;
     const SplitData data = generate_main(dir);
     const std::vector<std::string> args = tune_args(dir, data, als_space, "search");
@@ -280,4 +301,26 @@ TEST_CASE("tune: a damaged search state, another search's folder and a file for 
     write_text(dir.file("a-file"), "not a folder\n");
     expect_agreed_error(replaced(args, "--tune.dir", dir.file("a-file")), {"--tune.dir", "a-file"});
     CHECK(read_text(dir.file("a-file")) == "not a folder\n");
+}
+
+TEST_CASE(
+    "tune: one rank's I/O error while its candidate checkpoints ends the whole job, not a "
+    "hang",
+    "[cli][tune][rank-failure]") {
+    // Two groups of one rank: rank 1 fails in the middle of its candidate's checkpoint (a
+    // collective section of its group's communicator) while rank 0 trains on or waits for the
+    // rung's results; the job must end at once with rank 1's error.
+    const TempDir dir;
+    const SplitData data = generate_main(dir);
+    BackgroundRun run(2, tune_args(dir, data, als_space, "search"),
+                      {"DISTMF_FAULT=io-error-on-rank:1:checkpoint-write"});
+    const CommandResult result = run.wait(job_timeout_seconds);
+    INFO("exit code " << result.exit_code << "\nstdout:\n"
+                      << result.out << "\nstderr:\n"
+                      << result.err);
+    REQUIRE(result.exit_code != -1);  // -1: still running: a hang
+    CHECK(result.exit_code != 0);
+    CHECK(result.err.find("[rank 1] distmf: error: writing checkpoint '") != std::string::npos);
+    CHECK(result.err.find("DISTMF_FAULT: injected I/O error at checkpoint-write") !=
+          std::string::npos);
 }

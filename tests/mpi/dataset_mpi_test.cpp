@@ -566,9 +566,10 @@ TEST_CASE("load_dataset: the per-user hold-out is the same for any number of ran
     CHECK(reseeded.test != gathered.test);
 }
 
-TEST_CASE("load_validation_dataset: the validation ratings come out of the training part only, "
-          "the same for any number of ranks",
-          "[dataset][tune]") {
+TEST_CASE(
+    "load_validation_dataset: the validation ratings come out of the training part only, "
+    "the same for any number of ranks",
+    "[dataset][tune]") {
     const Communicator comm;
     const Communicator self(MPI_COMM_SELF);
     const TempDir dir(comm);

@@ -342,9 +342,10 @@ TEST_CASE("every candidate of the example space reads into a valid configuration
     }
 }
 
-TEST_CASE("every shipped space (configs/tune-*.ini) reads against a default configuration, and "
-          "its random candidates are valid",
-          "[search_space]") {
+TEST_CASE(
+    "every shipped space (configs/tune-*.ini) reads against a default configuration, and "
+    "its random candidates are valid",
+    "[search_space]") {
     const std::filesystem::path folder = distmf::testing::source_dir() + "/configs";
     std::vector<std::string> files;
     for (const auto& entry : std::filesystem::directory_iterator(folder)) {

@@ -75,8 +75,8 @@ TEST_CASE("results tables: JSON lines with curves, CSV with one column per optio
     CandidateResult r = sample_result();
     const std::vector<std::vector<Setting>> settings(
         8, std::vector<Setting>{{"model.rank", "32"}, {"model.algorithm", "als"}});
-    const std::string jsonl = distmf::results_jsonl(std::vector<CandidateResult>{r}, settings,
-                                                    "rmse");
+    const std::string jsonl =
+        distmf::results_jsonl(std::vector<CandidateResult>{r}, settings, "rmse");
     CHECK(jsonl.find("\"candidate\": 7") != std::string::npos);
     CHECK(jsonl.find("\"settings\": {\"model.rank\": \"32\", \"model.algorithm\": \"als\"}") !=
           std::string::npos);
@@ -86,8 +86,9 @@ TEST_CASE("results tables: JSON lines with curves, CSV with one column per optio
     r.value = std::numeric_limits<double>::quiet_NaN();
     CHECK(distmf::results_jsonl(std::vector<CandidateResult>{r}, settings, "rmse")
               .find("\"value\": null") != std::string::npos);
-    const std::string csv = distmf::results_csv(std::vector<CandidateResult>{sample_result()},
-                                                settings, {"model.rank", "model.algorithm"}, "rmse");
+    const std::string csv =
+        distmf::results_csv(std::vector<CandidateResult>{sample_result()}, settings,
+                            {"model.rank", "model.algorithm"}, "rmse");
     CHECK(csv ==
           "candidate,bracket,rung,iterations,best_iteration,metric,value,status,seconds,"
           "model.rank,model.algorithm\n"

@@ -68,9 +68,8 @@ TEST_CASE("candidates_within_budget: the most candidates whose plan fits", "[tun
 
 TEST_CASE("promoted_candidates: the best, hopeless and non-finite ones never", "[tune]") {
     const double nan = std::numeric_limits<double>::quiet_NaN();
-    const std::vector<RungStanding> standings{
-        {0, 0.95, false}, {1, 0.90, false}, {2, 0.80, true}, {3, nan, false},
-        {4, 0.90, false}, {5, 0.99, false}};
+    const std::vector<RungStanding> standings{{0, 0.95, false}, {1, 0.90, false}, {2, 0.80, true},
+                                              {3, nan, false},  {4, 0.90, false}, {5, 0.99, false}};
     CHECK(promoted_candidates(standings, 2, true) == std::vector<std::int64_t>{1, 4});
     CHECK(promoted_candidates(standings, 3, true) == std::vector<std::int64_t>{1, 4, 0});
     CHECK(promoted_candidates(standings, 1, false) == std::vector<std::int64_t>{5});
