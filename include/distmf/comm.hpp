@@ -9,6 +9,7 @@
 
 #include <cstddef>
 #include <cstdint>
+#include <functional>
 #include <limits>
 #include <optional>
 #include <span>
@@ -319,6 +320,12 @@ class Communicator {
     int size_ = 1;
     mutable TrafficCount traffic_;  // statistics only: counting does not change what is sent
 };
+
+/// Collective: every rank of comm must call. Runs `body` on every rank; when it throws an
+/// InputError or ConfigError on any rank, every rank throws the same error (the lowest failing
+/// rank's message, a ConfigError if any rank's was one), so no rank is left waiting in the next
+/// collective.
+void run_agreed(const Communicator& comm, const std::function<void()>& body);
 
 /// A communicator split off another (MPI_Comm_split), owned: freed by MPI_Comm_free when
 /// destroyed. For groups of ranks that work on their own (`distmf tune`'s candidate groups).

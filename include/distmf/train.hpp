@@ -61,9 +61,10 @@ struct CheckpointedTraining {
 /// --checkpoint.resume (or starts afresh: seeded, then --model.init's rows), trains with
 /// train_model (checkpoints per [checkpoint], then `after_iteration`), and checkpoints the state
 /// it ends with -- finished or interrupted -- when a folder is set. Writes no model file.
+/// `fingerprint` is data_fingerprint(comm, dataset, --data.seed) (checkpoint.hpp).
 CheckpointedTraining train_with_checkpoints(const Communicator& comm, const Config& config,
-                                            const Dataset& dataset, const Logger& log,
-                                            double run_start,
+                                            const Dataset& dataset, std::uint64_t fingerprint,
+                                            const Logger& log, double run_start,
                                             const IterationHook& after_iteration = {},
                                             const StopCheck& stop_check = {});
 

@@ -63,9 +63,10 @@ void check_candidates(const Config& config, const Search& search);
 
 /// What every candidate of a search shares.
 struct CandidateTraining {
-    const Config& base;         ///< the search's configuration (--config and [tune])
-    const Communicator& group;  ///< the ranks that train a candidate together
-    const Dataset& dataset;     ///< the group's share of the training and validation data
+    const Config& base;                  ///< the search's configuration (--config and [tune])
+    const Communicator& group;           ///< the ranks that train a candidate together
+    const Dataset& dataset;              ///< the group's share of the training and validation data
+    std::uint64_t data_fingerprint = 0;  ///< of `dataset` (checkpoint.hpp): computed once
     MetricChoice metric;
     double baseline = 0.0;                       ///< baseline_value; NaN: no such test
     std::vector<std::vector<Setting>> settings;  ///< every candidate's, by candidate number

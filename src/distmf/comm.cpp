@@ -42,6 +42,24 @@ MPI_Comm split_of(const Communicator& parent, int color, int key) {
 
 }  // namespace
 
+void run_agreed(const Communicator& comm, const std::function<void()>& body) {
+    std::optional<std::string> error;
+    bool config_error = false;
+    try {
+        body();
+    } catch (const ConfigError& e) {
+        error = e.what();
+        config_error = true;
+    } catch (const InputError& e) {
+        error = e.what();
+    }
+    if (comm.all_reduce_sum(error ? 1 : 0) == 0) return;
+    const bool any_config_error = comm.all_reduce_max(config_error ? 1 : 0) == 1;
+    const std::string message = comm.first_error(error, 0).value_or("failed");
+    if (any_config_error) throw ConfigError(message);
+    throw InputError(message);
+}
+
 SplitCommunicator::SplitCommunicator(const Communicator& parent, int color, int key)
     : comm_(split_of(parent, color, key)) {}
 

@@ -24,22 +24,10 @@ constexpr std::int64_t layout_head_bytes = 64 << 10;
 constexpr std::uint64_t per_user_stream = 0x7065722d75736572ULL;    // "per-user"
 constexpr std::uint64_t validation_stream = 0x76616c6964617465ULL;  // "validate"
 
-/// Runs `step` on every rank; if any rank throws InputError, every rank throws the one from the
-/// lowest rank, so all ranks leave together.
-void agree(const Communicator& comm, const std::function<void()>& step) {
-    std::optional<std::string> error;
-    try {
-        step();
-    } catch (const InputError& e) {
-        error = e.what();
-    }
-    if (const auto first = comm.first_error(error, 0)) throw InputError(*first);
-}
-
 TextLayout agreed_layout(const Communicator& comm, const std::string& path,
                          const DataConfig& options, int min_fields = 3) {
     TextLayout layout;
-    agree(comm, [&] {
+    run_agreed(comm, [&] {
         layout = detect_layout(read_file_head(path, layout_head_bytes), options, path, min_fields);
     });
     return layout;

@@ -539,10 +539,10 @@ TrainOutcome train_model(const Communicator& comm, const Config& config, const D
 }
 
 CheckpointedTraining train_with_checkpoints(const Communicator& comm, const Config& config,
-                                            const Dataset& dataset, const Logger& log,
-                                            double run_start, const IterationHook& after_iteration,
+                                            const Dataset& dataset, std::uint64_t fingerprint,
+                                            const Logger& log, double run_start,
+                                            const IterationHook& after_iteration,
                                             const StopCheck& stop_check) {
-    const std::uint64_t fingerprint = data_fingerprint(comm, dataset, config.data.seed);
     CheckpointedTraining run;
     TrainState& state = run.state;
     if (auto resumed = resume_from_checkpoint(comm, config, dataset, fingerprint, log)) {
@@ -588,7 +588,8 @@ int run_train_command(const Communicator& comm, const Config& config) {
                         config.model.rank, static_cast<long long>(dataset.summary.n_users),
                         static_cast<long long>(dataset.summary.n_items)));
     }
-    const CheckpointedTraining run = train_with_checkpoints(comm, config, dataset, log, run_start);
+    const CheckpointedTraining run = train_with_checkpoints(
+        comm, config, dataset, data_fingerprint(comm, dataset, config.data.seed), log, run_start);
     const TrainState& state = run.state;
     if (run.outcome == TrainOutcome::interrupted) {
         const int signal_number = comm.all_reduce_max(stop_signal());

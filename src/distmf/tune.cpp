@@ -46,27 +46,6 @@ void on_rank_zero(const Communicator& comm, const Body& body) {
     if (!error.empty()) throw InputError(error);
 }
 
-/// Runs `body` on every rank; an InputError or ConfigError on any rank becomes the same error
-/// on every rank (the lowest failing rank's), so no rank is left waiting in a collective.
-template <class Body>
-void agreed(const Communicator& comm, const Body& body) {
-    std::optional<std::string> error;
-    bool config_error = false;
-    try {
-        body();
-    } catch (const ConfigError& e) {
-        error = e.what();
-        config_error = true;
-    } catch (const InputError& e) {
-        error = e.what();
-    }
-    if (comm.all_reduce_sum(error ? 1 : 0) == 0) return;
-    const bool any_config_error = comm.all_reduce_max(config_error ? 1 : 0) == 1;
-    const std::string message = comm.first_error(error, 0).value_or("failed");
-    if (any_config_error) throw ConfigError(message);
-    throw InputError(message);
-}
-
 /// Ranks per candidate group: --tune.group-size, or one per 128 MiB of training file.
 int group_size_of(const Communicator& world, const Config& config) {
     int size = config.tune.group_size;
@@ -103,10 +82,6 @@ std::string search_identity(const Config& config, const SearchSpace& space) {
     copy.tune.group_size = 0;
     copy.tune.refit = false;
     return effective_ini(copy, Command::tune) + "\n" + space.canonical_text;
-}
-
-std::uint64_t text_fingerprint(std::string_view text, std::uint64_t seed) {
-    return hash_bytes(seed, text.data(), text.size());
 }
 
 /// A search's ranks and what its candidates share.
@@ -155,7 +130,7 @@ bool run_rung(const SearchContext& context, const GroupLayout& groups, int brack
     // An agreed error of one group (a candidate's checkpoint that does not fit, ...) reaches
     // its ranks only: every rank meets here before the next collective, so the whole job ends
     // with it instead of the other groups waiting for this one's results.
-    agreed(context.world, [&] {
+    run_agreed(context.world, [&] {
         for (std::size_t j = 0; j < alive.size(); ++j) {
             if (static_cast<int>(j % static_cast<std::size_t>(groups.count)) != groups.mine) {
                 continue;
@@ -361,7 +336,7 @@ int run_tune_command(const Communicator& world, const Config& config) {
     const Logger log(world.rank());
     SearchSpace space;
     Search search;
-    agreed(world, [&] {
+    run_agreed(world, [&] {
         Config base = config;  // the space's values are checked as the last rung trains
         if (config.tune.max_iterations > 0) base.train.iterations = config.tune.max_iterations;
         space = read_search_space(config.tune.space, base);
@@ -381,18 +356,24 @@ int run_tune_command(const Communicator& world, const Config& config) {
     groups.mine = std::min(world.rank() / groups.size, groups.count - 1);
     const SplitCommunicator split(world, groups.mine, world.rank());
     Dataset dataset;
-    agreed(world, [&] {
+    run_agreed(world, [&] {
         dataset =
             load_validation_dataset(split.comm(), config.data, config.tune.validation_fraction);
     });
-    CandidateTraining training{config, split.comm(),   dataset, metric_choice(config),
-                               0.0,    search.settings};
+    CandidateTraining training{config,
+                               split.comm(),
+                               dataset,
+                               data_fingerprint(split.comm(), dataset, config.data.seed),
+                               metric_choice(config),
+                               0.0,
+                               search.settings};
     training.baseline = baseline_value(split.comm(), dataset, training.metric.metric);
     const SearchContext context{world, training};
-    const std::uint64_t fingerprint = text_fingerprint(
-        search_identity(config, space), data_fingerprint(split.comm(), dataset, config.data.seed));
+    const std::string identity = search_identity(config, space);
+    const std::uint64_t fingerprint =
+        hash_bytes(training.data_fingerprint, identity.data(), identity.size());
     std::optional<std::vector<CandidateResult>> saved;
-    agreed(world, [&] { saved = load_search(world, config.tune.dir, fingerprint); });
+    run_agreed(world, [&] { saved = load_search(world, config.tune.dir, fingerprint); });
     std::vector<CandidateResult> results = saved.value_or(std::vector<CandidateResult>{});
     // From the start, the folder belongs to this search (another one is refused).
     if (!saved) save_search(context, space, fingerprint, results);

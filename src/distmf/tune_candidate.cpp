@@ -132,7 +132,7 @@ std::optional<CandidateResult> train_candidate(const CandidateTraining& training
     CheckpointedTraining run;
     try {
         run = train_with_checkpoints(
-            training.group, config, training.dataset, quiet, start,
+            training.group, config, training.dataset, training.data_fingerprint, quiet, start,
             [&](const TrainState& state) { hopeless = hopeless || is_hopeless(training, state); },
             [&] { return stop_agreed(training.group) || hopeless; });
     } catch (const NumericalError&) {  // agreed by the group: diverged (DSGD) or singular
