@@ -6,6 +6,9 @@
 ///   abort-during-checkpoint[:N]       every rank SIGKILLs itself while checkpoint N (or any)
 ///                                     is being written (checkpoint.cpp)
 ///   invalid-config-on-rank:R          rank R alone finds the configuration invalid (main.cpp)
+///   stop-signal-after-ingest          every rank of `distmf train` raises SIGUSR1 on itself
+///                                     once the data is loaded: a stop before the first
+///                                     half-sweep ends, at a known point (train.cpp)
 ///   io-error-on-rank:R:POINT          rank R alone fails in the middle of the collective I/O
 ///                                     at POINT: model-write, checkpoint-write, model-read,
 ///                                     checkpoint-read (an exception between two collective

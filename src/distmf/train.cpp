@@ -5,6 +5,7 @@
 
 #include <algorithm>
 #include <cmath>
+#include <csignal>
 #include <cstdio>
 #include <fstream>
 #include <optional>
@@ -17,6 +18,7 @@
 #include "distmf/error.hpp"
 #include "distmf/factor_routing.hpp"
 #include "distmf/factor_views.hpp"
+#include "distmf/fault_injection.hpp"
 #include "distmf/hashing.hpp"
 #include "distmf/implicit_als.hpp"
 #include "distmf/log.hpp"
@@ -578,6 +580,7 @@ int run_train_command(const Communicator& comm, const Config& config) {
     }
     if (!config.checkpoint.dir.empty()) prepare_checkpoint_dir(comm, config.checkpoint.dir);
     const Dataset dataset = load_dataset(comm, config.data);
+    if (requested_fault("stop-signal-after-ingest")) std::raise(SIGUSR1);  // test only
     const int threads = thread_count(config);
     warn_if_threads_share_cpus(comm, log, threads);
     log_dataset(log, dataset, comm.size(), threads);
